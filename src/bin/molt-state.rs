@@ -1,1 +1,211 @@
-fn main() {}
+//! `molt-state`: runs the default workload, init/shutdown cycles, and inspection commands.
+
+use clap::{Parser, Subcommand};
+use indicatif::{ProgressBar, ProgressStyle};
+use molt_state::{Config, Runtime, TeardownReport};
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+#[derive(Parser)]
+#[command(version, about = "Init, exercise and tear down molt-state runtimes")]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Init a runtime on the embedded default config, run a workload that touches every
+    /// sub-state, shut down, and print the teardown report (the default command).
+    Run,
+    /// Run N init/shutdown cycles and print cycle-time percentiles and RSS before/after.
+    Cycle {
+        /// Number of cycles (in total, over all threads).
+        #[arg(short = 'n', long, default_value_t = 10_000)]
+        cycles: u64,
+        /// Threads running cycles side by side, each with its own runtimes.
+        #[arg(long, default_value_t = 1)]
+        threads: u32,
+    },
+}
+
+/// The embedded default config of `molt-state run`.
+fn run_config() -> Config {
+    Config {
+        argv: vec!["molt-state".into(), "run".into()],
+        capabilities: Some(vec!["fs.read".into(), "time".into()]),
+        track_allocations: Some(true),
+        ..Config::default()
+    }
+}
+
+fn workload(rt: &Runtime) -> Result<(), String> {
+    // Interned names: look up base names, intern new ones, resolve them back.
+    {
+        let mut interp = rt.lock();
+        for i in 0..1000 {
+            let name = format!("attr_{i}");
+            let sym = interp.intern(&name);
+            if interp.name(sym) != Some(name.as_str()) {
+                return Err(format!("interned {name:?} resolved wrongly"));
+            }
+        }
+        interp.set_argv(vec!["molt-state".into(), "run".into(), "--workload".into()]);
+    }
+    // Builtin classes: every class's MRO starts with itself and ends with object.
+    let classes = rt.classes();
+    let object = classes.by_name("object").ok_or("no builtin object class")?;
+    for c in classes.iter() {
+        let data = classes.get(c).map_err(|e| e.to_string())?;
+        let mro = rt.arena().slice(data.mro).map_err(|e| e.to_string())?;
+        if mro.first() != Some(&c) || mro.last() != Some(&object) {
+            return Err("a builtin MRO does not run from the class to object".into());
+        }
+    }
+    // Caches: exception types, capabilities, hashing.
+    for name in ["BaseException", "Exception"] {
+        rt.exception_type(name)
+            .ok_or_else(|| format!("exception type cache has no {name}"))?;
+    }
+    if rt.exception_type("int").is_some() {
+        return Err("int is in the exception type cache".into());
+    }
+    rt.require("fs.read").map_err(|e| e.to_string())?;
+    if rt.require("net.connect").is_ok() {
+        return Err("net.connect granted without being configured".into());
+    }
+    let _ = rt.hash_str("molt");
+    Ok(())
+}
+
+fn run() -> ExitCode {
+    let started = Instant::now();
+    let rt = match Runtime::try_new(run_config()) {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("molt-state: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let init_wall = started.elapsed();
+    if let Err(e) = workload(&rt) {
+        eprintln!("molt-state: workload failed: {e}");
+        return ExitCode::FAILURE;
+    }
+    let report: TeardownReport = match rt.shutdown() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("molt-state: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    println!("molt-state run: init took {:.1} us (wall, incl. allocation of the runtime)", init_wall.as_secs_f64() * 1e6);
+    println!("{report}");
+    if report.leaks.is_empty() && report.hash_secret_wiped {
+        ExitCode::SUCCESS
+    } else {
+        eprintln!("molt-state: teardown left live allocations");
+        ExitCode::FAILURE
+    }
+}
+
+/// Resident set size of this process in bytes (Linux), if known.
+fn rss_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024)
+}
+
+fn cycle_config() -> Config {
+    Config {
+        hash_seed: Some(molt_state::hash::HashSeed::Fixed(0)),
+        ..Config::default()
+    }
+}
+
+fn cycle(cycles: u64, threads: u32) -> ExitCode {
+    if threads == 0 || cycles == 0 {
+        eprintln!("molt-state cycle: -n and --threads must be at least 1");
+        return ExitCode::FAILURE;
+    }
+    // Warm up allocator and page cache so RSS "before" is not the cold process.
+    for _ in 0..100 {
+        drop(Runtime::new(cycle_config()));
+    }
+    let rss_before = rss_bytes();
+    let bar = ProgressBar::new(cycles);
+    bar.set_style(
+        ProgressStyle::with_template("{bar:40} {pos}/{len} cycles {per_sec} eta {eta}")
+            .expect("valid template"),
+    );
+    let started = Instant::now();
+    let per_thread = cycles.div_ceil(u64::from(threads));
+    let results: Vec<Result<Vec<Duration>, String>> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..u64::from(threads))
+            .map(|t| {
+                let n = per_thread.min(cycles.saturating_sub(t * per_thread));
+                let bar = bar.clone();
+                s.spawn(move || {
+                    let mut times = Vec::with_capacity(n as usize);
+                    for i in 0..n {
+                        let t0 = Instant::now();
+                        let rt = Runtime::try_new(cycle_config()).map_err(|e| e.to_string())?;
+                        let report = rt.shutdown().map_err(|e| e.to_string())?;
+                        times.push(t0.elapsed());
+                        if !report.leaks.is_empty() {
+                            return Err(format!("cycle {i}: {}", report.leaks));
+                        }
+                        if i % 64 == 63 {
+                            bar.inc(64);
+                        }
+                    }
+                    bar.inc(n % 64);
+                    Ok(times)
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|_| Err("cycle thread panicked".into())))
+            .collect()
+    });
+    let wall = started.elapsed();
+    bar.finish_and_clear();
+    let mut times = Vec::with_capacity(cycles as usize);
+    for r in results {
+        match r {
+            Ok(t) => times.extend(t),
+            Err(e) => {
+                eprintln!("molt-state cycle: {e}");
+                return ExitCode::FAILURE;
+            }
+        }
+    }
+    let rss_after = rss_bytes();
+    times.sort_unstable();
+    let pct = |p: f64| times[((times.len() - 1) as f64 * p).round() as usize];
+    let us = |d: Duration| d.as_secs_f64() * 1e6;
+    println!("cycles:        {} on {} thread(s) in {:.3} s", times.len(), threads, wall.as_secs_f64());
+    println!("cycles/s:      {:.0}", times.len() as f64 / wall.as_secs_f64());
+    println!("cycle p50:     {:.2} us", us(pct(0.50)));
+    println!("cycle p99:     {:.2} us", us(pct(0.99)));
+    println!("cycle max:     {:.2} us", us(pct(1.0)));
+    match (rss_before, rss_after) {
+        (Some(b), Some(a)) => {
+            println!("RSS before:    {} KiB", b / 1024);
+            println!("RSS after:     {} KiB", a / 1024);
+            println!("RSS growth:    {} KiB", (a as i64 - b as i64) / 1024);
+        }
+        _ => println!("RSS:           unavailable on this platform"),
+    }
+    ExitCode::SUCCESS
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command.unwrap_or(Command::Run) {
+        Command::Run => run(),
+        Command::Cycle { cycles, threads } => cycle(cycles, threads),
+    }
+}

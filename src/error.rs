@@ -1,0 +1,123 @@
+//! Error types of the lifecycle and the runtime's first owners.
+
+use std::fmt;
+use std::str::FromStr;
+
+/// The steps of init, in the strict order they run.
+///
+/// Init is all-or-nothing: if step K fails, everything built by steps before K is dropped,
+/// nothing is published, and the error names step K.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum InitStep {
+    /// Resolve and validate the configuration (environment included).
+    Config,
+    /// Create the allocation registry and the runtime arena.
+    Arena,
+    /// Derive the hash secret (OS randomness or the seed).
+    HashSecret,
+    /// Intern the base names: every dunder and builtin name the runtime needs.
+    InternNames,
+    /// Build the builtin classes, their bases and MROs.
+    BuiltinClasses,
+    /// Build the caches: exception type cache, capability cache, argv.
+    Caches,
+    /// Publish the finished state (C ABI default runtime) or hand it to the caller.
+    Publish,
+}
+
+impl InitStep {
+    /// Every step, in order.
+    pub const ALL: [InitStep; 7] = [
+        InitStep::Config,
+        InitStep::Arena,
+        InitStep::HashSecret,
+        InitStep::InternNames,
+        InitStep::BuiltinClasses,
+        InitStep::Caches,
+        InitStep::Publish,
+    ];
+
+    /// The step's name, as accepted by `MOLT_FAIL_INIT_AT`.
+    pub const fn name(self) -> &'static str {
+        match self {
+            InitStep::Config => "config",
+            InitStep::Arena => "arena",
+            InitStep::HashSecret => "hash-secret",
+            InitStep::InternNames => "intern-names",
+            InitStep::BuiltinClasses => "builtin-classes",
+            InitStep::Caches => "caches",
+            InitStep::Publish => "publish",
+        }
+    }
+}
+
+impl fmt::Display for InitStep {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for InitStep {
+    type Err = ();
+    fn from_str(s: &str) -> Result<Self, ()> {
+        InitStep::ALL
+            .into_iter()
+            .find(|step| step.name() == s)
+            .ok_or(())
+    }
+}
+
+/// Init failed; nothing was published and nothing of the partial state survives.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("runtime init failed at step {step}: {message}")]
+pub struct InitError {
+    /// The step that failed.
+    pub step: InitStep,
+    /// What went wrong.
+    pub message: String,
+}
+
+impl InitError {
+    pub(crate) fn new(step: InitStep, message: impl Into<String>) -> Self {
+        Self {
+            step,
+            message: message.into(),
+        }
+    }
+
+    pub(crate) fn config(message: impl Into<String>) -> Self {
+        Self::new(InitStep::Config, message)
+    }
+
+    pub(crate) fn injected(step: InitStep) -> Self {
+        Self::new(step, "injected failure (fault injection)")
+    }
+}
+
+/// Shutdown could not proceed; the runtime is left fully usable.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ShutdownError {
+    /// Other threads were still inside the runtime when the wait bound ran out.
+    #[error(
+        "runtime busy: {threads} other thread(s) still inside the runtime after waiting {waited_ms} ms; the runtime is still running"
+    )]
+    Busy {
+        /// How many threads were inside.
+        threads: u64,
+        /// How long shutdown waited.
+        waited_ms: u64,
+    },
+}
+
+/// A capability the program needs was not granted.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("PermissionError: capability {capability:?} is not granted (grant it with MOLT_CAPABILITIES or Config::capabilities)")]
+pub struct PermissionError {
+    /// The missing capability.
+    pub capability: String,
+}
+
+/// A runtime call was made with no live runtime.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("no runtime is initialized (call molt_runtime_init first)")]
+pub struct NotInitialized;

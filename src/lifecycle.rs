@@ -1,0 +1,403 @@
+//! The lifecycle: [`Runtime`], an owned runtime for Rust callers, and [`RuntimeSlot`], the
+//! published-pointer state machine behind the C ABI's process-default runtime.
+//!
+//! ```text
+//! Uninit --init--> Initializing --ok--> Ready --shutdown--> ShuttingDown --> Uninit
+//!                       \--error-------------------------------------------^
+//! ```
+//!
+//! A `RuntimeSlot` is three words: the lifecycle word, the published pointer and a generation
+//! counter. The lifecycle word packs the state (low 2 bits) with the number of threads
+//! currently inside the runtime ("entrants", the rest). One atomic add both registers an
+//! entrant and tells it the state, so an entrant and a shutdown can never both proceed:
+//! either the entrant's add comes first and shutdown sees it (and waits for it), or the
+//! shutdown's state change comes first and the entrant sees `ShuttingDown` (and backs out).
+//! The pointer is only dereferenced by an entrant that saw `Ready`, and shutdown only frees
+//! the state after moving to `ShuttingDown` and seeing zero entrants.
+
+use crate::config::Config;
+use crate::error::{InitError, NotInitialized, ShutdownError};
+use crate::report::TeardownReport;
+use crate::state::RuntimeState;
+use molt_arenas::sync::{AtomicPtr, AtomicU64, Ordering, spin_wait};
+use std::ops::Deref;
+use std::time::Duration;
+
+/// A runtime owned by its creator. Several may live at once (one per test thread, say);
+/// nothing of one is visible from another. Dropping it shuts it down.
+#[derive(Debug)]
+pub struct Runtime {
+    state: Option<Box<RuntimeState>>,
+}
+
+impl Runtime {
+    /// Builds a runtime. Fails, leaving nothing behind, if any init step fails.
+    pub fn try_new(config: Config) -> Result<Runtime, InitError> {
+        Ok(Runtime {
+            state: Some(Box::new(RuntimeState::new(&config)?)),
+        })
+    }
+
+    /// Builds a runtime from `config`.
+    ///
+    /// # Panics
+    /// If init fails; use [`Runtime::try_new`] to handle the error.
+    pub fn new(config: Config) -> Runtime {
+        match Runtime::try_new(config) {
+            Ok(rt) => rt,
+            Err(e) => panic!("Runtime::new failed (use Runtime::try_new to handle it): {e}"),
+        }
+    }
+
+    /// Shuts the runtime down and returns the teardown report (the same routine as `Drop`).
+    ///
+    /// Owning the runtime proves no other thread is inside it, so with no tasks or workers
+    /// (they arrive with the async registries) this cannot be busy; the `Result` is there for
+    /// when it can.
+    pub fn shutdown(mut self) -> Result<TeardownReport, ShutdownError> {
+        let state = self.state.take().expect("a live Runtime always holds its state");
+        Ok(state.teardown())
+    }
+}
+
+impl Deref for Runtime {
+    type Target = RuntimeState;
+    fn deref(&self) -> &RuntimeState {
+        self.state.as_deref().expect("a live Runtime always holds its state")
+    }
+}
+
+impl Drop for Runtime {
+    fn drop(&mut self) {
+        if let Some(state) = self.state.take() {
+            state.teardown();
+        }
+    }
+}
+
+const STATE_BITS: u64 = 0b11;
+const UNINIT: u64 = 0;
+const INITIALIZING: u64 = 1;
+const READY: u64 = 2;
+const SHUTTING_DOWN: u64 = 3;
+const ONE_ENTRANT: u64 = 4;
+
+/// The lifecycle state of a [`RuntimeSlot`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lifecycle {
+    /// No runtime.
+    Uninit,
+    /// A thread is building the runtime.
+    Initializing,
+    /// The runtime is published and usable.
+    Ready,
+    /// A thread is tearing the runtime down.
+    ShuttingDown,
+}
+
+fn lifecycle(word: u64) -> Lifecycle {
+    match word & STATE_BITS {
+        UNINIT => Lifecycle::Uninit,
+        INITIALIZING => Lifecycle::Initializing,
+        READY => Lifecycle::Ready,
+        _ => Lifecycle::ShuttingDown,
+    }
+}
+
+fn entrants(word: u64) -> u64 {
+    word / ONE_ENTRANT
+}
+
+/// What [`RuntimeSlot::init`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InitOutcome {
+    /// This call built and published the runtime.
+    Initialized,
+    /// A runtime was already published (by this or another thread); nothing was built.
+    AlreadyInitialized,
+}
+
+/// Bounds a wait: wall-clock time normally; a few loom yields under loom, where time does
+/// not pass.
+struct Patience {
+    #[cfg(not(molt_loom))]
+    deadline: std::time::Instant,
+    #[cfg(molt_loom)]
+    spins_left: u32,
+}
+
+impl Patience {
+    fn new(timeout: Duration) -> Self {
+        #[cfg(not(molt_loom))]
+        {
+            Self {
+                deadline: std::time::Instant::now() + timeout,
+            }
+        }
+        #[cfg(molt_loom)]
+        {
+            let _ = timeout;
+            Self { spins_left: 2 }
+        }
+    }
+
+    /// Waits a little; false once the bound is reached.
+    fn wait(&mut self) -> bool {
+        #[cfg(not(molt_loom))]
+        {
+            if std::time::Instant::now() >= self.deadline {
+                return false;
+            }
+        }
+        #[cfg(molt_loom)]
+        {
+            if self.spins_left == 0 {
+                return false;
+            }
+            self.spins_left -= 1;
+        }
+        spin_wait();
+        true
+    }
+}
+
+/// The process-default runtime's published pointer, lifecycle word and generation.
+///
+/// The C ABI keeps one in a `static`; loom models build their own per iteration.
+#[derive(Debug)]
+pub struct RuntimeSlot {
+    word: AtomicU64,
+    ptr: AtomicPtr<RuntimeState>,
+    generation: AtomicU64,
+}
+
+/// Proof that the calling thread is inside the slot's runtime; the runtime cannot be freed
+/// while it lives. Dereferences to the [`RuntimeState`].
+#[derive(Debug)]
+pub struct Entered<'a> {
+    slot: &'a RuntimeSlot,
+    state: &'a RuntimeState,
+}
+
+impl Deref for Entered<'_> {
+    type Target = RuntimeState;
+    fn deref(&self) -> &RuntimeState {
+        self.state
+    }
+}
+
+impl Drop for Entered<'_> {
+    fn drop(&mut self) {
+        // Release: everything this thread did inside the runtime happens-before the
+        // shutdown that observes the entrant count drop.
+        self.slot.word.fetch_sub(ONE_ENTRANT, Ordering::Release);
+    }
+}
+
+impl Default for RuntimeSlot {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl RuntimeSlot {
+    /// An empty slot (`Uninit`, generation 0).
+    #[cfg(not(molt_loom))]
+    pub const fn new() -> Self {
+        Self {
+            word: AtomicU64::new(UNINIT),
+            ptr: AtomicPtr::new(std::ptr::null_mut()),
+            generation: AtomicU64::new(0),
+        }
+    }
+
+    /// An empty slot (`Uninit`, generation 0).
+    #[cfg(molt_loom)]
+    pub fn new() -> Self {
+        Self {
+            word: AtomicU64::new(UNINIT),
+            ptr: AtomicPtr::new(std::ptr::null_mut()),
+            generation: AtomicU64::new(0),
+        }
+    }
+
+    /// The current lifecycle state.
+    pub fn lifecycle(&self) -> Lifecycle {
+        lifecycle(self.word.load(Ordering::Acquire))
+    }
+
+    /// Whether a runtime is published.
+    pub fn is_initialized(&self) -> bool {
+        self.lifecycle() == Lifecycle::Ready
+    }
+
+    /// How many runtimes this slot has published and torn down (bumped at each shutdown).
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
+    }
+
+    /// Sets the state bits of the lifecycle word, keeping the entrant count.
+    fn set_state(&self, from: u64, to: u64) {
+        let prev = self
+            .word
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |w| {
+                (w & STATE_BITS == from).then_some((w & !STATE_BITS) | to)
+            })
+            .expect("lifecycle word changed state under its owner");
+        debug_assert_eq!(prev & STATE_BITS, from);
+    }
+
+    /// Initializes the runtime with `build`, unless one is already published.
+    ///
+    /// Idempotent: concurrent callers all return `Ok` after exactly one of them built the
+    /// state. If `build` fails, nothing is published, the slot returns to `Uninit` and the
+    /// error is returned (a later call may succeed). A caller arriving during shutdown waits
+    /// for it to finish and then initializes a fresh runtime.
+    pub fn init(
+        &self,
+        build: impl FnOnce() -> Result<RuntimeState, InitError>,
+    ) -> Result<InitOutcome, InitError> {
+        let mut build = Some(build);
+        loop {
+            let w = self.word.load(Ordering::Acquire);
+            match w & STATE_BITS {
+                READY => return Ok(InitOutcome::AlreadyInitialized),
+                UNINIT => {
+                    let claimed = self
+                        .word
+                        .compare_exchange(w, w | INITIALIZING, Ordering::AcqRel, Ordering::Acquire)
+                        .is_ok();
+                    if !claimed {
+                        continue;
+                    }
+                    let build = build.take().expect("init builds at most once per call");
+                    // If `build` panics, the guard returns the slot to `Uninit` so that other
+                    // callers do not wait forever; the partial state unwinds away.
+                    let reset = ResetOnUnwind {
+                        slot: self,
+                        from: INITIALIZING,
+                    };
+                    let built = build();
+                    std::mem::forget(reset);
+                    return match built {
+                        Ok(state) => {
+                            let p = Box::into_raw(Box::new(state));
+                            self.ptr.store(p, Ordering::Release);
+                            self.set_state(INITIALIZING, READY);
+                            Ok(InitOutcome::Initialized)
+                        }
+                        Err(e) => {
+                            self.set_state(INITIALIZING, UNINIT);
+                            Err(e)
+                        }
+                    };
+                }
+                _ => spin_wait(),
+            }
+        }
+    }
+
+    /// Enters the runtime: on success the runtime stays alive until the guard drops.
+    #[inline]
+    pub fn enter(&self) -> Result<Entered<'_>, NotInitialized> {
+        // Acquire pairs with the Release of `set_state(.., READY)` after the pointer store.
+        let w = self.word.fetch_add(ONE_ENTRANT, Ordering::Acquire);
+        if w & STATE_BITS != READY {
+            self.word.fetch_sub(ONE_ENTRANT, Ordering::Release);
+            return Err(NotInitialized);
+        }
+        let p = self.ptr.load(Ordering::Acquire);
+        // SAFETY: the state was `Ready` when our entrant count was added (one atomic RMW), so
+        // the pointer was published (stored before `Ready`, and our Acquire RMW synchronizes
+        // with that Release) and cannot be freed until `shutdown` sees zero entrants, which
+        // it cannot while this guard holds our count. The state is only read through `&`.
+        let state = unsafe { &*p };
+        Ok(Entered { slot: self, state })
+    }
+
+    /// Shuts the runtime down: waits up to `timeout` for other threads to leave, then
+    /// revokes the pointer, bumps the generation and tears the state down.
+    ///
+    /// Idempotent: with no runtime (before init, or a second time) it returns `Ok(None)`. If
+    /// threads are still inside when the wait runs out, returns `Busy` and leaves the runtime
+    /// published and fully usable.
+    pub fn shutdown(&self, timeout: Duration) -> Result<Option<TeardownReport>, ShutdownError> {
+        loop {
+            let w = self.word.load(Ordering::Acquire);
+            match w & STATE_BITS {
+                UNINIT => return Ok(None),
+                READY => {
+                    let claimed = self
+                        .word
+                        .compare_exchange(
+                            w,
+                            (w & !STATE_BITS) | SHUTTING_DOWN,
+                            Ordering::AcqRel,
+                            Ordering::Acquire,
+                        )
+                        .is_ok();
+                    if claimed {
+                        break;
+                    }
+                }
+                // Initializing: wait for the init to finish, then shut that runtime down.
+                // ShuttingDown: wait for the other shutdown, then find Uninit (a no-op).
+                _ => spin_wait(),
+            }
+        }
+        let mut patience = Patience::new(timeout);
+        loop {
+            let w = self.word.load(Ordering::Acquire);
+            if entrants(w) == 0 {
+                break;
+            }
+            if !patience.wait() {
+                self.set_state(SHUTTING_DOWN, READY);
+                return Err(ShutdownError::Busy {
+                    threads: entrants(w),
+                    waited_ms: timeout.as_millis() as u64,
+                });
+            }
+        }
+        let p = self.ptr.swap(std::ptr::null_mut(), Ordering::AcqRel);
+        // SAFETY: `p` was made by `Box::into_raw` in `init` and published while `Ready`. We
+        // moved the slot to `ShuttingDown` and then saw zero entrants; any later entrant sees
+        // `ShuttingDown` and backs out without dereferencing, and the swap above removed the
+        // pointer, so this is the only owner.
+        let state = unsafe { Box::from_raw(p) };
+        self.generation.fetch_add(1, Ordering::AcqRel);
+        // Should teardown panic, what it had not freed yet unwinds away; the guard still
+        // returns the slot to `Uninit` so the process can init again.
+        let reset = ResetOnUnwind {
+            slot: self,
+            from: SHUTTING_DOWN,
+        };
+        let report = state.teardown();
+        std::mem::forget(reset);
+        self.set_state(SHUTTING_DOWN, UNINIT);
+        Ok(Some(report))
+    }
+}
+
+/// Returns a slot to `Uninit` if the init or teardown it guards unwinds.
+struct ResetOnUnwind<'a> {
+    slot: &'a RuntimeSlot,
+    from: u64,
+}
+
+impl Drop for ResetOnUnwind<'_> {
+    fn drop(&mut self) {
+        self.slot.set_state(self.from, UNINIT);
+    }
+}
+
+impl Drop for RuntimeSlot {
+    fn drop(&mut self) {
+        let p = self.ptr.swap(std::ptr::null_mut(), Ordering::AcqRel);
+        if !p.is_null() {
+            // SAFETY: `&mut self` means no entrant exists; the pointer came from
+            // `Box::into_raw` in `init` and was not freed (shutdown nulls it).
+            drop(unsafe { Box::from_raw(p) }.teardown());
+        }
+    }
+}

@@ -1,0 +1,83 @@
+//! The teardown report: what a runtime held, what was freed, and what leaked.
+
+use molt_arenas::handles::RuntimeId;
+use molt_arenas::registry::{KindStats, LeakReport};
+use std::fmt;
+use std::time::Duration;
+
+/// What one owner of runtime state held.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OwnerStat {
+    /// The owner ("interned names", "builtin classes", ...).
+    pub owner: &'static str,
+    /// Entries held.
+    pub items: u64,
+    /// Bytes of payload held, where the owner knows it (0 otherwise).
+    pub bytes: u64,
+}
+
+impl OwnerStat {
+    pub(crate) fn new(owner: &'static str, items: u64, bytes: u64) -> Self {
+        Self { owner, items, bytes }
+    }
+}
+
+/// Returned by shutdown: the runtime's footprint just before teardown and the proof that
+/// teardown freed it.
+#[derive(Debug, Clone)]
+pub struct TeardownReport {
+    /// The runtime that was torn down.
+    pub runtime: RuntimeId,
+    /// How long its init took.
+    pub init_time: Duration,
+    /// How long teardown took.
+    pub shutdown_time: Duration,
+    /// What each owner held just before teardown.
+    pub held: Vec<OwnerStat>,
+    /// Whether the allocation registry was counting.
+    pub registry_enabled: bool,
+    /// Per-kind counters over the runtime's whole life (allocated and freed).
+    pub registry: Vec<KindStats>,
+    /// What was still live after teardown: must be empty.
+    pub leaks: LeakReport,
+    /// Whether the hash secret was wiped.
+    pub hash_secret_wiped: bool,
+}
+
+impl TeardownReport {
+    /// Live allocations after teardown (0 after a complete teardown).
+    pub fn live_after(&self) -> i64 {
+        self.leaks.leaks.iter().map(KindStats::live_count).sum()
+    }
+}
+
+impl fmt::Display for TeardownReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "teardown report for {}", self.runtime)?;
+        writeln!(f, "  init time:      {:>10.1} us", self.init_time.as_secs_f64() * 1e6)?;
+        writeln!(f, "  shutdown time:  {:>10.1} us", self.shutdown_time.as_secs_f64() * 1e6)?;
+        writeln!(f, "  held before shutdown:")?;
+        for h in &self.held {
+            writeln!(f, "    {:<24} {:>8} items {:>10} bytes", h.owner, h.items, h.bytes)?;
+        }
+        if self.registry_enabled {
+            writeln!(f, "  freed by shutdown (allocation registry, whole life):")?;
+            for k in &self.registry {
+                writeln!(
+                    f,
+                    "    {:<24} {:>8} allocs {:>8} frees {:>10} bytes freed",
+                    k.name, k.allocs, k.frees, k.bytes_freed
+                )?;
+            }
+        }
+        writeln!(
+            f,
+            "  hash secret:    {}",
+            if self.hash_secret_wiped { "wiped" } else { "NOT wiped" }
+        )?;
+        if self.registry_enabled {
+            writeln!(f, "  live allocations after shutdown: {}", self.live_after())?;
+        }
+        write!(f, "  {}", self.leaks)
+    }
+}
