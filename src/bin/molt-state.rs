@@ -109,12 +109,34 @@ fn run() -> ExitCode {
     }
 }
 
-/// Resident set size of this process in bytes (Linux), if known.
-fn rss_bytes() -> Option<u64> {
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+unsafe extern "C" {
+    /// glibc: returns free heap memory to the OS; 1 if any was released.
+    fn malloc_trim(pad: usize) -> i32;
+}
+
+/// Resident set size of this process (Linux): `(VmRSS, RssAnon)` in bytes, if known.
+///
+/// `RssAnon` (heap, stacks: anonymous memory) is what a leak grows; `VmRSS` also counts
+/// file-backed pages such as shared-library code faulted in on first use.
+///
+/// On glibc it first asks malloc to return free memory to the OS, so that two readings see
+/// the same allocator state (live memory plus malloc's minimum), not whatever trimming the
+/// last `free` happened to trigger.
+fn rss_bytes() -> Option<(u64, u64)> {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim takes a plain integer and only reorganizes malloc's own free
+    // lists; it has no preconditions and is thread-safe.
+    unsafe {
+        malloc_trim(0);
+    }
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
-    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kb * 1024)
+    let field = |name: &str| -> Option<u64> {
+        let line = status.lines().find(|l| l.starts_with(name))?;
+        let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+        Some(kb * 1024)
+    };
+    Some((field("VmRSS:")?, field("RssAnon:")?))
 }
 
 fn cycle_config() -> Config {
@@ -129,48 +151,74 @@ fn cycle(cycles: u64, threads: u32) -> ExitCode {
         eprintln!("molt-state cycle: -n and --threads must be at least 1");
         return ExitCode::FAILURE;
     }
-    // Warm up allocator and page cache so RSS "before" is not the cold process.
-    for _ in 0..100 {
-        drop(Runtime::new(cycle_config()));
-    }
-    let rss_before = rss_bytes();
+    let per_thread = cycles.div_ceil(u64::from(threads));
+    // The timing buffers are allocated and touched before the first RSS reading, and each
+    // worker warms up (its malloc arena, its stack) before it, so RSS growth measures the
+    // runtimes, not our own bookkeeping.
+    let buffers: Vec<Vec<Duration>> = (0..u64::from(threads))
+        .map(|t| {
+            let n = per_thread.min(cycles.saturating_sub(t * per_thread));
+            vec![Duration::from_nanos(1); n as usize]
+        })
+        .collect();
     let bar = ProgressBar::new(cycles);
     bar.set_style(
         ProgressStyle::with_template("{bar:40} {pos}/{len} cycles {per_sec} eta {eta}")
             .expect("valid template"),
     );
-    let started = Instant::now();
-    let per_thread = cycles.div_ceil(u64::from(threads));
+    let barrier = std::sync::Barrier::new(threads as usize + 1);
+    let mut rss_before = None;
+    let mut rss_after = None;
+    let mut wall = Duration::ZERO;
     let results: Vec<Result<Vec<Duration>, String>> = std::thread::scope(|s| {
-        let handles: Vec<_> = (0..u64::from(threads))
-            .map(|t| {
-                let n = per_thread.min(cycles.saturating_sub(t * per_thread));
-                let bar = bar.clone();
+        let handles: Vec<_> = buffers
+            .into_iter()
+            .map(|mut times| {
+                let (bar, barrier) = (bar.clone(), &barrier);
                 s.spawn(move || {
-                    let mut times = Vec::with_capacity(n as usize);
-                    for i in 0..n {
+                    for _ in 0..100 {
+                        drop(Runtime::new(cycle_config()));
+                    }
+                    barrier.wait(); // warmed up
+                    barrier.wait(); // RSS read, go
+                    let n = times.len() as u64;
+                    let mut outcome = Ok(());
+                    for (i, slot) in times.iter_mut().enumerate() {
                         let t0 = Instant::now();
-                        let rt = Runtime::try_new(cycle_config()).map_err(|e| e.to_string())?;
-                        let report = rt.shutdown().map_err(|e| e.to_string())?;
-                        times.push(t0.elapsed());
-                        if !report.leaks.is_empty() {
-                            return Err(format!("cycle {i}: {}", report.leaks));
+                        let report = Runtime::try_new(cycle_config())
+                            .map_err(|e| e.to_string())
+                            .and_then(|rt| rt.shutdown().map_err(|e| e.to_string()));
+                        *slot = t0.elapsed();
+                        match report {
+                            Ok(r) if r.leaks.is_empty() => {}
+                            Ok(r) => outcome = Err(format!("cycle {i}: {}", r.leaks)),
+                            Err(e) => outcome = Err(format!("cycle {i}: {e}")),
+                        }
+                        if outcome.is_err() {
+                            break;
                         }
                         if i % 64 == 63 {
                             bar.inc(64);
                         }
                     }
                     bar.inc(n % 64);
-                    Ok(times)
+                    barrier.wait(); // done; RSS read while every worker is still alive
+                    outcome.map(|()| times)
                 })
             })
             .collect();
+        barrier.wait();
+        rss_before = rss_bytes();
+        let started = Instant::now();
+        barrier.wait();
+        barrier.wait();
+        wall = started.elapsed();
+        rss_after = rss_bytes();
         handles
             .into_iter()
             .map(|h| h.join().unwrap_or_else(|_| Err("cycle thread panicked".into())))
             .collect()
     });
-    let wall = started.elapsed();
     bar.finish_and_clear();
     let mut times = Vec::with_capacity(cycles as usize);
     for r in results {
@@ -182,7 +230,6 @@ fn cycle(cycles: u64, threads: u32) -> ExitCode {
             }
         }
     }
-    let rss_after = rss_bytes();
     times.sort_unstable();
     let pct = |p: f64| times[((times.len() - 1) as f64 * p).round() as usize];
     let us = |d: Duration| d.as_secs_f64() * 1e6;
@@ -192,17 +239,35 @@ fn cycle(cycles: u64, threads: u32) -> ExitCode {
     println!("cycle p99:     {:.2} us", us(pct(0.99)));
     println!("cycle max:     {:.2} us", us(pct(1.0)));
     match (rss_before, rss_after) {
-        (Some(b), Some(a)) => {
-            println!("RSS before:    {} KiB", b / 1024);
-            println!("RSS after:     {} KiB", a / 1024);
-            println!("RSS growth:    {} KiB", (a as i64 - b as i64) / 1024);
+        (Some((rss_b, anon_b)), Some((rss_a, anon_a))) => {
+            let kib = |a: u64, b: u64| (a as i64 - b as i64) / 1024;
+            println!("RSS before:    {} KiB (anonymous {} KiB)", rss_b / 1024, anon_b / 1024);
+            println!("RSS after:     {} KiB (anonymous {} KiB)", rss_a / 1024, anon_a / 1024);
+            println!("RSS growth:    {} KiB (anonymous {} KiB)", kib(rss_a, rss_b), kib(anon_a, anon_b));
         }
         _ => println!("RSS:           unavailable on this platform"),
     }
     ExitCode::SUCCESS
 }
 
+/// Exits quietly when stdout is closed early (e.g. piped into `head`) instead of panicking.
+fn reset_sigpipe_behaviour() {
+    let default_hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let msg = info
+            .payload()
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .unwrap_or("");
+        if msg.contains("Broken pipe") {
+            std::process::exit(0);
+        }
+        default_hook(info);
+    }));
+}
+
 fn main() -> ExitCode {
+    reset_sigpipe_behaviour();
     let cli = Cli::parse();
     match cli.command.unwrap_or(Command::Run) {
         Command::Run => run(),
