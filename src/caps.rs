@@ -28,9 +28,9 @@ pub fn is_valid_name(name: &str) -> bool {
         || (!name.is_empty()
             && name.split('.').all(|word| {
                 !word.is_empty()
-                    && word
-                        .bytes()
-                        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
+                    && word.bytes().all(|b| {
+                        b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-'
+                    })
             }))
 }
 
@@ -132,7 +132,9 @@ mod tests {
     #[test]
     fn malformed_names_are_rejected() {
         let arena = Arena::new(None);
-        for bad in ["", "FS", "fs..read", ".fs", "fs.", "fs read", "fs/read", "é"] {
+        for bad in [
+            "", "FS", "fs..read", ".fs", "fs.", "fs read", "fs/read", "é",
+        ] {
             let err = Capabilities::parse(&[bad], &arena).unwrap_err();
             assert_eq!(err.name, bad);
         }

@@ -64,32 +64,49 @@ impl Default for Config {
 }
 
 /// A [`Config`] with every environment lookup done and every value validated.
-#[derive(Debug, Clone)]
-pub(crate) struct Resolved {
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Resolved {
+    /// `sys.argv`.
     pub argv: Vec<String>,
+    /// The hash seed.
     pub hash_seed: HashSeed,
+    /// Granted capability names, as given (validated when the cache is built).
     pub capabilities: Vec<String>,
+    /// Whether the allocation registry counts.
     pub track_allocations: bool,
+    /// Shutdown's wait bound.
     pub shutdown_timeout: Duration,
+    /// The init step to fail, if any.
     pub fail_at: Option<InitStep>,
 }
 
-fn env_var(name: &'static str) -> Result<Option<String>, InitError> {
+/// Reads an environment variable of the process: `Err` if it is set but not UTF-8.
+pub fn process_env(name: &str) -> Result<Option<String>, String> {
     match std::env::var(name) {
         Ok(v) => Ok(Some(v)),
         Err(std::env::VarError::NotPresent) => Ok(None),
-        Err(std::env::VarError::NotUnicode(_)) => Err(InitError::config(format!(
-            "environment variable {name} is not valid UTF-8"
-        ))),
+        Err(std::env::VarError::NotUnicode(_)) => {
+            Err(format!("environment variable {name} is not valid UTF-8"))
+        }
     }
 }
 
 impl Config {
-    /// Resolves environment fallbacks and validates everything.
-    pub(crate) fn resolve(&self) -> Result<Resolved, InitError> {
+    /// Resolves environment fallbacks (from the process environment) and validates
+    /// everything: what init does first.
+    pub fn resolve(&self) -> Result<Resolved, InitError> {
+        self.resolve_with(process_env)
+    }
+
+    /// [`resolve`](Self::resolve) with `env` standing in for the process environment (so
+    /// tests need not mutate the real one).
+    pub fn resolve_with(
+        &self,
+        env: impl Fn(&str) -> Result<Option<String>, String>,
+    ) -> Result<Resolved, InitError> {
         let env = |name| {
             if self.read_env {
-                env_var(name)
+                env(name).map_err(InitError::config)
             } else {
                 Ok(None)
             }

@@ -111,7 +111,9 @@ pub enum ShutdownError {
 
 /// A capability the program needs was not granted.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("PermissionError: capability {capability:?} is not granted (grant it with MOLT_CAPABILITIES or Config::capabilities)")]
+#[error(
+    "PermissionError: capability {capability:?} is not granted (grant it with MOLT_CAPABILITIES or Config::capabilities)"
+)]
 pub struct PermissionError {
     /// The missing capability.
     pub capability: String,

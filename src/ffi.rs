@@ -113,9 +113,9 @@ fn boundary(name: &str, body: impl FnOnce() -> Result<(), Failure>) -> i32 {
 
 /// Enters the default runtime or fails with `MOLT_ERR_NOT_INITIALIZED`.
 fn entered(name: &str) -> Result<Entered<'static>, Failure> {
-    DEFAULT.enter().map_err(|e| {
-        Failure::new(MOLT_ERR_NOT_INITIALIZED, format!("{name}: {e}"))
-    })
+    DEFAULT
+        .enter()
+        .map_err(|e| Failure::new(MOLT_ERR_NOT_INITIALIZED, format!("{name}: {e}")))
 }
 
 /// Writes `value` through `out`, or fails if `out` is null.
@@ -276,7 +276,10 @@ pub unsafe extern "C" fn molt_runtime_argv_get(
         let arg = interp.argv().get(index).ok_or_else(|| {
             Failure::new(
                 MOLT_ERR_INDEX,
-                format!("IndexError: argv index {index} out of range (len {})", interp.argv().len()),
+                format!(
+                    "IndexError: argv index {index} out of range (len {})",
+                    interp.argv().len()
+                ),
             )
         })?;
         // SAFETY: forwarded caller contract.

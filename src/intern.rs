@@ -159,7 +159,11 @@ impl Interner {
     /// The text of `sym`, or `None` if this interner has no such symbol.
     pub fn name(&self, sym: Symbol) -> Option<&str> {
         let token = *self.names.get(sym.0 as usize)?;
-        Some(self.arena.str(token).expect("interner token from its own arena"))
+        Some(
+            self.arena
+                .str(token)
+                .expect("interner token from its own arena"),
+        )
     }
 
     /// Number of interned names.

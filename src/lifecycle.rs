@@ -55,7 +55,10 @@ impl Runtime {
     /// (they arrive with the async registries) this cannot be busy; the `Result` is there for
     /// when it can.
     pub fn shutdown(mut self) -> Result<TeardownReport, ShutdownError> {
-        let state = self.state.take().expect("a live Runtime always holds its state");
+        let state = self
+            .state
+            .take()
+            .expect("a live Runtime always holds its state");
         Ok(state.teardown())
     }
 }
@@ -63,7 +66,9 @@ impl Runtime {
 impl Deref for Runtime {
     type Target = RuntimeState;
     fn deref(&self) -> &RuntimeState {
-        self.state.as_deref().expect("a live Runtime always holds its state")
+        self.state
+            .as_deref()
+            .expect("a live Runtime always holds its state")
     }
 }
 

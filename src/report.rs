@@ -18,7 +18,11 @@ pub struct OwnerStat {
 
 impl OwnerStat {
     pub(crate) fn new(owner: &'static str, items: u64, bytes: u64) -> Self {
-        Self { owner, items, bytes }
+        Self {
+            owner,
+            items,
+            bytes,
+        }
     }
 }
 
@@ -54,11 +58,23 @@ impl TeardownReport {
 impl fmt::Display for TeardownReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(f, "teardown report for {}", self.runtime)?;
-        writeln!(f, "  init time:      {:>10.1} us", self.init_time.as_secs_f64() * 1e6)?;
-        writeln!(f, "  shutdown time:  {:>10.1} us", self.shutdown_time.as_secs_f64() * 1e6)?;
+        writeln!(
+            f,
+            "  init time:      {:>10.1} us",
+            self.init_time.as_secs_f64() * 1e6
+        )?;
+        writeln!(
+            f,
+            "  shutdown time:  {:>10.1} us",
+            self.shutdown_time.as_secs_f64() * 1e6
+        )?;
         writeln!(f, "  held before shutdown:")?;
         for h in &self.held {
-            writeln!(f, "    {:<24} {:>8} items {:>10} bytes", h.owner, h.items, h.bytes)?;
+            writeln!(
+                f,
+                "    {:<24} {:>8} items {:>10} bytes",
+                h.owner, h.items, h.bytes
+            )?;
         }
         if self.registry_enabled {
             writeln!(f, "  freed by shutdown (allocation registry, whole life):")?;
@@ -73,10 +89,18 @@ impl fmt::Display for TeardownReport {
         writeln!(
             f,
             "  hash secret:    {}",
-            if self.hash_secret_wiped { "wiped" } else { "NOT wiped" }
+            if self.hash_secret_wiped {
+                "wiped"
+            } else {
+                "NOT wiped"
+            }
         )?;
         if self.registry_enabled {
-            writeln!(f, "  live allocations after shutdown: {}", self.live_after())?;
+            writeln!(
+                f,
+                "  live allocations after shutdown: {}",
+                self.live_after()
+            )?;
         }
         write!(f, "  {}", self.leaks)
     }

@@ -117,7 +117,11 @@ fn step_ok(fail_at: Option<InitStep>, step: InitStep) -> Result<(), InitError> {
     }
 }
 
-fn tracker(registry: &Arc<AllocRegistry>, name: &'static str, step: InitStep) -> Result<Option<Tracker>, InitError> {
+fn tracker(
+    registry: &Arc<AllocRegistry>,
+    name: &'static str,
+    step: InitStep,
+) -> Result<Option<Tracker>, InitError> {
     if !registry.is_enabled() {
         return Ok(None);
     }
@@ -172,7 +176,10 @@ impl RuntimeState {
             .map(|c| (classes.get(c).expect("own class").name, c))
             .collect();
         if let Some(t) = &exception_tracker {
-            t.alloc(exception_types.len() as u64, (exception_types.len() * size_of::<(Symbol, ClassId)>()) as u64);
+            t.alloc(
+                exception_types.len() as u64,
+                (exception_types.len() * size_of::<(Symbol, ClassId)>()) as u64,
+            );
         }
         let mut interp = Interp {
             interner,
@@ -247,7 +254,10 @@ impl RuntimeState {
 
     /// The granted capabilities, sorted.
     pub fn capabilities(&self) -> Vec<String> {
-        self.capabilities.names(&self.arena).map(str::to_owned).collect()
+        self.capabilities
+            .names(&self.arena)
+            .map(str::to_owned)
+            .collect()
     }
 
     /// `hash(s)` for a str, as CPython 3.11 computes it under the same hash seed.
@@ -264,7 +274,11 @@ impl RuntimeState {
     pub fn held(&self) -> Vec<OwnerStat> {
         let interp = self.lock();
         vec![
-            OwnerStat::new("interned names", interp.interner.len() as u64, interp.interner.text_bytes()),
+            OwnerStat::new(
+                "interned names",
+                interp.interner.len() as u64,
+                interp.interner.text_bytes(),
+            ),
             OwnerStat::new("builtin classes", self.classes.len() as u64, 0),
             OwnerStat::new("exception type cache", self.exception_types.len() as u64, 0),
             OwnerStat::new("capabilities", self.capabilities.len() as u64, 0),
@@ -314,7 +328,10 @@ impl RuntimeState {
         } = self;
         // 2. caches.
         if let Some(t) = &exception_tracker {
-            t.free(exception_types.len() as u64, (exception_types.len() * size_of::<(Symbol, ClassId)>()) as u64);
+            t.free(
+                exception_types.len() as u64,
+                (exception_types.len() * size_of::<(Symbol, ClassId)>()) as u64,
+            );
         }
         drop(exception_types);
         drop(exception_tracker);

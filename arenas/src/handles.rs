@@ -222,7 +222,9 @@ impl<K: Key, V> HandleTable<K, V> {
     /// Iterates over entries and their handles.
     pub fn iter(&self) -> impl Iterator<Item = (Handle<K>, &V)> + '_ {
         let runtime = self.runtime;
-        self.map.iter().map(move |(key, v)| (Handle { key, runtime }, v))
+        self.map
+            .iter()
+            .map(move |(key, v)| (Handle { key, runtime }, v))
     }
 }
 
@@ -277,10 +279,7 @@ mod tests {
         drop(a);
         let mut a2: HandleTable<TestKey, u32> = HandleTable::new(RuntimeId::fresh(), None);
         a2.insert(2);
-        assert!(matches!(
-            a2.get(h),
-            Err(HandleError::ForeignRuntime { .. })
-        ));
+        assert!(matches!(a2.get(h), Err(HandleError::ForeignRuntime { .. })));
     }
 
     #[test]

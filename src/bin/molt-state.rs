@@ -99,7 +99,10 @@ fn run() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    println!("molt-state run: init took {:.1} us (wall, incl. allocation of the runtime)", init_wall.as_secs_f64() * 1e6);
+    println!(
+        "molt-state run: init took {:.1} us (wall, incl. allocation of the runtime)",
+        init_wall.as_secs_f64() * 1e6
+    );
     println!("{report}");
     if report.leaks.is_empty() && report.hash_secret_wiped {
         ExitCode::SUCCESS
@@ -216,7 +219,10 @@ fn cycle(cycles: u64, threads: u32) -> ExitCode {
         rss_after = rss_bytes();
         handles
             .into_iter()
-            .map(|h| h.join().unwrap_or_else(|_| Err("cycle thread panicked".into())))
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Err("cycle thread panicked".into()))
+            })
             .collect()
     });
     bar.finish_and_clear();
@@ -233,17 +239,37 @@ fn cycle(cycles: u64, threads: u32) -> ExitCode {
     times.sort_unstable();
     let pct = |p: f64| times[((times.len() - 1) as f64 * p).round() as usize];
     let us = |d: Duration| d.as_secs_f64() * 1e6;
-    println!("cycles:        {} on {} thread(s) in {:.3} s", times.len(), threads, wall.as_secs_f64());
-    println!("cycles/s:      {:.0}", times.len() as f64 / wall.as_secs_f64());
+    println!(
+        "cycles:        {} on {} thread(s) in {:.3} s",
+        times.len(),
+        threads,
+        wall.as_secs_f64()
+    );
+    println!(
+        "cycles/s:      {:.0}",
+        times.len() as f64 / wall.as_secs_f64()
+    );
     println!("cycle p50:     {:.2} us", us(pct(0.50)));
     println!("cycle p99:     {:.2} us", us(pct(0.99)));
     println!("cycle max:     {:.2} us", us(pct(1.0)));
     match (rss_before, rss_after) {
         (Some((rss_b, anon_b)), Some((rss_a, anon_a))) => {
             let kib = |a: u64, b: u64| (a as i64 - b as i64) / 1024;
-            println!("RSS before:    {} KiB (anonymous {} KiB)", rss_b / 1024, anon_b / 1024);
-            println!("RSS after:     {} KiB (anonymous {} KiB)", rss_a / 1024, anon_a / 1024);
-            println!("RSS growth:    {} KiB (anonymous {} KiB)", kib(rss_a, rss_b), kib(anon_a, anon_b));
+            println!(
+                "RSS before:    {} KiB (anonymous {} KiB)",
+                rss_b / 1024,
+                anon_b / 1024
+            );
+            println!(
+                "RSS after:     {} KiB (anonymous {} KiB)",
+                rss_a / 1024,
+                anon_a / 1024
+            );
+            println!(
+                "RSS growth:    {} KiB (anonymous {} KiB)",
+                kib(rss_a, rss_b),
+                kib(anon_a, anon_b)
+            );
         }
         _ => println!("RSS:           unavailable on this platform"),
     }

@@ -1,1 +1,25 @@
+//! Integration tests of molt-state: one binary, a module per topic.
 
+mod c_host;
+mod config;
+mod ffi;
+mod header;
+mod lifecycle;
+mod slot;
+
+use molt_state::Config;
+
+/// A config independent of the caller's environment, with the registry on.
+pub fn test_config() -> Config {
+    Config {
+        read_env: false,
+        track_allocations: Some(true),
+        hash_seed: Some(molt_state::hash::HashSeed::Fixed(0)),
+        ..Config::default()
+    }
+}
+
+/// Loop counts shrink under Miri, which is about a thousand times slower.
+pub const fn scaled(native: usize, miri: usize) -> usize {
+    if cfg!(miri) { miri } else { native }
+}

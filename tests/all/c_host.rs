@@ -1,0 +1,96 @@
+//! Builds tests/c/host.c against the cdylib and runs it: the C ABI as a C host sees it.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// The directory holding this test binary, where cargo also puts `libmolt_state.so`.
+fn deps_dir() -> PathBuf {
+    std::env::current_exe()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+#[test]
+#[cfg_attr(miri, ignore = "compiles and runs a C program (FFI, subprocesses)")]
+fn c_host_program_drives_the_abi() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let deps = deps_dir();
+    let lib = deps.join(format!(
+        "{}molt_state{}",
+        std::env::consts::DLL_PREFIX,
+        std::env::consts::DLL_SUFFIX
+    ));
+    assert!(lib.exists(), "cdylib not found at {}", lib.display());
+    let out_dir = root.join("target").join("c-host");
+    std::fs::create_dir_all(&out_dir).unwrap();
+    let exe = out_dir.join("host");
+    let cc = std::env::var("CC").unwrap_or_else(|_| "cc".into());
+    let status = Command::new(&cc)
+        .args(["-std=c11", "-Wall", "-Wextra", "-Werror", "-O1", "-g"])
+        .arg("-I")
+        .arg(root.join("include"))
+        .arg(root.join("tests/c/host.c"))
+        .arg("-L")
+        .arg(&deps)
+        .arg(format!("-Wl,-rpath,{}", deps.display()))
+        .arg("-lmolt_state")
+        .arg("-o")
+        .arg(&exe)
+        .status()
+        .unwrap_or_else(|e| panic!("cannot run C compiler {cc:?}: {e}"));
+    assert!(status.success(), "compiling tests/c/host.c failed");
+    // The program inherits our environment; keep it from injecting faults into its init.
+    let out = Command::new(&exe)
+        .arg("10000")
+        .env_remove("MOLT_FAIL_INIT_AT")
+        .env_remove("MOLT_HASHSEED")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "host failed:\n{stdout}\n{stderr}");
+    assert!(stdout.contains("ok"), "{stdout}");
+}
+
+#[test]
+#[cfg_attr(miri, ignore = "compiles and runs a C program (FFI, subprocesses)")]
+fn c_host_sees_init_failures_as_status_codes() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let src = root.join("tests/c/init_fail.c");
+    let deps = deps_dir();
+    let out_dir = root.join("target").join("c-host");
+    std::fs::create_dir_all(&out_dir).unwrap();
+    let exe = out_dir.join("init_fail");
+    let cc = std::env::var("CC").unwrap_or_else(|_| "cc".into());
+    let status = Command::new(&cc)
+        .args(["-std=c11", "-Wall", "-Wextra", "-Werror"])
+        .arg("-I")
+        .arg(root.join("include"))
+        .arg(&src)
+        .arg("-L")
+        .arg(&deps)
+        .arg(format!("-Wl,-rpath,{}", deps.display()))
+        .arg("-lmolt_state")
+        .arg("-o")
+        .arg(&exe)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    for (var, value, expect) in [
+        ("MOLT_FAIL_INIT_AT", "builtin-classes", "builtin-classes"),
+        ("MOLT_FAIL_INIT_AT", "publish", "publish"),
+        ("MOLT_HASHSEED", "not-a-number", "MOLT_HASHSEED"),
+        ("MOLT_CAPABILITIES", "BAD NAME", "invalid capability"),
+    ] {
+        let out = Command::new(&exe).env(var, value).output().unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "{var}={value}: {stdout}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(stdout.contains(expect), "{var}={value}: {stdout}");
+    }
+}

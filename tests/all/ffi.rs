@@ -1,0 +1,190 @@
+//! The C ABI, called from Rust in-process. These tests share the process-default runtime,
+//! so they serialize on a lock.
+
+use molt_state::ffi::*;
+use std::ffi::{CStr, CString, c_char};
+use std::sync::Mutex;
+
+static DEFAULT_RUNTIME: Mutex<()> = Mutex::new(());
+
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    DEFAULT_RUNTIME.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn last_error() -> String {
+    let p = molt_last_error();
+    assert!(!p.is_null(), "a failing call must set the message");
+    // SAFETY: molt_last_error returns NULL or a NUL-terminated string valid until this
+    // thread's next failing call.
+    unsafe { CStr::from_ptr(p) }.to_str().unwrap().to_owned()
+}
+
+#[test]
+fn init_twice_shutdown_twice_init_again() {
+    let _g = serial();
+    assert_eq!(
+        molt_runtime_shutdown(),
+        MOLT_OK,
+        "shutdown before init is a no-op"
+    );
+    assert_eq!(molt_runtime_init(), MOLT_OK);
+    assert_eq!(molt_runtime_init(), MOLT_OK);
+    assert_eq!(molt_runtime_is_initialized(), 1);
+    let generation = molt_runtime_generation();
+    assert_eq!(molt_runtime_shutdown(), MOLT_OK);
+    assert_eq!(molt_runtime_is_initialized(), 0);
+    assert_eq!(molt_runtime_generation(), generation + 1);
+    let report = molt_last_teardown_report();
+    assert!(!report.is_null());
+    // SAFETY: NUL-terminated, valid until this thread's next shutdown.
+    let text = unsafe { CStr::from_ptr(report) }.to_str().unwrap();
+    assert!(text.contains("teardown report"), "{text}");
+    assert_eq!(molt_runtime_shutdown(), MOLT_OK);
+    assert_eq!(molt_runtime_init(), MOLT_OK);
+    assert_eq!(molt_runtime_shutdown(), MOLT_OK);
+}
+
+#[test]
+fn every_entry_point_is_gated_without_a_runtime() {
+    let _g = serial();
+    assert_eq!(molt_runtime_shutdown(), MOLT_OK);
+    let mut n = 0usize;
+    // SAFETY: valid out-pointer.
+    assert_eq!(
+        unsafe { molt_runtime_argv_len(&mut n) },
+        MOLT_ERR_NOT_INITIALIZED
+    );
+    assert!(last_error().contains("no runtime is initialized"));
+    let args = [c"x".as_ptr()];
+    // SAFETY: one valid string.
+    assert_eq!(
+        unsafe { molt_runtime_set_argv(1, args.as_ptr()) },
+        MOLT_ERR_NOT_INITIALIZED
+    );
+    let mut len = 0usize;
+    // SAFETY: null buffer with zero capacity; valid out-pointer.
+    assert_eq!(
+        unsafe { molt_runtime_argv_get(0, std::ptr::null_mut(), 0, &mut len) },
+        MOLT_ERR_NOT_INITIALIZED
+    );
+    // SAFETY: valid string.
+    assert_eq!(
+        unsafe { molt_capability_require(c"fs".as_ptr()) },
+        MOLT_ERR_NOT_INITIALIZED
+    );
+    let mut live = 0i64;
+    // SAFETY: valid out-pointer.
+    assert_eq!(
+        unsafe { molt_runtime_live_allocations(&mut live) },
+        MOLT_ERR_NOT_INITIALIZED
+    );
+    assert!(last_error().contains("molt_runtime_live_allocations"));
+}
+
+#[test]
+fn argv_round_trip_and_bad_arguments() {
+    let _g = serial();
+    assert_eq!(molt_runtime_init(), MOLT_OK);
+    let owned: Vec<CString> = ["prog", "é", ""]
+        .iter()
+        .map(|s| CString::new(*s).unwrap())
+        .collect();
+    let ptrs: Vec<*const c_char> = owned.iter().map(|c| c.as_ptr()).collect();
+    // SAFETY: three valid strings.
+    assert_eq!(unsafe { molt_runtime_set_argv(3, ptrs.as_ptr()) }, MOLT_OK);
+    let mut n = 0usize;
+    // SAFETY: valid out-pointer.
+    assert_eq!(unsafe { molt_runtime_argv_len(&mut n) }, MOLT_OK);
+    assert_eq!(n, 3);
+    let mut buf = [0 as c_char; 8];
+    let mut len = 0usize;
+    // SAFETY: buffer of 8 bytes; valid out-pointer.
+    assert_eq!(
+        unsafe { molt_runtime_argv_get(1, buf.as_mut_ptr(), buf.len(), &mut len) },
+        MOLT_OK
+    );
+    assert_eq!(len, 2);
+    // SAFETY: argv_get wrote a NUL-terminated string into buf.
+    assert_eq!(
+        unsafe { CStr::from_ptr(buf.as_ptr()) }.to_str().unwrap(),
+        "é"
+    );
+    // Too small a buffer: needed length reported, error returned.
+    // SAFETY: buffer of 2 bytes (too small for "prog" + NUL); valid out-pointer.
+    assert_eq!(
+        unsafe { molt_runtime_argv_get(0, buf.as_mut_ptr(), 2, &mut len) },
+        MOLT_ERR_INVALID_ARGUMENT
+    );
+    assert_eq!(len, 4);
+    // SAFETY: valid pointers; index out of range.
+    assert_eq!(
+        unsafe { molt_runtime_argv_get(9, buf.as_mut_ptr(), buf.len(), &mut len) },
+        MOLT_ERR_INDEX
+    );
+    assert!(last_error().contains("IndexError"));
+    // Bad arguments are errors, not crashes.
+    // SAFETY: negative count is rejected before anything is read.
+    assert_eq!(
+        unsafe { molt_runtime_set_argv(-1, ptrs.as_ptr()) },
+        MOLT_ERR_INVALID_ARGUMENT
+    );
+    // SAFETY: NULL argv with argc > 0 is rejected before anything is read.
+    assert_eq!(
+        unsafe { molt_runtime_set_argv(2, std::ptr::null()) },
+        MOLT_ERR_INVALID_ARGUMENT
+    );
+    let with_null = [c"a".as_ptr(), std::ptr::null()];
+    // SAFETY: two pointers, the second NULL (rejected).
+    assert_eq!(
+        unsafe { molt_runtime_set_argv(2, with_null.as_ptr()) },
+        MOLT_ERR_INVALID_ARGUMENT
+    );
+    assert!(last_error().contains("argv[1] is NULL"));
+    let bad_utf8 = [0xffu8 as c_char, 0];
+    let with_bad = [bad_utf8.as_ptr()];
+    // SAFETY: one NUL-terminated (invalid UTF-8) string.
+    assert_eq!(
+        unsafe { molt_runtime_set_argv(1, with_bad.as_ptr()) },
+        MOLT_ERR_INVALID_ARGUMENT
+    );
+    assert!(last_error().contains("UTF-8"));
+    // A rejected call changed nothing.
+    // SAFETY: valid out-pointer.
+    assert_eq!(unsafe { molt_runtime_argv_len(&mut n) }, MOLT_OK);
+    assert_eq!(n, 3);
+    // SAFETY: NULL out-pointer is rejected.
+    assert_eq!(
+        unsafe { molt_runtime_argv_len(std::ptr::null_mut()) },
+        MOLT_ERR_INVALID_ARGUMENT
+    );
+    // SAFETY: zero args with NULL argv is valid.
+    assert_eq!(
+        unsafe { molt_runtime_set_argv(0, std::ptr::null()) },
+        MOLT_OK
+    );
+    assert_eq!(molt_runtime_shutdown(), MOLT_OK);
+}
+
+#[test]
+fn capabilities_through_the_abi() {
+    let _g = serial();
+    assert_eq!(molt_runtime_init(), MOLT_OK);
+    // The default runtime reads MOLT_CAPABILITIES, which the test environment leaves
+    // unset unless the caller set it: require something nobody grants.
+    // SAFETY: valid string.
+    assert_eq!(
+        unsafe { molt_capability_require(c"molt.test.never-granted".as_ptr()) },
+        MOLT_ERR_PERMISSION
+    );
+    assert!(last_error().contains("PermissionError"));
+    // SAFETY: NULL is rejected.
+    assert_eq!(
+        unsafe { molt_capability_require(std::ptr::null()) },
+        MOLT_ERR_INVALID_ARGUMENT
+    );
+    let mut live = -1i64;
+    // SAFETY: valid out-pointer.
+    assert_eq!(unsafe { molt_runtime_live_allocations(&mut live) }, MOLT_OK);
+    assert!(live >= 0);
+    assert_eq!(molt_runtime_shutdown(), MOLT_OK);
+}
