@@ -13,13 +13,15 @@
 //! either the entrant's add comes first and shutdown sees it (and waits for it), or the
 //! shutdown's state change comes first and the entrant sees `ShuttingDown` (and backs out).
 //! The pointer is only dereferenced by an entrant that saw `Ready`, and shutdown only frees
-//! the state after moving to `ShuttingDown` and seeing zero entrants.
+//! the state after moving to `ShuttingDown` and seeing zero entrants. Init and shutdown
+//! serialize on a lifecycle lock, so concurrent initializers block (rather than spin) until
+//! the one that builds has published.
 
 use crate::config::Config;
 use crate::error::{InitError, NotInitialized, ShutdownError};
 use crate::report::TeardownReport;
 use crate::state::RuntimeState;
-use molt_arenas::sync::{AtomicPtr, AtomicU64, Ordering, spin_wait};
+use molt_arenas::sync::{AtomicPtr, AtomicU64, Mutex, MutexGuard, Ordering, spin_wait};
 use std::ops::Deref;
 use std::time::Duration;
 
@@ -166,14 +168,17 @@ impl Patience {
     }
 }
 
-/// The process-default runtime's published pointer, lifecycle word and generation.
+/// The process-default runtime's published pointer, lifecycle word and generation, plus
+/// the lifecycle lock that serializes init and shutdown.
 ///
-/// The C ABI keeps one in a `static`; loom models build their own per iteration.
+/// The C ABI keeps one in a `static`; loom models build their own per iteration. The lock
+/// guards transitions only: entering the runtime ([`RuntimeSlot::enter`]) never takes it.
 #[derive(Debug)]
 pub struct RuntimeSlot {
     word: AtomicU64,
     ptr: AtomicPtr<RuntimeState>,
     generation: AtomicU64,
+    transition: Mutex<()>,
 }
 
 /// Proof that the calling thread is inside the slot's runtime; the runtime cannot be freed
@@ -213,6 +218,7 @@ impl RuntimeSlot {
             word: AtomicU64::new(UNINIT),
             ptr: AtomicPtr::new(std::ptr::null_mut()),
             generation: AtomicU64::new(0),
+            transition: Mutex::new(()),
         }
     }
 
@@ -223,6 +229,7 @@ impl RuntimeSlot {
             word: AtomicU64::new(UNINIT),
             ptr: AtomicPtr::new(std::ptr::null_mut()),
             generation: AtomicU64::new(0),
+            transition: Mutex::new(()),
         }
     }
 
@@ -252,52 +259,50 @@ impl RuntimeSlot {
         debug_assert_eq!(prev & STATE_BITS, from);
     }
 
+    /// Takes the lifecycle lock, which serializes init and shutdown (entrants never take it).
+    fn transition(&self) -> MutexGuard<'_, ()> {
+        // Poisoning only means an init or teardown panicked; the guards below already put the
+        // lifecycle word back in a consistent state, so the lock stays usable.
+        self.transition.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
     /// Initializes the runtime with `build`, unless one is already published.
     ///
     /// Idempotent: concurrent callers all return `Ok` after exactly one of them built the
-    /// state. If `build` fails, nothing is published, the slot returns to `Uninit` and the
-    /// error is returned (a later call may succeed). A caller arriving during shutdown waits
-    /// for it to finish and then initializes a fresh runtime.
+    /// state (the others wait on the lifecycle lock, then find it `Ready`). If `build` fails
+    /// or panics, nothing is published, the slot returns to `Uninit` and a later call may
+    /// succeed. A caller arriving during shutdown waits for it and then initializes a fresh
+    /// runtime.
     pub fn init(
         &self,
         build: impl FnOnce() -> Result<RuntimeState, InitError>,
     ) -> Result<InitOutcome, InitError> {
-        let mut build = Some(build);
-        loop {
-            let w = self.word.load(Ordering::Acquire);
-            match w & STATE_BITS {
-                READY => return Ok(InitOutcome::AlreadyInitialized),
-                UNINIT => {
-                    let claimed = self
-                        .word
-                        .compare_exchange(w, w | INITIALIZING, Ordering::AcqRel, Ordering::Acquire)
-                        .is_ok();
-                    if !claimed {
-                        continue;
-                    }
-                    let build = build.take().expect("init builds at most once per call");
-                    // If `build` panics, the guard returns the slot to `Uninit` so that other
-                    // callers do not wait forever; the partial state unwinds away.
-                    let reset = ResetOnUnwind {
-                        slot: self,
-                        from: INITIALIZING,
-                    };
-                    let built = build();
-                    std::mem::forget(reset);
-                    return match built {
-                        Ok(state) => {
-                            let p = Box::into_raw(Box::new(state));
-                            self.ptr.store(p, Ordering::Release);
-                            self.set_state(INITIALIZING, READY);
-                            Ok(InitOutcome::Initialized)
-                        }
-                        Err(e) => {
-                            self.set_state(INITIALIZING, UNINIT);
-                            Err(e)
-                        }
-                    };
-                }
-                _ => spin_wait(),
+        if self.is_initialized() {
+            return Ok(InitOutcome::AlreadyInitialized);
+        }
+        let _lock = self.transition();
+        if self.word.load(Ordering::Acquire) & STATE_BITS == READY {
+            return Ok(InitOutcome::AlreadyInitialized);
+        }
+        self.set_state(UNINIT, INITIALIZING);
+        // If `build` panics, the guard returns the slot to `Uninit`; the partial state
+        // unwinds away.
+        let reset = ResetOnUnwind {
+            slot: self,
+            from: INITIALIZING,
+        };
+        let built = build();
+        std::mem::forget(reset);
+        match built {
+            Ok(state) => {
+                let p = Box::into_raw(Box::new(state));
+                self.ptr.store(p, Ordering::Release);
+                self.set_state(INITIALIZING, READY);
+                Ok(InitOutcome::Initialized)
+            }
+            Err(e) => {
+                self.set_state(INITIALIZING, UNINIT);
+                Err(e)
             }
         }
     }
@@ -327,28 +332,13 @@ impl RuntimeSlot {
     /// threads are still inside when the wait runs out, returns `Busy` and leaves the runtime
     /// published and fully usable.
     pub fn shutdown(&self, timeout: Duration) -> Result<Option<TeardownReport>, ShutdownError> {
-        loop {
-            let w = self.word.load(Ordering::Acquire);
-            match w & STATE_BITS {
-                UNINIT => return Ok(None),
-                READY => {
-                    let claimed = self
-                        .word
-                        .compare_exchange(
-                            w,
-                            (w & !STATE_BITS) | SHUTTING_DOWN,
-                            Ordering::AcqRel,
-                            Ordering::Acquire,
-                        )
-                        .is_ok();
-                    if claimed {
-                        break;
-                    }
-                }
-                // Initializing: wait for the init to finish, then shut that runtime down.
-                // ShuttingDown: wait for the other shutdown, then find Uninit (a no-op).
-                _ => spin_wait(),
-            }
+        let _lock = self.transition();
+        // Under the lock the state is Uninit or Ready: only init and shutdown change it, and
+        // both hold the lock for the whole transition.
+        match self.word.load(Ordering::Acquire) & STATE_BITS {
+            UNINIT => return Ok(None),
+            READY => self.set_state(READY, SHUTTING_DOWN),
+            other => unreachable!("lifecycle state {other} outside a transition"),
         }
         let mut patience = Patience::new(timeout);
         loop {

@@ -10,8 +10,8 @@
 //! never used to order memory (hence std atomics, see [`crate::sync::stat`]). Kinds are
 //! registered by name (at init) through a small lock; counting never takes it.
 
-use crate::sync::stat::{AtomicU64, Ordering};
-use crate::sync::{Arc, Mutex};
+use crate::sync::Arc;
+use crate::sync::stat::{AtomicU64, Mutex, Ordering};
 use std::fmt;
 
 /// How many distinct allocation kinds one registry can count.

@@ -6,8 +6,9 @@
 //! interleaving of the real code rather than of a copy.
 //!
 //! Two deliberate exceptions use std even under loom, because they are not synchronization:
-//! [`stat`] (statistics counters that never order memory) and [`next_instance_id`] (a
-//! process-wide id source that must be unique across loom iterations).
+//! [`stat`] (statistics counters and their name list, which never order memory) and
+//! [`next_instance_id`] (a process-wide id source that must be unique across loom
+//! iterations).
 
 #[cfg(molt_loom)]
 mod imp {
@@ -71,9 +72,11 @@ mod imp {
 
 pub use imp::*;
 
-/// Statistics counters. Always std atomics, even under loom: they are read for reports and
-/// never used to order other memory, so modelling them would only grow the state space.
+/// Statistics bookkeeping. Always std types, even under loom: counters and their name lists
+/// are read for reports and never used to order other memory, so modelling them would only
+/// grow the state space (and the lock's spin points exhaust loom's branch budget).
 pub mod stat {
+    pub use std::sync::Mutex;
     pub use std::sync::atomic::{AtomicU64, Ordering};
 }
 
