@@ -13,6 +13,9 @@
 #include <stdint.h>
 #include <stddef.h>
 
+// Number of core (non-exception) classes at the start of [`BUILTIN_CLASSES`].
+#define CORE_CLASS_COUNT 17
+
 // Success.
 #define MOLT_OK 0
 
@@ -37,7 +40,80 @@
 // A bug inside molt-state was caught at the boundary (a panic); the message says where.
 #define MOLT_ERR_INTERNAL -100
 
+// A Python exception was raised: it is this thread's current exception (take it with
+// `molt_err_fetch`), and `molt_last_error` describes it ("ValueError: ...").
+#define MOLT_ERR_EXCEPTION -7
 
+// A value argument does not refer to a live object of the runtime: its object was freed, or
+// it comes from another runtime or one that has shut down. Nothing was touched.
+#define MOLT_ERR_STALE_VALUE -8
+
+// The bits of `None` (values are NaN-boxed `uint64_t`s; see `docs/ARCHITECTURE.md`).
+#define MOLT_NONE 18445336698825998336ull
+
+// The bits of `True`.
+#define MOLT_TRUE 18445055223849287681ull
+
+// The bits of `False`.
+#define MOLT_FALSE 18445055223849287680ull
+
+// The modulus of CPython's numeric hash, the Mersenne prime `2**61 - 1`
+// (`sys.hash_info.modulus`).
+#define MODULUS ((1 << HASH_BITS) - 1)
+
+// `hash(float('inf'))` (`sys.hash_info.inf`); `-inf` hashes to its negation.
+#define HASH_INF 314159
+
+#define OBJECT 0
+
+#define TYPE 1
+
+#define NONE_TYPE 2
+
+#define INT 3
+
+#define BOOL 4
+
+#define FLOAT 5
+
+#define STR 6
+
+#define BYTES 7
+
+#define TUPLE 8
+
+#define LIST 9
+
+#define DICT 10
+
+#define FUNCTION 11
+
+#define BUILTIN_FUNCTION 12
+
+#define METHOD 13
+
+#define MODULE 14
+
+#define NOT_IMPLEMENTED_TYPE 15
+
+#define ELLIPSIS 16
+
+// Smallest small int.
+#define SMALL_INT_MIN -(1 << 47)
+
+// Largest small int.
+#define SMALL_INT_MAX ((1 << 47) - 1)
+
+// Number of slots addressable per object kind.
+#define MAX_SLOTS (1 << 24)
+
+// Bits of the check field (tag and version) of an object reference.
+#define STAMP_BITS 22
+
+
+
+// Every kind, in discriminant order.
+#define Kind_ALL { Str, Bytes, Tuple, List, Dict, Type, Module, Exception, Function, Method, Instance, }
 
 #ifdef __cplusplus
 extern "C" {
@@ -110,6 +186,195 @@ int32_t molt_capability_require(const char *capability);
 // # Safety
 // `out` must be NULL (an error) or valid for a write of `int64_t`.
 int32_t molt_runtime_live_allocations(int64_t *out);
+
+// A new int. `MOLT_ERR_EXCEPTION` (`OverflowError`) outside the small-int range
+// (-2^47 ..= 2^47-1).
+//
+// # Safety
+// `out` must be NULL (an error) or valid for a write of `uint64_t`.
+int32_t molt_int_from_i64(int64_t value, uint64_t *out);
+
+// A float (every NaN becomes the canonical NaN).
+//
+// # Safety
+// `out` must be NULL (an error) or valid for a write of `uint64_t`.
+int32_t molt_float_from_f64(double value, uint64_t *out);
+
+// A new str from `len` bytes of UTF-8 (not NUL-terminated; invalid UTF-8 is
+// `MOLT_ERR_INVALID_ARGUMENT`). A new reference.
+//
+// # Safety
+// `data` must be valid for reads of `len` bytes (NULL allowed with `len` 0); `out` must be
+// NULL (an error) or valid for a write of `uint64_t`.
+int32_t molt_str_from_utf8(const char *data, size_t len, uint64_t *out);
+
+// A new bytes object from `len` bytes. A new reference.
+//
+// # Safety
+// `data` must be valid for reads of `len` bytes (NULL allowed with `len` 0); `out` must be
+// NULL (an error) or valid for a write of `uint64_t`.
+int32_t molt_bytes_from(const uint8_t *data, size_t len, uint64_t *out);
+
+// A new tuple of `n` values (borrowed: the tuple takes its own references).
+//
+// # Safety
+// `items` must be valid for reads of `n` `uint64_t`s (NULL allowed with `n` 0); `out` must
+// be NULL (an error) or valid for a write of `uint64_t`.
+int32_t molt_tuple_new(const uint64_t *items, size_t n, uint64_t *out);
+
+// A new list of `n` values (borrowed).
+//
+// # Safety
+// As for `molt_tuple_new`.
+int32_t molt_list_new(const uint64_t *items, size_t n, uint64_t *out);
+
+// A new empty dict.
+//
+// # Safety
+// `out` must be NULL (an error) or valid for a write of `uint64_t`.
+int32_t molt_dict_new(uint64_t *out);
+
+// `dict[key] = value` (both borrowed). Unhashable keys raise `TypeError`.
+int32_t molt_dict_set(uint64_t dict, uint64_t key, uint64_t value);
+
+// `dict[key]`: a new reference; a missing key raises `KeyError`.
+//
+// # Safety
+// `out` must be NULL (an error) or valid for a write of `uint64_t`.
+int32_t molt_dict_get(uint64_t dict, uint64_t key, uint64_t *out);
+
+// The value of an int (or bool).
+//
+// # Safety
+// `out` must be NULL (an error) or valid for a write of `int64_t`.
+int32_t molt_int_as_i64(uint64_t value, int64_t *out);
+
+// The value of a float (or int, or bool) as a double.
+//
+// # Safety
+// `out` must be NULL (an error) or valid for a write of `double`.
+int32_t molt_float_as_f64(uint64_t value, double *out);
+
+// The UTF-8 text of a str: a pointer to its bytes (not NUL-terminated) and their length.
+// The pointer stays valid while the str object lives (and the runtime is up).
+//
+// # Safety
+// `data` and `len` must be NULL (an error) or valid for writes.
+int32_t molt_str_as_utf8(uint64_t value, const char **data, size_t *len);
+
+// `len(value)` for str (code points), bytes, tuple, list and dict.
+//
+// # Safety
+// `out` must be NULL (an error) or valid for a write of `size_t`.
+int32_t molt_len(uint64_t value, size_t *out);
+
+// The length of a tuple.
+//
+// # Safety
+// `out` must be NULL (an error) or valid for a write of `size_t`.
+int32_t molt_tuple_len(uint64_t tuple, size_t *out);
+
+// `tuple[index]` (also works on lists): a new reference; out of range raises `IndexError`.
+//
+// # Safety
+// `out` must be NULL (an error) or valid for a write of `uint64_t`.
+int32_t molt_tuple_get(uint64_t tuple, size_t index, uint64_t *out);
+
+// Adds a reference (a no-op for numbers, singletons, classes and functions).
+int32_t molt_incref(uint64_t value);
+
+// Drops a reference, freeing the object (and what it owns) at zero. A value whose object
+// is already freed is `MOLT_ERR_STALE_VALUE`, never a double free.
+int32_t molt_decref(uint64_t value);
+
+// `getattr(obj, name)`: a new reference; a missing attribute raises `AttributeError`.
+//
+// # Safety
+// `name` must be NULL (an error) or NUL-terminated; `out` NULL (an error) or valid for a
+// write of `uint64_t`.
+int32_t molt_getattr(uint64_t obj, const char *name, uint64_t *out);
+
+// `setattr(obj, name, value)` (value borrowed).
+//
+// # Safety
+// `name` must be NULL (an error) or NUL-terminated.
+int32_t molt_setattr(uint64_t obj, const char *name, uint64_t value);
+
+// `callable(*args)`: a new reference.
+//
+// # Safety
+// `args` must be valid for reads of `n` `uint64_t`s (NULL allowed with `n` 0); `out` NULL
+// (an error) or valid for a write of `uint64_t`.
+int32_t molt_call(uint64_t callable, const uint64_t *args, size_t n, uint64_t *out);
+
+// `obj.name(*args)` through the method cache: a new reference.
+//
+// # Safety
+// `name` must be NULL (an error) or NUL-terminated; `args` valid for reads of `n`
+// `uint64_t`s (NULL allowed with `n` 0); `out` NULL (an error) or valid for a write.
+int32_t molt_call_method(uint64_t obj,
+                         const char *name,
+                         const uint64_t *args,
+                         size_t n,
+                         uint64_t *out);
+
+// `hash(value)`, equal to CPython 3.11's under the same hash seed for str, bytes, int,
+// float, bool and tuple. Lists and dicts raise `TypeError`.
+//
+// # Safety
+// `out` must be NULL (an error) or valid for a write of `int64_t`.
+int32_t molt_hash(uint64_t value, int64_t *out);
+
+// `repr(value)` as a new str.
+//
+// # Safety
+// `out` must be NULL (an error) or valid for a write of `uint64_t`.
+int32_t molt_repr(uint64_t value, uint64_t *out);
+
+// The builtin class called `name` (e.g. `"ValueError"`); an unknown name is
+// `MOLT_ERR_INVALID_ARGUMENT`. Classes are immortal: no reference to drop.
+//
+// # Safety
+// `name` must be NULL (an error) or NUL-terminated; `out` NULL (an error) or valid for a
+// write of `uint64_t`.
+int32_t molt_builtin_class(const char *name, uint64_t *out);
+
+// Creates a user class `name` with the bases in the tuple `bases` (or `MOLT_NONE` for
+// `(object,)`) and the namespace dict `namespace` (str keys; or `MOLT_NONE`). Inconsistent
+// hierarchies raise CPython's `TypeError`. The class lives until shutdown.
+//
+// # Safety
+// `name` must be NULL (an error) or NUL-terminated; `out` NULL (an error) or valid for a
+// write of `uint64_t`.
+int32_t molt_class_new(const char *name, uint64_t bases, uint64_t namespace_, uint64_t *out);
+
+// `import name`: the cached module (a new reference). `builtins` and `sys` are built in;
+// an unknown name raises `ModuleNotFoundError`.
+//
+// # Safety
+// `name` must be NULL (an error) or NUL-terminated; `out` NULL (an error) or valid for a
+// write of `uint64_t`.
+int32_t molt_import(const char *name, uint64_t *out);
+
+// 1 if this thread has a current exception, 0 if not, `MOLT_ERR_NOT_INITIALIZED` with no
+// runtime.
+int32_t molt_err_occurred(void);
+
+// Catches this thread's current exception: clears it and writes it to `*out` (a new
+// reference), or writes `MOLT_NONE` if there is none.
+//
+// # Safety
+// `out` must be NULL (an error) or valid for a write of `uint64_t`.
+int32_t molt_err_fetch(uint64_t *out);
+
+// Raises an exception: `exc` is an exception class (instantiated with `message` as its
+// argument, or no argument if `message` is NULL) or an exception instance (borrowed;
+// `message` must then be NULL). Returns `MOLT_OK` once the exception is this thread's
+// current exception.
+//
+// # Safety
+// `message` must be NULL or NUL-terminated.
+int32_t molt_raise(uint64_t exc, const char *message);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -338,3 +338,656 @@ pub unsafe extern "C" fn molt_runtime_live_allocations(out: *mut i64) -> i32 {
         unsafe { write_out(out, live, "out") }
     })
 }
+
+// ============================================================================ object model
+
+/// A Python exception was raised: it is this thread's current exception (take it with
+/// `molt_err_fetch`), and `molt_last_error` describes it ("ValueError: ...").
+pub const MOLT_ERR_EXCEPTION: i32 = -7;
+/// A value argument does not refer to a live object of the runtime: its object was freed, or
+/// it comes from another runtime or one that has shut down. Nothing was touched.
+pub const MOLT_ERR_STALE_VALUE: i32 = -8;
+
+/// The bits of `None` (values are NaN-boxed `uint64_t`s; see `docs/ARCHITECTURE.md`).
+pub const MOLT_NONE: u64 = 0xFFFB_0000_0000_0000;
+/// The bits of `True`.
+pub const MOLT_TRUE: u64 = 0xFFFA_0000_0000_0001;
+/// The bits of `False`.
+pub const MOLT_FALSE: u64 = 0xFFFA_0000_0000_0000;
+
+use crate::gil::{Gil, Raised};
+use crate::value::Value;
+
+/// Runs `body` with the default runtime's GIL held.
+fn with_gil<T>(
+    name: &str,
+    body: impl FnOnce(&mut Gil<'_>) -> Result<T, Failure>,
+) -> Result<T, Failure> {
+    let rt = entered(name)?;
+    let mut g = rt.gil();
+    body(&mut g)
+}
+
+/// The failure for a raised exception (which stays current for `molt_err_fetch`).
+fn raised(g: &mut Gil<'_>, _r: Raised) -> Failure {
+    Failure::new(MOLT_ERR_EXCEPTION, g.describe_current())
+}
+
+/// Decodes and checks a value argument.
+fn value_arg(g: &Gil<'_>, bits: u64, what: &str) -> Result<Value, Failure> {
+    let v = Value::from_bits(bits).ok_or_else(|| {
+        Failure::new(
+            MOLT_ERR_STALE_VALUE,
+            format!("{what} ({bits:#018x}) is not a valid value encoding"),
+        )
+    })?;
+    g.check(v)
+        .map_err(|e| Failure::new(MOLT_ERR_STALE_VALUE, format!("{what}: {e}")))?;
+    Ok(v)
+}
+
+/// Reads `n` value arguments.
+///
+/// # Safety
+/// `items` must be NULL with `n` 0, or valid for reads of `n` `uint64_t`s.
+unsafe fn values_arg(
+    g: &Gil<'_>,
+    items: *const u64,
+    n: usize,
+    what: &str,
+) -> Result<Vec<Value>, Failure> {
+    if n == 0 {
+        return Ok(Vec::new());
+    }
+    if items.is_null() {
+        return Err(Failure::invalid(format!(
+            "{what} is NULL but its count is {n}"
+        )));
+    }
+    // SAFETY: non-null and valid for `n` reads per the caller's contract.
+    let raw = unsafe { std::slice::from_raw_parts(items, n) };
+    raw.iter()
+        .enumerate()
+        .map(|(i, &b)| value_arg(g, b, &format!("{what}[{i}]")))
+        .collect()
+}
+
+/// Reads `len` bytes (NULL allowed when `len` is 0).
+///
+/// # Safety
+/// `data` must be NULL with `len` 0, or valid for reads of `len` bytes.
+unsafe fn bytes_arg<'a>(data: *const u8, len: usize, what: &str) -> Result<&'a [u8], Failure> {
+    if len == 0 {
+        return Ok(&[]);
+    }
+    if data.is_null() {
+        return Err(Failure::invalid(format!(
+            "{what} is NULL but its length is {len}"
+        )));
+    }
+    // SAFETY: non-null and valid for `len` reads per the caller's contract.
+    Ok(unsafe { std::slice::from_raw_parts(data, len) })
+}
+
+macro_rules! out_value {
+    ($out:expr, $v:expr) => {
+        // SAFETY: forwarded caller contract (`out` is NULL or valid for a write).
+        unsafe { write_out($out, $v.to_bits(), "out") }
+    };
+}
+
+/// A new int. `MOLT_ERR_EXCEPTION` (`OverflowError`) outside the small-int range
+/// (-2^47 ..= 2^47-1).
+///
+/// # Safety
+/// `out` must be NULL (an error) or valid for a write of `uint64_t`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn molt_int_from_i64(value: i64, out: *mut u64) -> i32 {
+    boundary("molt_int_from_i64", || {
+        with_gil("molt_int_from_i64", |g| {
+            let v = g.int(value).map_err(|r| raised(g, r))?;
+            out_value!(out, v)
+        })
+    })
+}
+
+/// A float (every NaN becomes the canonical NaN).
+///
+/// # Safety
+/// `out` must be NULL (an error) or valid for a write of `uint64_t`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn molt_float_from_f64(value: f64, out: *mut u64) -> i32 {
+    boundary("molt_float_from_f64", || {
+        with_gil("molt_float_from_f64", |g| out_value!(out, g.float(value)))
+    })
+}
+
+/// A new str from `len` bytes of UTF-8 (not NUL-terminated; invalid UTF-8 is
+/// `MOLT_ERR_INVALID_ARGUMENT`). A new reference.
+///
+/// # Safety
+/// `data` must be valid for reads of `len` bytes (NULL allowed with `len` 0); `out` must be
+/// NULL (an error) or valid for a write of `uint64_t`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn molt_str_from_utf8(data: *const c_char, len: usize, out: *mut u64) -> i32 {
+    boundary("molt_str_from_utf8", || {
+        with_gil("molt_str_from_utf8", |g| {
+            // SAFETY: forwarded caller contract.
+            let bytes = unsafe { bytes_arg(data.cast(), len, "data") }?;
+            let text = std::str::from_utf8(bytes)
+                .map_err(|e| Failure::invalid(format!("data is not valid UTF-8: {e}")))?;
+            let v = g.str(text).map_err(|r| raised(g, r))?;
+            out_value!(out, v)
+        })
+    })
+}
+
+/// A new bytes object from `len` bytes. A new reference.
+///
+/// # Safety
+/// `data` must be valid for reads of `len` bytes (NULL allowed with `len` 0); `out` must be
+/// NULL (an error) or valid for a write of `uint64_t`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn molt_bytes_from(data: *const u8, len: usize, out: *mut u64) -> i32 {
+    boundary("molt_bytes_from", || {
+        with_gil("molt_bytes_from", |g| {
+            // SAFETY: forwarded caller contract.
+            let bytes = unsafe { bytes_arg(data, len, "data") }?;
+            let v = g.bytes(bytes).map_err(|r| raised(g, r))?;
+            out_value!(out, v)
+        })
+    })
+}
+
+/// A new tuple of `n` values (borrowed: the tuple takes its own references).
+///
+/// # Safety
+/// `items` must be valid for reads of `n` `uint64_t`s (NULL allowed with `n` 0); `out` must
+/// be NULL (an error) or valid for a write of `uint64_t`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn molt_tuple_new(items: *const u64, n: usize, out: *mut u64) -> i32 {
+    boundary("molt_tuple_new", || {
+        with_gil("molt_tuple_new", |g| {
+            // SAFETY: forwarded caller contract.
+            let items = unsafe { values_arg(g, items, n, "items") }?;
+            let v = g.tuple(&items).map_err(|r| raised(g, r))?;
+            out_value!(out, v)
+        })
+    })
+}
+
+/// A new list of `n` values (borrowed).
+///
+/// # Safety
+/// As for `molt_tuple_new`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn molt_list_new(items: *const u64, n: usize, out: *mut u64) -> i32 {
+    boundary("molt_list_new", || {
+        with_gil("molt_list_new", |g| {
+            // SAFETY: forwarded caller contract.
+            let items = unsafe { values_arg(g, items, n, "items") }?;
+            let v = g.list(&items).map_err(|r| raised(g, r))?;
+            out_value!(out, v)
+        })
+    })
+}
+
+/// A new empty dict.
+///
+/// # Safety
+/// `out` must be NULL (an error) or valid for a write of `uint64_t`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn molt_dict_new(out: *mut u64) -> i32 {
+    boundary("molt_dict_new", || {
+        with_gil("molt_dict_new", |g| {
+            let v = g.dict().map_err(|r| raised(g, r))?;
+            out_value!(out, v)
+        })
+    })
+}
+
+/// `dict[key] = value` (both borrowed). Unhashable keys raise `TypeError`.
+#[unsafe(no_mangle)]
+pub extern "C" fn molt_dict_set(dict: u64, key: u64, value: u64) -> i32 {
+    boundary("molt_dict_set", || {
+        with_gil("molt_dict_set", |g| {
+            let d = value_arg(g, dict, "dict")?;
+            let k = value_arg(g, key, "key")?;
+            let v = value_arg(g, value, "value")?;
+            g.dict_set(d, k, v).map_err(|r| raised(g, r))
+        })
+    })
+}
+
+/// `dict[key]`: a new reference; a missing key raises `KeyError`.
+///
+/// # Safety
+/// `out` must be NULL (an error) or valid for a write of `uint64_t`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn molt_dict_get(dict: u64, key: u64, out: *mut u64) -> i32 {
+    boundary("molt_dict_get", || {
+        with_gil("molt_dict_get", |g| {
+            let d = value_arg(g, dict, "dict")?;
+            let k = value_arg(g, key, "key")?;
+            let v = g
+                .call_method(d, "__getitem__", &[k])
+                .map_err(|r| raised(g, r))?;
+            out_value!(out, v)
+        })
+    })
+}
+
+/// The value of an int (or bool).
+///
+/// # Safety
+/// `out` must be NULL (an error) or valid for a write of `int64_t`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn molt_int_as_i64(value: u64, out: *mut i64) -> i32 {
+    boundary("molt_int_as_i64", || {
+        with_gil("molt_int_as_i64", |g| {
+            let v = value_arg(g, value, "value")?;
+            let i = g.as_i64(v).map_err(|r| raised(g, r))?;
+            // SAFETY: forwarded caller contract.
+            unsafe { write_out(out, i, "out") }
+        })
+    })
+}
+
+/// The value of a float (or int, or bool) as a double.
+///
+/// # Safety
+/// `out` must be NULL (an error) or valid for a write of `double`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn molt_float_as_f64(value: u64, out: *mut f64) -> i32 {
+    boundary("molt_float_as_f64", || {
+        with_gil("molt_float_as_f64", |g| {
+            let v = value_arg(g, value, "value")?;
+            let f = g.as_f64(v).map_err(|r| raised(g, r))?;
+            // SAFETY: forwarded caller contract.
+            unsafe { write_out(out, f, "out") }
+        })
+    })
+}
+
+/// The UTF-8 text of a str: a pointer to its bytes (not NUL-terminated) and their length.
+/// The pointer stays valid while the str object lives (and the runtime is up).
+///
+/// # Safety
+/// `data` and `len` must be NULL (an error) or valid for writes.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn molt_str_as_utf8(
+    value: u64,
+    data: *mut *const c_char,
+    len: *mut usize,
+) -> i32 {
+    boundary("molt_str_as_utf8", || {
+        with_gil("molt_str_as_utf8", |g| {
+            let v = value_arg(g, value, "value")?;
+            let (p, n) = match g.str_text(v) {
+                Ok(text) => (text.as_ptr().cast::<c_char>(), text.len()),
+                Err(r) => return Err(raised(g, r)),
+            };
+            // SAFETY: forwarded caller contract.
+            unsafe { write_out(len, n, "len") }?;
+            // SAFETY: forwarded caller contract.
+            unsafe { write_out(data, p, "data") }
+        })
+    })
+}
+
+/// `len(value)` for str (code points), bytes, tuple, list and dict.
+///
+/// # Safety
+/// `out` must be NULL (an error) or valid for a write of `size_t`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn molt_len(value: u64, out: *mut usize) -> i32 {
+    boundary("molt_len", || {
+        with_gil("molt_len", |g| {
+            let v = value_arg(g, value, "value")?;
+            let n = g.len(v).map_err(|r| raised(g, r))?;
+            // SAFETY: forwarded caller contract.
+            unsafe { write_out(out, n, "out") }
+        })
+    })
+}
+
+/// The length of a tuple.
+///
+/// # Safety
+/// `out` must be NULL (an error) or valid for a write of `size_t`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn molt_tuple_len(tuple: u64, out: *mut usize) -> i32 {
+    boundary("molt_tuple_len", || {
+        with_gil("molt_tuple_len", |g| {
+            let v = value_arg(g, tuple, "tuple")?;
+            let tuple_class = g.builtin_class("tuple").expect("builtin");
+            if !g.isinstance(v, tuple_class).map_err(|r| raised(g, r))? {
+                let t = g.type_name(v).map_err(|r| raised(g, r))?;
+                let r = g.raise_new("TypeError", format!("expected tuple, got {t}"));
+                return Err(raised(g, r));
+            }
+            let n = g.len(v).map_err(|r| raised(g, r))?;
+            // SAFETY: forwarded caller contract.
+            unsafe { write_out(out, n, "out") }
+        })
+    })
+}
+
+/// `tuple[index]` (also works on lists): a new reference; out of range raises `IndexError`.
+///
+/// # Safety
+/// `out` must be NULL (an error) or valid for a write of `uint64_t`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn molt_tuple_get(tuple: u64, index: usize, out: *mut u64) -> i32 {
+    boundary("molt_tuple_get", || {
+        with_gil("molt_tuple_get", |g| {
+            let v = value_arg(g, tuple, "tuple")?;
+            let i = i64::try_from(index).unwrap_or(i64::MAX);
+            let item = g.get_item_index(v, i).map_err(|r| raised(g, r))?;
+            out_value!(out, item)
+        })
+    })
+}
+
+/// Adds a reference (a no-op for numbers, singletons, classes and functions).
+#[unsafe(no_mangle)]
+pub extern "C" fn molt_incref(value: u64) -> i32 {
+    boundary("molt_incref", || {
+        with_gil("molt_incref", |g| {
+            let v = value_arg(g, value, "value")?;
+            g.incref(v).map_err(|r| raised(g, r))
+        })
+    })
+}
+
+/// Drops a reference, freeing the object (and what it owns) at zero. A value whose object
+/// is already freed is `MOLT_ERR_STALE_VALUE`, never a double free.
+#[unsafe(no_mangle)]
+pub extern "C" fn molt_decref(value: u64) -> i32 {
+    boundary("molt_decref", || {
+        with_gil("molt_decref", |g| {
+            let v = value_arg(g, value, "value")?;
+            g.decref(v).map_err(|r| raised(g, r))
+        })
+    })
+}
+
+/// `getattr(obj, name)`: a new reference; a missing attribute raises `AttributeError`.
+///
+/// # Safety
+/// `name` must be NULL (an error) or NUL-terminated; `out` NULL (an error) or valid for a
+/// write of `uint64_t`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn molt_getattr(obj: u64, name: *const c_char, out: *mut u64) -> i32 {
+    boundary("molt_getattr", || {
+        with_gil("molt_getattr", |g| {
+            let o = value_arg(g, obj, "obj")?;
+            // SAFETY: forwarded caller contract.
+            let name = unsafe { read_str(name, "name") }?;
+            let v = g.getattr(o, name).map_err(|r| raised(g, r))?;
+            out_value!(out, v)
+        })
+    })
+}
+
+/// `setattr(obj, name, value)` (value borrowed).
+///
+/// # Safety
+/// `name` must be NULL (an error) or NUL-terminated.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn molt_setattr(obj: u64, name: *const c_char, value: u64) -> i32 {
+    boundary("molt_setattr", || {
+        with_gil("molt_setattr", |g| {
+            let o = value_arg(g, obj, "obj")?;
+            let v = value_arg(g, value, "value")?;
+            // SAFETY: forwarded caller contract.
+            let name = unsafe { read_str(name, "name") }?;
+            g.setattr(o, name, v).map_err(|r| raised(g, r))
+        })
+    })
+}
+
+/// `callable(*args)`: a new reference.
+///
+/// # Safety
+/// `args` must be valid for reads of `n` `uint64_t`s (NULL allowed with `n` 0); `out` NULL
+/// (an error) or valid for a write of `uint64_t`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn molt_call(
+    callable: u64,
+    args: *const u64,
+    n: usize,
+    out: *mut u64,
+) -> i32 {
+    boundary("molt_call", || {
+        with_gil("molt_call", |g| {
+            let f = value_arg(g, callable, "callable")?;
+            // SAFETY: forwarded caller contract.
+            let args = unsafe { values_arg(g, args, n, "args") }?;
+            let v = g.call(f, &args).map_err(|r| raised(g, r))?;
+            out_value!(out, v)
+        })
+    })
+}
+
+/// `obj.name(*args)` through the method cache: a new reference.
+///
+/// # Safety
+/// `name` must be NULL (an error) or NUL-terminated; `args` valid for reads of `n`
+/// `uint64_t`s (NULL allowed with `n` 0); `out` NULL (an error) or valid for a write.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn molt_call_method(
+    obj: u64,
+    name: *const c_char,
+    args: *const u64,
+    n: usize,
+    out: *mut u64,
+) -> i32 {
+    boundary("molt_call_method", || {
+        with_gil("molt_call_method", |g| {
+            let o = value_arg(g, obj, "obj")?;
+            // SAFETY: forwarded caller contract.
+            let name = unsafe { read_str(name, "name") }?;
+            // SAFETY: forwarded caller contract.
+            let args = unsafe { values_arg(g, args, n, "args") }?;
+            let v = g.call_method(o, name, &args).map_err(|r| raised(g, r))?;
+            out_value!(out, v)
+        })
+    })
+}
+
+/// `hash(value)`, equal to CPython 3.11's under the same hash seed for str, bytes, int,
+/// float, bool and tuple. Lists and dicts raise `TypeError`.
+///
+/// # Safety
+/// `out` must be NULL (an error) or valid for a write of `int64_t`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn molt_hash(value: u64, out: *mut i64) -> i32 {
+    boundary("molt_hash", || {
+        with_gil("molt_hash", |g| {
+            let v = value_arg(g, value, "value")?;
+            let h = g.hash(v).map_err(|r| raised(g, r))?;
+            // SAFETY: forwarded caller contract.
+            unsafe { write_out(out, h, "out") }
+        })
+    })
+}
+
+/// `repr(value)` as a new str.
+///
+/// # Safety
+/// `out` must be NULL (an error) or valid for a write of `uint64_t`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn molt_repr(value: u64, out: *mut u64) -> i32 {
+    boundary("molt_repr", || {
+        with_gil("molt_repr", |g| {
+            let v = value_arg(g, value, "value")?;
+            let s = g.repr(v).map_err(|r| raised(g, r))?;
+            let r = g.str(&s).map_err(|r| raised(g, r))?;
+            out_value!(out, r)
+        })
+    })
+}
+
+/// The builtin class called `name` (e.g. `"ValueError"`); an unknown name is
+/// `MOLT_ERR_INVALID_ARGUMENT`. Classes are immortal: no reference to drop.
+///
+/// # Safety
+/// `name` must be NULL (an error) or NUL-terminated; `out` NULL (an error) or valid for a
+/// write of `uint64_t`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn molt_builtin_class(name: *const c_char, out: *mut u64) -> i32 {
+    boundary("molt_builtin_class", || {
+        with_gil("molt_builtin_class", |g| {
+            // SAFETY: forwarded caller contract.
+            let name = unsafe { read_str(name, "name") }?;
+            let c = g
+                .builtin_class(name)
+                .ok_or_else(|| Failure::invalid(format!("no builtin class named {name:?}")))?;
+            out_value!(out, c)
+        })
+    })
+}
+
+/// Creates a user class `name` with the bases in the tuple `bases` (or `MOLT_NONE` for
+/// `(object,)`) and the namespace dict `namespace` (str keys; or `MOLT_NONE`). Inconsistent
+/// hierarchies raise CPython's `TypeError`. The class lives until shutdown.
+///
+/// # Safety
+/// `name` must be NULL (an error) or NUL-terminated; `out` NULL (an error) or valid for a
+/// write of `uint64_t`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn molt_class_new(
+    name: *const c_char,
+    bases: u64,
+    namespace: u64,
+    out: *mut u64,
+) -> i32 {
+    boundary("molt_class_new", || {
+        with_gil("molt_class_new", |g| {
+            // SAFETY: forwarded caller contract.
+            let name = unsafe { read_str(name, "name") }?;
+            let b = value_arg(g, bases, "bases")?;
+            let ns = value_arg(g, namespace, "namespace")?;
+            let bases = if b.is_none() {
+                Vec::new()
+            } else {
+                g.items(b).map_err(|r| raised(g, r))?
+            };
+            let mut entries = Vec::new();
+            if !ns.is_none() {
+                for (k, v) in g.dict_items(ns).map_err(|r| raised(g, r))? {
+                    let key = match g.str_text(k) {
+                        Ok(t) => t.to_owned(),
+                        Err(r) => return Err(raised(g, r)),
+                    };
+                    entries.push((key, v));
+                }
+            }
+            let entries: Vec<(&str, Value)> =
+                entries.iter().map(|(k, v)| (k.as_str(), *v)).collect();
+            let c = g
+                .class_new(name, &bases, &entries)
+                .map_err(|r| raised(g, r))?;
+            out_value!(out, c)
+        })
+    })
+}
+
+/// `import name`: the cached module (a new reference). `builtins` and `sys` are built in;
+/// an unknown name raises `ModuleNotFoundError`.
+///
+/// # Safety
+/// `name` must be NULL (an error) or NUL-terminated; `out` NULL (an error) or valid for a
+/// write of `uint64_t`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn molt_import(name: *const c_char, out: *mut u64) -> i32 {
+    boundary("molt_import", || {
+        with_gil("molt_import", |g| {
+            // SAFETY: forwarded caller contract.
+            let name = unsafe { read_str(name, "name") }?;
+            let m = g.import_module(name).map_err(|r| raised(g, r))?;
+            out_value!(out, m)
+        })
+    })
+}
+
+/// 1 if this thread has a current exception, 0 if not, `MOLT_ERR_NOT_INITIALIZED` with no
+/// runtime.
+#[unsafe(no_mangle)]
+pub extern "C" fn molt_err_occurred() -> i32 {
+    let mut answer = 0;
+    let status = boundary("molt_err_occurred", || {
+        with_gil("molt_err_occurred", |g| {
+            answer = i32::from(g.err_occurred().is_some());
+            Ok(())
+        })
+    });
+    if status == MOLT_OK { answer } else { status }
+}
+
+/// Catches this thread's current exception: clears it and writes it to `*out` (a new
+/// reference), or writes `MOLT_NONE` if there is none.
+///
+/// # Safety
+/// `out` must be NULL (an error) or valid for a write of `uint64_t`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn molt_err_fetch(out: *mut u64) -> i32 {
+    boundary("molt_err_fetch", || {
+        with_gil("molt_err_fetch", |g| {
+            if out.is_null() {
+                return Err(Failure::invalid("out is NULL"));
+            }
+            let e = g.err_fetch().unwrap_or(Value::NONE);
+            out_value!(out, e)
+        })
+    })
+}
+
+/// Raises an exception: `exc` is an exception class (instantiated with `message` as its
+/// argument, or no argument if `message` is NULL) or an exception instance (borrowed;
+/// `message` must then be NULL). Returns `MOLT_OK` once the exception is this thread's
+/// current exception.
+///
+/// # Safety
+/// `message` must be NULL or NUL-terminated.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn molt_raise(exc: u64, message: *const c_char) -> i32 {
+    boundary("molt_raise", || {
+        with_gil("molt_raise", |g| {
+            let e = value_arg(g, exc, "exc")?;
+            let msg = if message.is_null() {
+                None
+            } else {
+                // SAFETY: forwarded caller contract.
+                Some(unsafe { read_str(message, "message") }?)
+            };
+            let is_class = g.is_class(e);
+            let instance = match (is_class, msg) {
+                (true, Some(m)) => {
+                    let s = g.str(m).map_err(|r| raised(g, r))?;
+                    let r = g.call(e, &[s]);
+                    g.decref(s).map_err(|r| raised(g, r))?;
+                    r.map_err(|r| raised(g, r))?
+                }
+                (true, None) => g.call(e, &[]).map_err(|r| raised(g, r))?,
+                (false, Some(_)) => {
+                    return Err(Failure::invalid(
+                        "message must be NULL when exc is an exception instance",
+                    ));
+                }
+                (false, None) => {
+                    g.incref(e).map_err(|r| raised(g, r))?;
+                    e
+                }
+            };
+            let before = g.err_occurred();
+            let _raised = g.raise(instance);
+            // `raise` itself raises TypeError for a non-exception; report that as a failure.
+            match g.err_occurred() {
+                Some(cur) if cur == instance || before == Some(cur) => Ok(()),
+                _ => Err(Failure::new(MOLT_ERR_EXCEPTION, g.describe_current())),
+            }
+        })
+    })
+}

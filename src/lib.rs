@@ -30,14 +30,19 @@ pub mod config;
 pub mod error;
 #[cfg(not(molt_loom))]
 pub mod ffi;
+pub mod gil;
 pub mod hash;
 pub mod intern;
 pub mod lifecycle;
+pub mod object;
 pub mod report;
 pub mod state;
+pub mod value;
 
 pub use config::Config;
 pub use error::{InitError, InitStep, NotInitialized, PermissionError, ShutdownError};
+pub use gil::{Gil, PyResult, Raised};
 pub use lifecycle::{Runtime, RuntimeSlot};
 pub use report::TeardownReport;
 pub use state::RuntimeState;
+pub use value::Value;

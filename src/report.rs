@@ -38,6 +38,9 @@ pub struct TeardownReport {
     pub shutdown_time: Duration,
     /// What each owner held just before teardown.
     pub held: Vec<OwnerStat>,
+    /// Heap objects still live at shutdown (leaked by the program, reference cycles
+    /// included), per kind, which teardown reclaimed.
+    pub reclaimed: Vec<OwnerStat>,
     /// Whether the allocation registry was counting.
     pub registry_enabled: bool,
     /// Per-kind counters over the runtime's whole life (allocated and freed).
@@ -75,6 +78,15 @@ impl fmt::Display for TeardownReport {
                 "    {:<24} {:>8} items {:>10} bytes",
                 h.owner, h.items, h.bytes
             )?;
+        }
+        if self.reclaimed.is_empty() {
+            writeln!(f, "  objects live at shutdown: none")?;
+        } else {
+            write!(f, "  objects live at shutdown (reclaimed):")?;
+            for r in &self.reclaimed {
+                write!(f, " {} {}", r.owner, r.items)?;
+            }
+            writeln!(f)?;
         }
         if self.registry_enabled {
             writeln!(f, "  freed by shutdown (allocation registry, whole life):")?;

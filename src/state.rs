@@ -10,14 +10,19 @@ use crate::builtins::{BuiltinClasses, ClassId};
 use crate::caps::Capabilities;
 use crate::config::{Config, Resolved};
 use crate::error::{InitError, InitStep, PermissionError};
+use crate::gil::{ExcState, Gil, ModuleInit};
 use crate::hash::HashSecret;
 use crate::intern::{Interner, Symbol};
+use crate::object::natives::Native;
+use crate::object::types::{Layout, Seq, TypeObj, Types};
+use crate::object::{HEAP_KIND_NAMES, Heap, Object};
 use crate::report::{OwnerStat, TeardownReport};
+use crate::value::{Value, runtime_stamp_parts, stamp};
+use hashbrown::HashMap;
 use molt_arenas::arena::{Arena, FrozenArena};
 use molt_arenas::handles::RuntimeId;
 use molt_arenas::registry::{AllocRegistry, LeakReport, Tracker};
 use molt_arenas::sync::{Arc, Mutex, MutexGuard};
-use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 /// Names of the allocation kinds the runtime registers, in registration order.
@@ -32,6 +37,12 @@ pub mod kinds {
     pub const EXCEPTION_CACHE: &str = "cache.exception-types";
     /// argv strings.
     pub const ARGV: &str = "argv";
+    /// Native functions (builtin methods and host functions).
+    pub const NATIVES: &str = "table.natives";
+    /// User classes.
+    pub const USER_CLASSES: &str = "table.user-classes";
+    /// The method cache.
+    pub const METHOD_CACHE: &str = "cache.methods";
 }
 
 /// The mutable part of a runtime, behind its runtime lock (the GIL).
@@ -42,6 +53,24 @@ pub struct Interp {
     /// `sys.argv`.
     argv: Vec<String>,
     argv_tracker: Option<Tracker>,
+    /// Heap objects (reference counted).
+    pub(crate) heap: Heap,
+    /// Every class (builtin first, then user classes) and the method cache.
+    pub(crate) types: Types,
+    /// Native functions (builtin methods and functions first, then host functions).
+    pub(crate) natives: Vec<Native>,
+    pub(crate) natives_stamp: u32,
+    natives_tracker: Option<Tracker>,
+    user_class_tracker: Option<Tracker>,
+    method_cache_tracker: Option<Tracker>,
+    /// The module cache (owned references).
+    pub(crate) modules: HashMap<Symbol, Value>,
+    /// Host modules not yet imported.
+    pub(crate) module_inits: HashMap<Symbol, ModuleInit>,
+    /// Per-thread current and last exception.
+    pub(crate) exc: HashMap<std::thread::ThreadId, ExcState>,
+    /// Class index of `BaseException`.
+    pub(crate) base_exception: u32,
 }
 
 impl Interp {
@@ -65,7 +94,7 @@ impl Interp {
         &self.argv
     }
 
-    /// Replaces `sys.argv`.
+    /// Replaces `sys.argv` (also in the `sys` module, if it was imported).
     pub fn set_argv(&mut self, argv: Vec<String>) {
         let bytes = |v: &[String]| v.iter().map(|s| s.len() as u64).sum::<u64>();
         if let Some(t) = &self.argv_tracker {
@@ -73,6 +102,50 @@ impl Interp {
             t.alloc(argv.len() as u64, bytes(&argv));
         }
         self.argv = argv;
+        if let Some(&sys) = self.modules.get(&crate::intern::sym::sys) {
+            let mut items = Vec::with_capacity(self.argv.len());
+            for a in &self.argv {
+                let obj = Object::Str(crate::object::StrObj {
+                    text: a.as_str().into(),
+                    chars: crate::object::char_count(a),
+                    hash: -1,
+                });
+                match self.heap.alloc(obj) {
+                    Some(v) => items.push(v),
+                    None => break,
+                }
+            }
+            let Some(list) = self.heap.alloc(Object::List(items)) else {
+                return;
+            };
+            let old = match self.heap.get_mut(sys) {
+                Ok(Object::Module(_, ns)) => ns.insert(crate::intern::sym::argv, list),
+                _ => Some(list),
+            };
+            if let Some(old) = old {
+                let _ = self.heap.decref(old);
+            }
+        }
+    }
+
+    /// The host modules registered and not yet imported, and the cached modules.
+    pub fn module_count(&self) -> usize {
+        self.modules.len()
+    }
+
+    pub(crate) fn push_native(&mut self, native: Native) -> u32 {
+        let i = self.natives.len() as u32;
+        self.natives.push(native);
+        if let Some(t) = &self.natives_tracker {
+            t.alloc(1, size_of::<Native>() as u64);
+        }
+        i
+    }
+
+    pub(crate) fn user_class_added(&self) {
+        if let Some(t) = &self.user_class_tracker {
+            t.alloc(1, size_of::<TypeObj>() as u64);
+        }
     }
 }
 
@@ -99,8 +172,7 @@ pub struct RuntimeState {
     /// Runtime-global plain data (class bases and MROs, capability names), frozen after init.
     arena: FrozenArena,
     classes: BuiltinClasses,
-    // -- method tables and the method cache join `classes` here.
-    exception_types: HashMap<Symbol, ClassId>,
+    exception_types: std::collections::HashMap<Symbol, ClassId>,
     exception_tracker: Option<Tracker>,
     // -- module cache and last-exception tracking join the exception type cache here.
     capabilities: Capabilities,
@@ -164,13 +236,44 @@ impl RuntimeState {
             tracker(&registry, kinds::CLASSES, InitStep::BuiltinClasses)?,
         )
         .map_err(|e| InitError::new(InitStep::BuiltinClasses, e))?;
+        let built = crate::object::natives::build(&mut interner, &arena, &classes)
+            .map_err(|e| InitError::new(InitStep::BuiltinClasses, e))?;
+        let type_list = builtin_types(&classes, &arena, &built.methods)
+            .map_err(|e| InitError::new(InitStep::BuiltinClasses, e))?;
+        let base_exception = classes
+            .by_name("BaseException")
+            .and_then(|c| classes.index_of(c))
+            .ok_or_else(|| InitError::new(InitStep::BuiltinClasses, "no BaseException"))?;
+        let natives_tracker = tracker(&registry, kinds::NATIVES, InitStep::BuiltinClasses)?;
+        if let Some(t) = &natives_tracker {
+            t.alloc(
+                built.natives.len() as u64,
+                (built.natives.len() * size_of::<Native>()) as u64,
+            );
+        }
 
         step_ok(fail_at, InitStep::Caches)?;
+        let (tag, version_start) = runtime_stamp_parts(id.get());
+        let types = Types::new(type_list, tag, version_start);
+        let method_cache_tracker = tracker(&registry, kinds::METHOD_CACHE, InitStep::Caches)?;
+        if let Some(t) = &method_cache_tracker {
+            t.alloc(1, types.cache_bytes() as u64);
+        }
+        let heap_trackers = if registry.is_enabled() {
+            let mut v = Vec::with_capacity(HEAP_KIND_NAMES.len());
+            for name in HEAP_KIND_NAMES {
+                v.push(tracker(&registry, name, InitStep::Caches)?.expect("registry enabled"));
+            }
+            Some(v)
+        } else {
+            None
+        };
+        let heap = Heap::new(tag, version_start, heap_trackers);
         let capabilities = Capabilities::parse(&config.capabilities, &arena)
             .map_err(|e| InitError::new(InitStep::Caches, e.to_string()))?;
         let arena = arena.freeze();
         let exception_tracker = tracker(&registry, kinds::EXCEPTION_CACHE, InitStep::Caches)?;
-        let exception_types: HashMap<Symbol, ClassId> = classes
+        let exception_types: std::collections::HashMap<Symbol, ClassId> = classes
             .iter()
             .filter(|&c| classes.is_exception(&arena, c))
             .map(|c| (classes.get(c).expect("own class").name, c))
@@ -185,6 +288,17 @@ impl RuntimeState {
             interner,
             argv: Vec::new(),
             argv_tracker: tracker(&registry, kinds::ARGV, InitStep::Caches)?,
+            heap,
+            types,
+            natives: built.natives,
+            natives_stamp: stamp(tag, version_start),
+            natives_tracker,
+            user_class_tracker: tracker(&registry, kinds::USER_CLASSES, InitStep::Caches)?,
+            method_cache_tracker,
+            modules: HashMap::new(),
+            module_inits: HashMap::new(),
+            exc: HashMap::new(),
+            base_exception,
         };
         interp.set_argv(config.argv.clone());
 
@@ -238,8 +352,23 @@ impl RuntimeState {
 
     /// The exception class called `name` (from the exception type cache).
     pub fn exception_type(&self, name: &str) -> Option<ClassId> {
-        let sym = self.lock().interner.lookup(name)?;
+        self.exception_type_with(&self.lock().interner, name)
+    }
+
+    /// [`exception_type`](Self::exception_type) for a caller that holds the lock.
+    pub(crate) fn exception_type_with(&self, interner: &Interner, name: &str) -> Option<ClassId> {
+        let sym = interner.lookup(name)?;
         self.exception_types.get(&sym).copied()
+    }
+
+    /// Takes the runtime lock and returns the token of the object-model API.
+    pub fn gil(&self) -> Gil<'_> {
+        Gil::new(self, self.lock())
+    }
+
+    /// The hash secret.
+    pub(crate) fn hash_secret(&self) -> &HashSecret {
+        &self.hash_secret
     }
 
     /// Number of entries in the exception type cache.
@@ -280,6 +409,20 @@ impl RuntimeState {
                 interp.interner.text_bytes(),
             ),
             OwnerStat::new("builtin classes", self.classes.len() as u64, 0),
+            OwnerStat::new(
+                "user classes",
+                (interp.types.len() - interp.types.builtin_count as usize) as u64,
+                0,
+            ),
+            OwnerStat::new("native functions", interp.natives.len() as u64, 0),
+            OwnerStat::new(
+                "method cache",
+                interp.types.cache_stats().occupied,
+                interp.types.cache_bytes() as u64,
+            ),
+            OwnerStat::new("module cache", interp.modules.len() as u64, 0),
+            OwnerStat::new("exception states", interp.exc.len() as u64, 0),
+            OwnerStat::new("heap objects", interp.heap.live(), 0),
             OwnerStat::new("exception type cache", self.exception_types.len() as u64, 0),
             OwnerStat::new("capabilities", self.capabilities.len() as u64, 0),
             OwnerStat::new(
@@ -305,11 +448,14 @@ impl RuntimeState {
     /// The one teardown routine. Order (each step drops what it names):
     /// 1. quiesce — the callers guarantee no other thread is inside (the C ABI waits for
     ///    entrants; the Rust API owns the runtime); tasks and workers join here when they exist;
-    /// 2. caches: exception type cache, argv, capability cache;
-    /// 3. builtin classes (method tables will go with them);
-    /// 4. interned names, then the global arena, wholesale;
-    /// 5. the hash secret is wiped (and the memory that held it dropped);
-    /// 6. the registry, now only referenced here, yields the leak report.
+    /// 2. caches: module cache, per-thread exception state, exception type cache, argv,
+    ///    capability cache;
+    /// 3. every live heap object, whatever its reference count (so objects a program leaked,
+    ///    reference cycles included, are reclaimed; the report lists them);
+    /// 4. native functions, the method cache, user classes, builtin classes;
+    /// 5. interned names, then the global arena, wholesale;
+    /// 6. the hash secret is wiped (and the memory that held it dropped);
+    /// 7. the registry, now only referenced here, yields the leak report.
     pub fn teardown(self) -> TeardownReport {
         let started = Instant::now();
         let held = self.held();
@@ -326,7 +472,12 @@ impl RuntimeState {
             interp,
             init_time,
         } = self;
-        // 2. caches.
+        let mut interp = interp.into_inner().unwrap_or_else(|e| e.into_inner());
+        // 2. caches: the module cache and every thread's exception state only hold
+        //    references into the heap, which step 3 frees wholesale.
+        interp.modules.clear();
+        interp.module_inits.clear();
+        interp.exc.clear();
         if let Some(t) = &exception_tracker {
             t.free(
                 exception_types.len() as u64,
@@ -335,10 +486,31 @@ impl RuntimeState {
         }
         drop(exception_types);
         drop(exception_tracker);
-        let mut interp = interp.into_inner().unwrap_or_else(|e| e.into_inner());
         interp.set_argv(Vec::new());
         drop(capabilities);
-        // 3. classes.
+        // 3. live heap objects, whatever their reference counts (cycles included).
+        let live = interp.heap.drop_all();
+        let reclaimed: Vec<OwnerStat> = HEAP_KIND_NAMES
+            .iter()
+            .zip(live)
+            .filter(|(_, n)| *n > 0)
+            .map(|(name, n)| OwnerStat::new(name.trim_start_matches("object."), n, 0))
+            .collect();
+        // 4. method tables, native functions, the method cache, user and builtin classes.
+        if let Some(t) = &interp.natives_tracker {
+            t.free(
+                interp.natives.len() as u64,
+                (interp.natives.len() * size_of::<Native>()) as u64,
+            );
+        }
+        interp.natives = Vec::new();
+        if let Some(t) = &interp.method_cache_tracker {
+            t.free(1, interp.types.cache_bytes() as u64);
+        }
+        if let Some(t) = &interp.user_class_tracker {
+            let n = (interp.types.len() - interp.types.builtin_count as usize) as u64;
+            t.free(n, n * size_of::<TypeObj>() as u64);
+        }
         drop(classes);
         // 4. names and the arena.
         drop(interp);
@@ -351,6 +523,7 @@ impl RuntimeState {
         let leaks = registry.leak_report();
         let registry_stats = registry.stats();
         TeardownReport {
+            reclaimed,
             runtime: id,
             init_time,
             shutdown_time: started.elapsed(),
@@ -361,4 +534,54 @@ impl RuntimeState {
             hash_secret_wiped,
         }
     }
+}
+
+/// The class-table entries of the builtin classes: names, bases and MROs as class indices
+/// in the arena, method tables, and what calling each class creates.
+fn builtin_types(
+    classes: &BuiltinClasses,
+    arena: &Arena,
+    methods: &[Option<molt_arenas::arena::ArenaSlice<(Symbol, u32)>>],
+) -> Result<Vec<TypeObj>, String> {
+    let base_exception = classes
+        .by_name("BaseException")
+        .and_then(|c| classes.index_of(c))
+        .ok_or("no BaseException")?;
+    for (i, name) in crate::object::types::core::NAMES.iter().enumerate() {
+        if classes.by_name(name).and_then(|c| classes.index_of(c)) != Some(i as u32) {
+            return Err(format!("builtin class {name} is not at index {i}"));
+        }
+    }
+    let mut list = Vec::with_capacity(classes.len() + 16);
+    let mut buf: Vec<u32> = Vec::with_capacity(16);
+    let index = |c: &ClassId| classes.index_of(*c).ok_or("class of another runtime");
+    for (i, id) in classes.iter().enumerate() {
+        let d = classes.get(id).map_err(|e| e.to_string())?;
+        buf.clear();
+        for c in arena.slice(d.bases).map_err(|e| e.to_string())? {
+            buf.push(index(c)?);
+        }
+        let bases = arena.alloc_slice(&buf);
+        buf.clear();
+        for c in arena.slice(d.mro).map_err(|e| e.to_string())? {
+            buf.push(index(c)?);
+        }
+        let layout = if buf.contains(&base_exception) {
+            Layout::Exception
+        } else {
+            Layout::Builtin
+        };
+        let mro = arena.alloc_slice(&buf);
+        list.push(TypeObj {
+            name: d.name,
+            bases: Seq::Arena(bases),
+            mro: Seq::Arena(mro),
+            methods: methods.get(i).copied().flatten(),
+            dict: None,
+            version: 0,
+            subclasses: Vec::new(),
+            layout,
+        });
+    }
+    Ok(list)
 }

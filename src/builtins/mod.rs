@@ -31,6 +31,8 @@ pub struct ClassData {
     pub bases: ArenaSlice<ClassId>,
     /// `__mro__`, starting with the class itself.
     pub mro: ArenaSlice<ClassId>,
+    /// Position in the builtin table (and index in the runtime's class table).
+    pub index: u32,
 }
 
 /// The builtin classes of one runtime, in [`table::BUILTIN_CLASSES`] order.
@@ -82,6 +84,7 @@ impl BuiltinClasses {
                 name: interner.intern(spec.name),
                 bases: arena.alloc_slice(&bases),
                 mro: arena.alloc_slice::<ClassId>(&[]),
+                index: by_index.len() as u32,
             });
             let mut mro = Vec::with_capacity(tail.len() + 1);
             mro.push(id);
@@ -117,6 +120,11 @@ impl BuiltinClasses {
     /// The builtin class called `name`.
     pub fn by_name(&self, name: &str) -> Option<ClassId> {
         table::builtin_index(name).map(|i| self.by_index[i])
+    }
+
+    /// The position of `id` in the builtin table (its index in the runtime's class table).
+    pub fn index_of(&self, id: ClassId) -> Option<u32> {
+        self.get(id).ok().map(|d| d.index)
     }
 
     /// All builtin classes in table order.

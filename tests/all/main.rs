@@ -5,6 +5,7 @@ mod config;
 mod ffi;
 mod header;
 mod lifecycle;
+mod object;
 mod slot;
 
 use molt_state::Config;

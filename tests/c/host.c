@@ -1,7 +1,9 @@
 /*
  * A C host driving molt-state's C ABI the way generated code and test harnesses do:
- * calls with no runtime, init twice, shutdown twice, init again, argv, capabilities,
- * then N init/shutdown cycles with the anonymous RSS measured before and after.
+ * calls with no runtime, init twice, shutdown twice, init again, argv, capabilities, the
+ * object model (values, containers, attributes, method calls, hashing, classes, imports,
+ * exceptions), stale values after re-init, then N init/shutdown cycles (each building a few
+ * objects) with the anonymous RSS measured before and after.
  *
  * Usage: host [cycles]    (default 10000). Exit status 0 on success; prints "ok".
  * Built and run by tests/all/c_host.rs; run under valgrind by .ci/run.
@@ -23,6 +25,126 @@ static int failures = 0;
             failures++;                                                                \
         }                                                                              \
     } while (0)
+
+/* Copies a str value's text into a static buffer (for comparisons). */
+static const char *text_of(uint64_t v) {
+    static char buf[256];
+    const char *p = NULL;
+    size_t n = 0;
+    if (molt_str_as_utf8(v, &p, &n) != MOLT_OK || n >= sizeof buf) return "<error>";
+    memcpy(buf, p, n);
+    buf[n] = 0;
+    return buf;
+}
+
+/* The object model through the ABI, as generated code would drive it. */
+static void objects(void) {
+    uint64_t one, s, t, l, d, v, cls, sys, argv, exc, items[3];
+    int64_t i64 = 0;
+    size_t n = 0;
+
+    CHECK(molt_int_from_i64(1, &one) == MOLT_OK);
+    CHECK(molt_int_from_i64(INT64_MAX, &v) == MOLT_ERR_EXCEPTION);
+    CHECK(strstr(molt_last_error(), "OverflowError") != NULL);
+    CHECK(molt_err_fetch(&exc) == MOLT_OK && exc != MOLT_NONE);
+    CHECK(molt_decref(exc) == MOLT_OK);
+    CHECK(molt_str_from_utf8("caf\xc3\xa9", 5, &s) == MOLT_OK);
+    CHECK(molt_len(s, &n) == MOLT_OK && n == 4);
+    CHECK(molt_str_from_utf8("\xff", 1, &v) == MOLT_ERR_INVALID_ARGUMENT);
+    items[0] = one; items[1] = s; items[2] = MOLT_NONE;
+    CHECK(molt_tuple_new(items, 3, &t) == MOLT_OK);
+    CHECK(molt_tuple_len(t, &n) == MOLT_OK && n == 3);
+    CHECK(molt_tuple_get(t, 1, &v) == MOLT_OK && v == s);
+    CHECK(molt_decref(v) == MOLT_OK);
+    CHECK(molt_tuple_get(t, 3, &v) == MOLT_ERR_EXCEPTION);
+    CHECK(strstr(molt_last_error(), "IndexError: tuple index out of range") != NULL);
+    CHECK(molt_err_fetch(&exc) == MOLT_OK && molt_decref(exc) == MOLT_OK);
+    CHECK(molt_err_occurred() == 0);
+
+    /* hash(1) == 1; a tuple hashes; a list does not. */
+    CHECK(molt_hash(one, &i64) == MOLT_OK && i64 == 1);
+    CHECK(molt_hash(t, &i64) == MOLT_OK);
+    CHECK(molt_list_new(items, 2, &l) == MOLT_OK);
+    CHECK(molt_hash(l, &i64) == MOLT_ERR_EXCEPTION);
+    CHECK(strstr(molt_last_error(), "TypeError: unhashable type: 'list'") != NULL);
+    CHECK(molt_err_occurred() == 1);
+    CHECK(molt_err_fetch(&exc) == MOLT_OK && molt_decref(exc) == MOLT_OK);
+
+    /* Method calls through the method cache. */
+    CHECK(molt_call_method(s, "upper", NULL, 0, &v) == MOLT_OK);
+    CHECK(strcmp(text_of(v), "CAF\xc3\x89") == 0);
+    CHECK(molt_decref(v) == MOLT_OK);
+    CHECK(molt_call_method(l, "append", &t, 1, &v) == MOLT_OK && v == MOLT_NONE);
+    CHECK(molt_len(l, &n) == MOLT_OK && n == 3);
+    CHECK(molt_repr(l, &v) == MOLT_OK);
+    CHECK(strcmp(text_of(v), "[1, 'caf\xc3\xa9', (1, 'caf\xc3\xa9', None)]") == 0);
+    CHECK(molt_decref(v) == MOLT_OK);
+
+    /* Dicts. */
+    CHECK(molt_dict_new(&d) == MOLT_OK);
+    CHECK(molt_dict_set(d, s, one) == MOLT_OK);
+    CHECK(molt_dict_get(d, s, &v) == MOLT_OK && v == one);
+    CHECK(molt_dict_get(d, one, &v) == MOLT_ERR_EXCEPTION);
+    CHECK(strstr(molt_last_error(), "KeyError: 1") != NULL);
+    CHECK(molt_err_fetch(&exc) == MOLT_OK && molt_decref(exc) == MOLT_OK);
+    CHECK(molt_dict_set(d, l, one) == MOLT_ERR_EXCEPTION);
+    CHECK(molt_err_fetch(&exc) == MOLT_OK && molt_decref(exc) == MOLT_OK);
+
+    /* Classes and attributes. */
+    uint64_t bool_cls, mro, vee;
+    CHECK(molt_builtin_class("bool", &bool_cls) == MOLT_OK);
+    CHECK(molt_getattr(bool_cls, "__mro__", &mro) == MOLT_OK);
+    CHECK(molt_repr(mro, &v) == MOLT_OK);
+    CHECK(strcmp(text_of(v), "(<class 'bool'>, <class 'int'>, <class 'object'>)") == 0);
+    CHECK(molt_decref(v) == MOLT_OK && molt_decref(mro) == MOLT_OK);
+    CHECK(molt_builtin_class("NoSuchClass", &v) == MOLT_ERR_INVALID_ARGUMENT);
+    CHECK(molt_class_new("Point", MOLT_NONE, d, &cls) == MOLT_OK);
+    CHECK(molt_call(cls, NULL, 0, &v) == MOLT_OK);
+    CHECK(molt_setattr(v, "x", one) == MOLT_OK);
+    uint64_t x;
+    CHECK(molt_getattr(v, "x", &x) == MOLT_OK && x == one);
+    CHECK(molt_getattr(v, "caf\xc3\xa9", &x) == MOLT_OK && x == one); /* from the namespace */
+    CHECK(molt_getattr(v, "y", &x) == MOLT_ERR_EXCEPTION);
+    CHECK(strstr(molt_last_error(), "AttributeError: 'Point' object has no attribute 'y'") != NULL);
+    CHECK(molt_err_fetch(&exc) == MOLT_OK && molt_decref(exc) == MOLT_OK);
+    CHECK(molt_decref(v) == MOLT_OK);
+    uint64_t bases, bad;
+    items[0] = cls; items[1] = cls;
+    CHECK(molt_tuple_new(items, 2, &bases) == MOLT_OK);
+    CHECK(molt_class_new("Bad", bases, MOLT_NONE, &bad) == MOLT_ERR_EXCEPTION);
+    CHECK(strstr(molt_last_error(), "TypeError: duplicate base class Point") != NULL);
+    CHECK(molt_err_fetch(&exc) == MOLT_OK && molt_decref(exc) == MOLT_OK);
+    CHECK(molt_decref(bases) == MOLT_OK);
+
+    /* Modules: sys.argv comes from the argv storage. */
+    CHECK(molt_import("sys", &sys) == MOLT_OK);
+    CHECK(molt_getattr(sys, "argv", &argv) == MOLT_OK);
+    CHECK(molt_len(argv, &n) == MOLT_OK && n == 0);
+    CHECK(molt_decref(argv) == MOLT_OK && molt_decref(sys) == MOLT_OK);
+    CHECK(molt_import("no_such_module", &v) == MOLT_ERR_EXCEPTION);
+    CHECK(strstr(molt_last_error(), "ModuleNotFoundError: No module named 'no_such_module'") != NULL);
+    CHECK(molt_err_fetch(&exc) == MOLT_OK && molt_decref(exc) == MOLT_OK);
+
+    /* Raising and catching. */
+    CHECK(molt_builtin_class("ValueError", &vee) == MOLT_OK);
+    CHECK(molt_raise(vee, "bad input") == MOLT_OK);
+    CHECK(molt_err_occurred() == 1);
+    CHECK(molt_err_fetch(&exc) == MOLT_OK);
+    CHECK(molt_repr(exc, &v) == MOLT_OK && strcmp(text_of(v), "ValueError('bad input')") == 0);
+    CHECK(molt_decref(v) == MOLT_OK);
+    CHECK(molt_raise(exc, NULL) == MOLT_OK); /* re-raise the instance */
+    CHECK(molt_err_fetch(&v) == MOLT_OK && v == exc);
+    CHECK(molt_decref(v) == MOLT_OK && molt_decref(exc) == MOLT_OK);
+    CHECK(molt_raise(one, NULL) == MOLT_ERR_EXCEPTION); /* not an exception */
+    CHECK(molt_err_fetch(&exc) == MOLT_OK && molt_decref(exc) == MOLT_OK);
+    CHECK(molt_err_fetch(&exc) == MOLT_OK && exc == MOLT_NONE);
+
+    /* Freed objects are rejected, not resolved (no double free). */
+    CHECK(molt_decref(d) == MOLT_OK);
+    CHECK(molt_decref(d) == MOLT_ERR_STALE_VALUE);
+    CHECK(molt_decref(l) == MOLT_OK && molt_decref(t) == MOLT_OK);
+    /* `s` is kept past shutdown by the caller. */
+}
 
 /* Anonymous resident memory in KiB (Linux), or -1. */
 static long rss_anon_kib(void) {
@@ -84,6 +206,28 @@ int main(int argc, char **argv) {
     CHECK(molt_runtime_argv_len(&n) == MOLT_ERR_NOT_INITIALIZED);
     CHECK(molt_runtime_init() == MOLT_OK);
     CHECK(molt_runtime_argv_len(&n) == MOLT_OK && n == 0); /* fresh runtime */
+    objects();
+    uint64_t kept = 0, fresh = 0;
+    CHECK(molt_str_from_utf8("kept", 4, &kept) == MOLT_OK);
+    CHECK(molt_runtime_shutdown() == MOLT_OK);
+    CHECK(strstr(molt_last_teardown_report(), "objects live at shutdown (reclaimed): str ") != NULL);
+    CHECK(strstr(molt_last_teardown_report(), "leak report: empty") != NULL);
+
+    /* No runtime: object calls are gated too. */
+    CHECK(molt_decref(kept) == MOLT_ERR_NOT_INITIALIZED);
+    CHECK(molt_str_from_utf8("x", 1, &fresh) == MOLT_ERR_NOT_INITIALIZED);
+    CHECK(molt_err_occurred() == MOLT_ERR_NOT_INITIALIZED);
+
+    /* A value kept past shutdown is rejected by the next runtime, even when a new object
+     * sits in its slot. */
+    CHECK(molt_runtime_init() == MOLT_OK);
+    CHECK(molt_str_from_utf8("fresh", 5, &fresh) == MOLT_OK);
+    CHECK(molt_len(kept, &n) == MOLT_ERR_STALE_VALUE);
+    CHECK(strstr(molt_last_error(), "stale or foreign value") != NULL);
+    CHECK(molt_decref(kept) == MOLT_ERR_STALE_VALUE);
+    CHECK(molt_len(fresh, &n) == MOLT_OK && n == 5);
+    CHECK(molt_len(0x7ff0000000000001ull, &n) == MOLT_ERR_STALE_VALUE); /* a signalling NaN */
+    CHECK(molt_decref(fresh) == MOLT_OK);
     CHECK(molt_runtime_shutdown() == MOLT_OK);
 
     /* Cycles: warm up, then measure. */
@@ -93,7 +237,11 @@ int main(int argc, char **argv) {
     }
     long before = rss_anon_kib();
     for (long i = 0; i < cycles; i++) {
-        if (molt_runtime_init() != MOLT_OK || molt_runtime_shutdown() != MOLT_OK) {
+        uint64_t a = 0, b = 0, c = 0;
+        if (molt_runtime_init() != MOLT_OK || molt_str_from_utf8("abc", 3, &a) != MOLT_OK ||
+            molt_list_new(&a, 1, &b) != MOLT_OK ||
+            molt_call_method(a, "upper", NULL, 0, &c) != MOLT_OK ||
+            molt_runtime_shutdown() != MOLT_OK) {
             fprintf(stderr, "cycle %ld failed: %s\n", i, molt_last_error());
             failures++;
             break;

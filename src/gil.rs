@@ -1,0 +1,1584 @@
+//! [`Gil`]: the token that proves a thread holds a runtime's lock, and the object-model API.
+//!
+//! `RuntimeState::gil()` takes the runtime lock and returns a `Gil`; every object-model
+//! operation (creating values, reference counts, attribute lookup, calls, raising, imports)
+//! is a method on it, so holding the lock is checked by the compiler and costs nothing more
+//! per operation. Functions that can raise return [`PyResult`]: `Err(Raised)` means an
+//! exception was set as this thread's current exception (fetch it with
+//! [`Gil::err_fetch`]).
+//!
+//! Reference counts follow CPython's C API: functions that return a `Value` return a new
+//! reference (drop it with [`Gil::decref`]); arguments are borrowed. Numbers, bools, the
+//! singletons, classes and native functions are immortal, and their reference counting is a
+//! no-op.
+//!
+//! Every method that receives a `Value` checks it: a value whose object was freed, or that
+//! comes from another runtime (or one that has shut down), raises `ReferenceError` instead of
+//! being resolved.
+
+use crate::hash;
+use crate::intern::{Symbol, sym};
+use crate::object::natives::Native;
+use crate::object::types::{Layout, Seq, TypeObj, core};
+use crate::object::{BadValue, ExcObj, Object, StrObj, char_count, dict::Dict};
+use crate::state::{Interp, RuntimeState};
+use crate::value::{Kind, ObjRef, Unpacked, Value};
+use hashbrown::HashMap;
+use molt_arenas::sync::MutexGuard;
+use std::fmt;
+use std::fmt::Write as _;
+
+/// An exception was raised and is this thread's current exception.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[must_use = "an exception was raised; propagate it or fetch it"]
+pub struct Raised(());
+
+impl fmt::Display for Raised {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an exception was raised (fetch it with Gil::err_fetch)")
+    }
+}
+
+impl std::error::Error for Raised {}
+
+/// The result of an operation that can raise.
+pub type PyResult<T> = Result<T, Raised>;
+
+/// A host module's initializer: fills the new module's namespace (see
+/// [`Gil::register_module`]).
+pub type ModuleInit = fn(&mut Gil<'_>, Value) -> PyResult<()>;
+
+/// This thread's exception state in one runtime.
+#[derive(Debug, Default)]
+pub(crate) struct ExcState {
+    /// The exception being raised (owned reference), until fetched.
+    pub(crate) current: Option<Value>,
+    /// The last exception raised (owned reference), until cleared.
+    pub(crate) last: Option<Value>,
+}
+
+/// Proof that this thread holds the runtime lock; the object-model API.
+pub struct Gil<'rt> {
+    rt: &'rt RuntimeState,
+    pub(crate) st: MutexGuard<'rt, Interp>,
+}
+
+impl fmt::Debug for Gil<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Gil({})", self.rt.id())
+    }
+}
+
+/// A number, for arithmetic and comparisons.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Num {
+    Int(i64),
+    Float(f64),
+}
+
+impl<'rt> Gil<'rt> {
+    pub(crate) fn new(rt: &'rt RuntimeState, st: MutexGuard<'rt, Interp>) -> Self {
+        Self { rt, st }
+    }
+
+    /// The runtime this token belongs to.
+    pub fn runtime(&self) -> &'rt RuntimeState {
+        self.rt
+    }
+
+    // ---------------------------------------------------------------- names and classes
+
+    /// Interns `name`.
+    pub fn intern(&mut self, name: &str) -> Symbol {
+        self.st.interner.intern(name)
+    }
+
+    fn name(&self, s: Symbol) -> &str {
+        self.st.interner.name(s).unwrap_or("?")
+    }
+
+    /// The builtin class called `name` (aliases such as `IOError` included).
+    pub fn builtin_class(&self, name: &str) -> Option<Value> {
+        self.builtin_index(name).map(|i| self.st.types.value_of(i))
+    }
+
+    pub(crate) fn builtin_index(&self, name: &str) -> Option<u32> {
+        let id = self.rt.classes().by_name(name).or_else(|| {
+            crate::builtins::table::ALIASES
+                .iter()
+                .find(|(alias, _)| *alias == name)
+                .and_then(|(_, target)| self.rt.classes().by_name(target))
+        })?;
+        self.rt.classes().index_of(id)
+    }
+
+    /// The exception class called `name`, from the exception type cache.
+    pub fn exception_type(&self, name: &str) -> Option<Value> {
+        let id = self.rt.exception_type_with(&self.st.interner, name)?;
+        self.rt
+            .classes()
+            .index_of(id)
+            .map(|i| self.st.types.value_of(i))
+    }
+
+    fn class_name(&self, cls: u32) -> &str {
+        self.name(self.st.types.get(cls).name)
+    }
+
+    // ---------------------------------------------------------------- checking values
+
+    /// Checks that `v` can be used with this runtime (a number or singleton, or a live
+    /// object of this runtime).
+    pub fn check(&self, v: Value) -> Result<(), BadValue> {
+        match v.as_obj() {
+            None => Ok(()),
+            Some(r) => match r.kind {
+                Kind::Type => self.st.types.index_of(v).map(|_| ()).ok_or(BadValue(v)),
+                Kind::Function => self.native_index(v).map(|_| ()).ok_or(BadValue(v)),
+                _ => self.st.heap.get(v).map(|_| ()),
+            },
+        }
+    }
+
+    fn native_index(&self, v: Value) -> Option<u32> {
+        let r = v.as_obj()?;
+        (r.kind == Kind::Function
+            && r.stamp == self.st.natives_stamp
+            && (r.slot as usize) < self.st.natives.len())
+        .then_some(r.slot)
+    }
+
+    pub(crate) fn native_value(&self, index: u32) -> Value {
+        Value::object(ObjRef {
+            kind: Kind::Function,
+            slot: index,
+            stamp: self.st.natives_stamp,
+        })
+    }
+
+    fn bad(&mut self, e: BadValue) -> Raised {
+        self.raise_new("ReferenceError", e.to_string())
+    }
+
+    fn obj(&mut self, v: Value) -> PyResult<&Object> {
+        match self.st.heap.get(v) {
+            Ok(_) => Ok(self.st.heap.get(v).expect("checked just now")),
+            Err(e) => Err(self.bad(e)),
+        }
+    }
+
+    /// The class index of `v`.
+    pub(crate) fn class_index(&mut self, v: Value) -> PyResult<u32> {
+        Ok(match v.unpack() {
+            Unpacked::Float(_) => core::FLOAT,
+            Unpacked::Int(_) => core::INT,
+            Unpacked::Bool(_) => core::BOOL,
+            Unpacked::None => core::NONE_TYPE,
+            Unpacked::NotImplemented => core::NOT_IMPLEMENTED_TYPE,
+            Unpacked::Ellipsis => core::ELLIPSIS,
+            Unpacked::Obj(r) => match r.kind {
+                Kind::Type => match self.st.types.index_of(v) {
+                    Some(_) => core::TYPE,
+                    None => return Err(self.bad(BadValue(v))),
+                },
+                Kind::Function => match self.native_index(v) {
+                    Some(_) => core::BUILTIN_FUNCTION,
+                    None => return Err(self.bad(BadValue(v))),
+                },
+                _ => match self.obj(v)? {
+                    Object::Str(_) => core::STR,
+                    Object::Bytes(..) => core::BYTES,
+                    Object::Tuple(_) => core::TUPLE,
+                    Object::List(_) => core::LIST,
+                    Object::Dict(_) => core::DICT,
+                    Object::Module(..) => core::MODULE,
+                    Object::Exception(e) => e.class,
+                    Object::Method(..) => core::METHOD,
+                    Object::Instance(c, _) => *c,
+                },
+            },
+        })
+    }
+
+    /// `type(v)`.
+    pub fn class_of(&mut self, v: Value) -> PyResult<Value> {
+        let c = self.class_index(v)?;
+        Ok(self.st.types.value_of(c))
+    }
+
+    /// `type(v).__name__`.
+    pub fn type_name(&mut self, v: Value) -> PyResult<String> {
+        let c = self.class_index(v)?;
+        Ok(self.class_name(c).to_owned())
+    }
+
+    /// The class index of a class value, or a `TypeError`.
+    pub(crate) fn class_arg(&mut self, v: Value, what: &str) -> PyResult<u32> {
+        match self.st.types.index_of(v) {
+            Some(i) => Ok(i),
+            None => {
+                self.check(v).map_err(|e| self.bad(e))?;
+                let t = self.type_name(v)?;
+                Err(self.raise_new("TypeError", format!("{what} must be a class, not {t}")))
+            }
+        }
+    }
+
+    /// Whether `v` is a class of this runtime.
+    pub fn is_class(&self, v: Value) -> bool {
+        self.st.types.index_of(v).is_some()
+    }
+
+    /// `isinstance(v, cls)`.
+    pub fn isinstance(&mut self, v: Value, cls: Value) -> PyResult<bool> {
+        let sup = self.class_arg(cls, "isinstance() arg 2")?;
+        let c = self.class_index(v)?;
+        Ok(self.st.types.is_subclass(self.rt.arena(), c, sup))
+    }
+
+    /// `issubclass(sub, sup)`.
+    pub fn issubclass(&mut self, sub: Value, sup: Value) -> PyResult<bool> {
+        let a = self.class_arg(sub, "issubclass() arg 1")?;
+        let b = self.class_arg(sup, "issubclass() arg 2")?;
+        Ok(self.st.types.is_subclass(self.rt.arena(), a, b))
+    }
+
+    // ---------------------------------------------------------------- reference counts
+
+    fn alloc(&mut self, obj: Object) -> PyResult<Value> {
+        match self.st.heap.alloc(obj) {
+            Some(v) => Ok(v),
+            None => Err(self.raise_new(
+                "MemoryError",
+                "the runtime's object heap is full (2^24 live objects)",
+            )),
+        }
+    }
+
+    /// Adds a reference to `v`.
+    pub fn incref(&mut self, v: Value) -> PyResult<()> {
+        self.check(v).map_err(|e| self.bad(e))?;
+        self.st.heap.incref(v).map_err(|e| self.bad(e))
+    }
+
+    /// Drops a reference to `v` (freeing it, and what it owns, at zero).
+    pub fn decref(&mut self, v: Value) -> PyResult<()> {
+        self.check(v).map_err(|e| self.bad(e))?;
+        self.st.heap.decref(v).map_err(|e| self.bad(e))
+    }
+
+    /// Drops references this code owns and knows to be live (internal bookkeeping).
+    pub(crate) fn release(&mut self, v: Value) {
+        let _ = self.st.heap.decref(v);
+    }
+
+    fn own(&mut self, v: Value) -> Value {
+        let _ = self.st.heap.incref(v);
+        v
+    }
+
+    /// The reference count of a heap object (`None` for immortal values).
+    pub fn refcount(&self, v: Value) -> Option<u32> {
+        self.st.heap.refcount(v).ok()
+    }
+
+    // ---------------------------------------------------------------- constructors
+
+    /// An int; `OverflowError` outside the small-int range.
+    pub fn int(&mut self, i: i64) -> PyResult<Value> {
+        match Value::int(i) {
+            Some(v) => Ok(v),
+            None => Err(self.overflow()),
+        }
+    }
+
+    pub(crate) fn overflow(&mut self) -> Raised {
+        self.raise_new(
+            "OverflowError",
+            format!(
+                "int too large for a molt small int (range {}..={})",
+                crate::value::SMALL_INT_MIN,
+                crate::value::SMALL_INT_MAX
+            ),
+        )
+    }
+
+    /// A float.
+    pub fn float(&self, f: f64) -> Value {
+        Value::float(f)
+    }
+
+    /// A new `str`.
+    pub fn str(&mut self, s: &str) -> PyResult<Value> {
+        self.alloc(Object::Str(StrObj {
+            text: s.into(),
+            chars: char_count(s),
+            hash: -1,
+        }))
+    }
+
+    /// A new `bytes`.
+    pub fn bytes(&mut self, b: &[u8]) -> PyResult<Value> {
+        self.alloc(Object::Bytes(b.into(), -1))
+    }
+
+    fn check_all(&mut self, items: &[Value]) -> PyResult<()> {
+        for &v in items {
+            self.check(v).map_err(|e| self.bad(e))?;
+        }
+        Ok(())
+    }
+
+    /// A new tuple of `items` (borrowed; the tuple takes its own references).
+    pub fn tuple(&mut self, items: &[Value]) -> PyResult<Value> {
+        self.check_all(items)?;
+        for &v in items {
+            self.own(v);
+        }
+        self.alloc(Object::Tuple(items.into()))
+    }
+
+    /// A new list of `items` (borrowed).
+    pub fn list(&mut self, items: &[Value]) -> PyResult<Value> {
+        self.check_all(items)?;
+        for &v in items {
+            self.own(v);
+        }
+        self.alloc(Object::List(items.to_vec()))
+    }
+
+    /// A new empty dict.
+    pub fn dict(&mut self) -> PyResult<Value> {
+        self.alloc(Object::Dict(Dict::new()))
+    }
+
+    fn type_error_for(&mut self, v: Value, expected: &str) -> Raised {
+        let t = self.type_name(v).unwrap_or_else(|_| "?".into());
+        self.raise_new("TypeError", format!("expected {expected}, got {t}"))
+    }
+
+    // ---------------------------------------------------------------- accessors
+
+    /// The text of a `str`.
+    pub fn str_text(&mut self, v: Value) -> PyResult<&str> {
+        match self.obj(v)? {
+            Object::Str(_) => match self.st.heap.get(v) {
+                Ok(Object::Str(s)) => Ok(&s.text),
+                _ => unreachable!("checked just now"),
+            },
+            _ => Err(self.type_error_for(v, "str")),
+        }
+    }
+
+    /// The contents of a `bytes`.
+    pub fn bytes_data(&mut self, v: Value) -> PyResult<&[u8]> {
+        match self.obj(v)? {
+            Object::Bytes(..) => match self.st.heap.get(v) {
+                Ok(Object::Bytes(b, _)) => Ok(b),
+                _ => unreachable!("checked just now"),
+            },
+            _ => Err(self.type_error_for(v, "bytes")),
+        }
+    }
+
+    /// The items of a tuple or list (borrowed), copied out.
+    pub fn items(&mut self, v: Value) -> PyResult<Vec<Value>> {
+        match self.obj(v)? {
+            Object::Tuple(t) => Ok(t.to_vec()),
+            Object::List(l) => Ok(l.clone()),
+            _ => Err(self.type_error_for(v, "tuple or list")),
+        }
+    }
+
+    /// The int value of an int or bool.
+    pub fn as_i64(&mut self, v: Value) -> PyResult<i64> {
+        match v.unpack() {
+            Unpacked::Int(i) => Ok(i),
+            Unpacked::Bool(b) => Ok(b as i64),
+            _ => Err(self.type_error_for(v, "int")),
+        }
+    }
+
+    /// The value of a float, int or bool as a float.
+    pub fn as_f64(&mut self, v: Value) -> PyResult<f64> {
+        match self.num(v) {
+            Some(Num::Int(i)) => Ok(i as f64),
+            Some(Num::Float(f)) => Ok(f),
+            None => Err(self.type_error_for(v, "float")),
+        }
+    }
+
+    pub(crate) fn num(&self, v: Value) -> Option<Num> {
+        match v.unpack() {
+            Unpacked::Int(i) => Some(Num::Int(i)),
+            Unpacked::Bool(b) => Some(Num::Int(b as i64)),
+            Unpacked::Float(f) => Some(Num::Float(f)),
+            _ => None,
+        }
+    }
+
+    /// `len(v)` for str (code points), bytes, tuple, list and dict.
+    pub fn len(&mut self, v: Value) -> PyResult<usize> {
+        self.check(v).map_err(|e| self.bad(e))?;
+        let n = match self.st.heap.get(v) {
+            Ok(Object::Str(s)) => Some(s.chars),
+            Ok(Object::Bytes(b, _)) => Some(b.len()),
+            Ok(Object::Tuple(t)) => Some(t.len()),
+            Ok(Object::List(l)) => Some(l.len()),
+            Ok(Object::Dict(d)) => Some(d.len()),
+            _ => None,
+        };
+        match n {
+            Some(n) => Ok(n),
+            None => {
+                let t = self.type_name(v)?;
+                Err(self.raise_new("TypeError", format!("object of type '{t}' has no len()")))
+            }
+        }
+    }
+
+    /// `seq[index]` for tuples and lists (negative indices count from the end); a new
+    /// reference.
+    pub fn get_item_index(&mut self, seq: Value, index: i64) -> PyResult<Value> {
+        let (items, what): (&[Value], &str) = match self.obj(seq)? {
+            Object::Tuple(t) => (t, "tuple"),
+            Object::List(l) => (l, "list"),
+            _ => return Err(self.type_error_for(seq, "tuple or list")),
+        };
+        let n = items.len() as i64;
+        let i = if index < 0 { index + n } else { index };
+        if (0..n).contains(&i) {
+            let v = items[i as usize];
+            Ok(self.own(v))
+        } else {
+            let msg = format!("{what} index out of range");
+            Err(self.raise_new("IndexError", msg))
+        }
+    }
+
+    // ---------------------------------------------------------------- dicts
+
+    fn dict_find(&mut self, d: Value, key: Value) -> PyResult<(i64, Option<usize>)> {
+        let h = self.hash(key)?;
+        let heap = &self.st.heap;
+        match heap.get(d) {
+            Ok(Object::Dict(dict)) => Ok((h, dict.find(h, |k| eq_inner(heap, k, key)))),
+            Ok(_) => Err(self.type_error_for(d, "dict")),
+            Err(e) => Err(self.bad(e)),
+        }
+    }
+
+    fn dict_mut(&mut self, d: Value) -> &mut Dict {
+        match self.st.heap.get_mut(d) {
+            Ok(Object::Dict(dict)) => dict,
+            _ => unreachable!("checked by dict_find"),
+        }
+    }
+
+    /// `d.get(key)`: a borrowed value, or `None` if absent.
+    pub fn dict_get(&mut self, d: Value, key: Value) -> PyResult<Option<Value>> {
+        self.check(key).map_err(|e| self.bad(e))?;
+        let (_, found) = self.dict_find(d, key)?;
+        Ok(found.map(|i| self.dict_mut(d).value_at(i)))
+    }
+
+    /// `d[key] = value` (both borrowed).
+    pub fn dict_set(&mut self, d: Value, key: Value, value: Value) -> PyResult<()> {
+        self.check(key).map_err(|e| self.bad(e))?;
+        self.check(value).map_err(|e| self.bad(e))?;
+        let (h, found) = self.dict_find(d, key)?;
+        self.own(value);
+        match found {
+            Some(i) => {
+                let old = self.dict_mut(d).replace_at(i, value);
+                self.release(old);
+            }
+            None => {
+                self.own(key);
+                self.dict_mut(d).insert_new(h, key, value);
+            }
+        }
+        Ok(())
+    }
+
+    /// Removes `key`; returns its value (a new reference), or `None` if absent.
+    pub fn dict_pop(&mut self, d: Value, key: Value) -> PyResult<Option<Value>> {
+        self.check(key).map_err(|e| self.bad(e))?;
+        let (_, found) = self.dict_find(d, key)?;
+        let Some(i) = found else { return Ok(None) };
+        let (k, v) = self.dict_mut(d).remove_at(i).expect("found just now");
+        self.release(k);
+        Ok(Some(v))
+    }
+
+    /// The items of a dict in insertion order (borrowed).
+    pub fn dict_items(&mut self, d: Value) -> PyResult<Vec<(Value, Value)>> {
+        match self.obj(d)? {
+            Object::Dict(dict) => Ok(dict.iter().collect()),
+            _ => Err(self.type_error_for(d, "dict")),
+        }
+    }
+
+    // ---------------------------------------------------------------- hashing, equality
+
+    /// `hash(v)`, as CPython 3.11 computes it under the same hash seed (for str, bytes,
+    /// int, float, bool and tuple; other hashable objects hash by identity). Lists and dicts
+    /// raise `TypeError: unhashable type`.
+    pub fn hash(&mut self, v: Value) -> PyResult<i64> {
+        let secret = self.rt.hash_secret();
+        match hash_inner(&mut self.st.heap, secret, v) {
+            Ok(h) => Ok(h),
+            Err(HashError::Bad(e)) => Err(self.bad(e)),
+            Err(HashError::Unhashable(t)) => {
+                Err(self.raise_new("TypeError", format!("unhashable type: '{t}'")))
+            }
+        }
+    }
+
+    /// Equality as containers use it (identity implies equality; numbers compare by value
+    /// across int, float and bool; str, bytes, tuple, list and dict by contents).
+    pub fn eq(&mut self, a: Value, b: Value) -> PyResult<bool> {
+        self.check(a).map_err(|e| self.bad(e))?;
+        self.check(b).map_err(|e| self.bad(e))?;
+        Ok(eq_inner(&self.st.heap, a, b))
+    }
+
+    /// Truthiness.
+    pub fn truthy(&mut self, v: Value) -> PyResult<bool> {
+        Ok(match v.unpack() {
+            Unpacked::Bool(b) => b,
+            Unpacked::Int(i) => i != 0,
+            Unpacked::Float(f) => f != 0.0,
+            Unpacked::None => false,
+            Unpacked::NotImplemented | Unpacked::Ellipsis => true,
+            Unpacked::Obj(r) if matches!(r.kind, Kind::Type | Kind::Function) => {
+                self.check(v).map_err(|e| self.bad(e))?;
+                true
+            }
+            Unpacked::Obj(_) => match self.obj(v)? {
+                Object::Str(s) => !s.text.is_empty(),
+                Object::Bytes(b, _) => !b.is_empty(),
+                Object::Tuple(t) => !t.is_empty(),
+                Object::List(l) => !l.is_empty(),
+                Object::Dict(d) => !d.is_empty(),
+                _ => true,
+            },
+        })
+    }
+
+    // ---------------------------------------------------------------- repr and str
+
+    /// `repr(v)`.
+    pub fn repr(&mut self, v: Value) -> PyResult<String> {
+        self.check(v).map_err(|e| self.bad(e))?;
+        let mut out = String::new();
+        let mut active = Vec::new();
+        self.repr_into(v, &mut out, &mut active)?;
+        Ok(out)
+    }
+
+    /// `str(v)`.
+    pub fn to_str(&mut self, v: Value) -> PyResult<String> {
+        self.check(v).map_err(|e| self.bad(e))?;
+        match self.st.heap.get(v) {
+            Ok(Object::Str(s)) => Ok(s.text.to_string()),
+            Ok(Object::Exception(_)) => self.exc_str(v),
+            _ => self.repr(v),
+        }
+    }
+
+    pub(crate) fn exc_str(&mut self, v: Value) -> PyResult<String> {
+        let args = match self.obj(v)? {
+            Object::Exception(e) => e.args,
+            _ => return Err(self.type_error_for(v, "an exception")),
+        };
+        let items = self.items(args)?;
+        let key_error = self.builtin_index("KeyError");
+        let cls = self.class_index(v)?;
+        let is_key_error =
+            key_error.is_some_and(|k| self.st.types.is_subclass(self.rt.arena(), cls, k));
+        match items.as_slice() {
+            [] => Ok(String::new()),
+            // KeyError shows its key's repr, as CPython's KeyError.__str__ does.
+            [one] if is_key_error => self.repr(*one),
+            [one] => self.to_str(*one),
+            _ => self.repr(args),
+        }
+    }
+
+    fn repr_into(&mut self, v: Value, out: &mut String, active: &mut Vec<Value>) -> PyResult<()> {
+        match v.unpack() {
+            Unpacked::Int(i) => write!(out, "{i}").ok(),
+            Unpacked::Bool(b) => out.write_str(if b { "True" } else { "False" }).ok(),
+            Unpacked::Float(f) => out.write_str(&float_repr(f)).ok(),
+            Unpacked::None => out.write_str("None").ok(),
+            Unpacked::NotImplemented => out.write_str("NotImplemented").ok(),
+            Unpacked::Ellipsis => out.write_str("Ellipsis").ok(),
+            Unpacked::Obj(r) => match r.kind {
+                Kind::Type => {
+                    let c = self.class_arg(v, "value")?;
+                    write!(out, "<class '{}'>", self.class_name(c)).ok()
+                }
+                Kind::Function => {
+                    let i = self.native_index(v).ok_or_else(|| self.bad(BadValue(v)))?;
+                    let n = self.st.natives[i as usize];
+                    let name = self.name(n.name).to_owned();
+                    match n.owner {
+                        Some(c) => {
+                            write!(out, "<method '{name}' of '{}' objects>", self.class_name(c))
+                                .ok()
+                        }
+                        None => write!(out, "<built-in function {name}>").ok(),
+                    }
+                }
+                _ => {
+                    if active.contains(&v) {
+                        let t = match self.obj(v)? {
+                            Object::List(_) => "[...]",
+                            Object::Dict(_) => "{...}",
+                            _ => "...",
+                        };
+                        out.push_str(t);
+                        return Ok(());
+                    }
+                    active.push(v);
+                    let r = self.repr_obj(v, out, active);
+                    active.pop();
+                    return r;
+                }
+            },
+        };
+        Ok(())
+    }
+
+    fn repr_obj(&mut self, v: Value, out: &mut String, active: &mut Vec<Value>) -> PyResult<()> {
+        enum Plan {
+            Text(String),
+            Seq(Vec<Value>, &'static str, &'static str, bool),
+            Dict(Vec<(Value, Value)>),
+            Exc(u32, Value),
+            Method(Value, Value),
+        }
+        self.check(v).map_err(|e| self.bad(e))?;
+        let Ok(obj) = self.st.heap.get(v) else {
+            return Err(self.bad(BadValue(v)));
+        };
+        let plan = match obj {
+            Object::Str(s) => Plan::Text(str_repr(&s.text)),
+            Object::Bytes(b, _) => Plan::Text(bytes_repr(b)),
+            Object::Tuple(t) => Plan::Seq(t.to_vec(), "(", ")", t.len() == 1),
+            Object::List(l) => Plan::Seq(l.clone(), "[", "]", false),
+            Object::Dict(d) => Plan::Dict(d.iter().collect()),
+            Object::Module(n, _) => Plan::Text(format!("<module '{}' (built-in)>", self.name(*n))),
+            Object::Exception(e) => Plan::Exc(e.class, e.args),
+            Object::Method(f, s) => Plan::Method(*f, *s),
+            Object::Instance(c, _) => {
+                let slot = v.as_obj().map_or(0, |r| r.slot);
+                Plan::Text(format!("<{} object #{slot}>", self.class_name(*c)))
+            }
+        };
+        match plan {
+            Plan::Text(t) => out.push_str(&t),
+            Plan::Method(f, s) => {
+                let fname = match self.native_index(f) {
+                    Some(i) => self.name(self.st.natives[i as usize].name).to_owned(),
+                    None => "?".into(),
+                };
+                let t = self.type_name(s)?;
+                write!(out, "<built-in method {fname} of {t} object at ").ok();
+                self.repr_into(s, out, active)?;
+                out.push('>');
+            }
+            Plan::Seq(items, open, close, trailing_comma) => {
+                out.push_str(open);
+                for (i, item) in items.iter().enumerate() {
+                    if i > 0 {
+                        out.push_str(", ");
+                    }
+                    self.repr_into(*item, out, active)?;
+                }
+                if trailing_comma {
+                    out.push(',');
+                }
+                out.push_str(close);
+            }
+            Plan::Dict(items) => {
+                out.push('{');
+                for (i, (k, val)) in items.iter().enumerate() {
+                    if i > 0 {
+                        out.push_str(", ");
+                    }
+                    self.repr_into(*k, out, active)?;
+                    out.push_str(": ");
+                    self.repr_into(*val, out, active)?;
+                }
+                out.push('}');
+            }
+            Plan::Exc(class, args) => {
+                out.push_str(self.class_name(class));
+                let items = self.items(args)?;
+                if items.len() == 1 {
+                    out.push('(');
+                    self.repr_into(items[0], out, active)?;
+                    out.push(')');
+                } else {
+                    self.repr_into(args, out, active)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    // ---------------------------------------------------------------- exceptions
+
+    /// Raises `exc`: an exception instance (the reference is consumed) or an exception class
+    /// (instantiated with no arguments). If this thread already has a current exception, it
+    /// becomes the new one's `__context__`. The exception also becomes the last exception.
+    pub fn raise(&mut self, exc: Value) -> Raised {
+        let exc = match self.st.types.index_of(exc) {
+            Some(c) => match self.instantiate(c, &[]) {
+                Ok(e) => e,
+                Err(r) => return r,
+            },
+            None => exc,
+        };
+        let is_exc = matches!(self.st.heap.get(exc), Ok(Object::Exception(_)));
+        if !is_exc {
+            let msg = match self.check(exc) {
+                Ok(()) => "exceptions must derive from BaseException".to_owned(),
+                Err(e) => e.to_string(),
+            };
+            let cls = if self.check(exc).is_ok() {
+                "TypeError"
+            } else {
+                "ReferenceError"
+            };
+            return self.raise_new(cls, msg);
+        }
+        self.set_current(exc);
+        Raised(())
+    }
+
+    /// Makes `exc` the current exception, taking over the caller's reference (for
+    /// `current`) and adding one (for `last`).
+    fn set_current(&mut self, exc: Value) {
+        let tid = std::thread::current().id();
+        let previous = self.st.exc.entry(tid).or_default().current.take();
+        if let Some(prev) = previous {
+            if prev != exc
+                && let Ok(Object::Exception(e)) = self.st.heap.get_mut(exc)
+                && e.context.is_none()
+            {
+                e.context = prev; // the reference moves into __context__
+            } else {
+                self.release(prev);
+            }
+        }
+        let _ = self.st.heap.incref(exc);
+        let state = self.st.exc.entry(tid).or_default();
+        state.current = Some(exc);
+        let old_last = state.last.replace(exc);
+        if let Some(old) = old_last {
+            self.release(old);
+        }
+    }
+
+    /// Raises a new instance of the builtin exception class `class` with `message` as its
+    /// single argument.
+    pub fn raise_new(&mut self, class: &str, message: impl Into<String>) -> Raised {
+        let cls = self
+            .builtin_index(class)
+            .or_else(|| self.builtin_index("RuntimeError"))
+            .expect("RuntimeError is a builtin class");
+        let message = message.into();
+        let exc = self.new_exception(cls, &message);
+        self.set_current(exc); // our reference moves into the exception state
+        Raised(())
+    }
+
+    /// A new exception instance of class `cls` with one str argument, built without going
+    /// through anything that can raise (so raising never recurses).
+    fn new_exception(&mut self, cls: u32, message: &str) -> Value {
+        let msg = self
+            .st
+            .heap
+            .alloc(Object::Str(StrObj {
+                text: message.into(),
+                chars: char_count(message),
+                hash: -1,
+            }))
+            .unwrap_or(Value::NONE);
+        let args = self
+            .st
+            .heap
+            .alloc(Object::Tuple(Box::new([msg])))
+            .unwrap_or(Value::NONE);
+        self.st
+            .heap
+            .alloc(Object::Exception(ExcObj {
+                class: cls,
+                args,
+                cause: Value::NONE,
+                context: Value::NONE,
+                suppress_context: false,
+                dict: HashMap::new(),
+            }))
+            .unwrap_or(Value::NONE)
+    }
+
+    /// This thread's current exception (borrowed), if one is being raised.
+    pub fn err_occurred(&self) -> Option<Value> {
+        self.st
+            .exc
+            .get(&std::thread::current().id())
+            .and_then(|s| s.current)
+    }
+
+    /// Catches this thread's current exception: clears it and returns it (a new reference).
+    pub fn err_fetch(&mut self) -> Option<Value> {
+        let tid = std::thread::current().id();
+        let s = self.st.exc.get_mut(&tid)?;
+        let e = s.current.take();
+        if s.last.is_none() {
+            self.st.exc.remove(&tid);
+        }
+        e
+    }
+
+    /// The last exception raised on this thread (borrowed), kept for diagnostics until
+    /// [`clear_last_exception`](Self::clear_last_exception).
+    pub fn last_exception(&self) -> Option<Value> {
+        self.st
+            .exc
+            .get(&std::thread::current().id())
+            .and_then(|s| s.last)
+    }
+
+    /// Forgets this thread's last exception.
+    pub fn clear_last_exception(&mut self) {
+        let tid = std::thread::current().id();
+        let Some(s) = self.st.exc.get_mut(&tid) else {
+            return;
+        };
+        let last = s.last.take();
+        if s.current.is_none() {
+            self.st.exc.remove(&tid);
+        }
+        if let Some(v) = last {
+            self.release(v);
+        }
+    }
+
+    /// "ClassName: message" for an exception (for error messages and diagnostics).
+    pub fn describe_exception(&mut self, exc: Value) -> String {
+        let name = self.type_name(exc).unwrap_or_else(|_| "?".into());
+        match self.to_str(exc) {
+            Ok(s) if s.is_empty() => name,
+            Ok(s) => format!("{name}: {s}"),
+            Err(_) => name,
+        }
+    }
+
+    /// Fetches the current exception and describes it (for the C ABI and the CLI), putting
+    /// it back as current.
+    pub fn describe_current(&mut self) -> String {
+        match self.err_occurred() {
+            Some(e) => self.describe_exception(e),
+            None => "no exception".into(),
+        }
+    }
+
+    // ---------------------------------------------------------------- attributes
+
+    /// `getattr(obj, name)`: a new reference.
+    pub fn getattr(&mut self, obj: Value, name: &str) -> PyResult<Value> {
+        let name = self.intern(name);
+        self.getattr_sym(obj, name)
+    }
+
+    /// `getattr` with an interned name.
+    pub fn getattr_sym(&mut self, obj: Value, name: Symbol) -> PyResult<Value> {
+        let cls = self.class_index(obj)?;
+        if name == sym::__class__ {
+            return Ok(self.st.types.value_of(cls));
+        }
+        // Attributes of the object itself.
+        if let Some(t) = self.st.types.index_of(obj) {
+            return self.type_getattr(t, name);
+        }
+        enum Own {
+            Found(Value),
+            ModuleName(Symbol),
+            ModuleMissing(Symbol),
+        }
+        let own = match self.st.heap.get(obj) {
+            Ok(Object::Module(n, ns)) => Some(if name == sym::__name__ {
+                Own::ModuleName(*n)
+            } else {
+                ns.get(&name)
+                    .map_or(Own::ModuleMissing(*n), |&v| Own::Found(v))
+            }),
+            Ok(Object::Instance(_, ns)) => ns.get(&name).map(|&v| Own::Found(v)),
+            Ok(Object::Exception(e)) => match name {
+                sym::args => Some(e.args),
+                sym::__cause__ => Some(e.cause),
+                sym::__context__ => Some(e.context),
+                sym::__suppress_context__ => Some(Value::bool(e.suppress_context)),
+                _ => e.dict.get(&name).copied(),
+            }
+            .map(Own::Found),
+            _ => None,
+        };
+        match own {
+            Some(Own::Found(v)) => return Ok(self.own(v)),
+            Some(Own::ModuleName(n)) => {
+                let text = self.name(n).to_owned();
+                return self.str(&text);
+            }
+            Some(Own::ModuleMissing(n)) => {
+                let (module, attr) = (self.name(n).to_owned(), self.name(name).to_owned());
+                return Err(self.raise_new(
+                    "AttributeError",
+                    format!("module '{module}' has no attribute '{attr}'"),
+                ));
+            }
+            None => {}
+        }
+        match self.st.types.lookup(self.rt.arena(), cls, name) {
+            Some(f) if f.as_obj().is_some_and(|r| r.kind == Kind::Function) => {
+                self.own(obj);
+                self.alloc(Object::Method(f, obj))
+            }
+            Some(v) => Ok(self.own(v)),
+            None => {
+                let t = self.class_name(cls).to_owned();
+                let attr = self.name(name).to_owned();
+                Err(self.raise_new(
+                    "AttributeError",
+                    format!("'{t}' object has no attribute '{attr}'"),
+                ))
+            }
+        }
+    }
+
+    fn type_getattr(&mut self, t: u32, name: Symbol) -> PyResult<Value> {
+        let arena = self.rt.arena();
+        match name {
+            sym::__name__ | sym::__qualname__ => {
+                let n = self.class_name(t).to_owned();
+                return self.str(&n);
+            }
+            sym::__bases__ | sym::__mro__ => {
+                let ty = self.st.types.get(t);
+                let seq = if name == sym::__bases__ {
+                    ty.bases.get(arena).to_vec()
+                } else {
+                    ty.mro.get(arena).to_vec()
+                };
+                let vals: Vec<Value> = seq.iter().map(|&c| self.st.types.value_of(c)).collect();
+                return self.tuple(&vals);
+            }
+            _ => {}
+        }
+        match self.st.types.lookup(arena, t, name) {
+            Some(v) => Ok(self.own(v)),
+            None => {
+                let tn = self.class_name(t).to_owned();
+                let attr = self.name(name).to_owned();
+                Err(self.raise_new(
+                    "AttributeError",
+                    format!("type object '{tn}' has no attribute '{attr}'"),
+                ))
+            }
+        }
+    }
+
+    /// `setattr(obj, name, value)` (value borrowed).
+    pub fn setattr(&mut self, obj: Value, name: &str, value: Value) -> PyResult<()> {
+        let name = self.intern(name);
+        self.check(value).map_err(|e| self.bad(e))?;
+        let cls = self.class_index(obj)?;
+        if let Some(t) = self.st.types.index_of(obj) {
+            if t < self.st.types.builtin_count {
+                let (attr, tn) = (self.name(name).to_owned(), self.class_name(t).to_owned());
+                return Err(self.raise_new(
+                    "TypeError",
+                    format!("cannot set '{attr}' attribute of immutable type '{tn}'"),
+                ));
+            }
+            self.own(value);
+            if let Some(old) = self.st.types.set_attr(t, name, Some(value)) {
+                self.release(old);
+            }
+            return Ok(());
+        }
+        if name == sym::__cause__ || name == sym::__context__ {
+            let ok = value.is_none() || matches!(self.st.heap.get(value), Ok(Object::Exception(_)));
+            if !ok && matches!(self.st.heap.get(obj), Ok(Object::Exception(_))) {
+                let field = self.name(name).to_owned();
+                return Err(self.raise_new(
+                    "TypeError",
+                    format!("exception {field} must be None or derive from BaseException"),
+                ));
+            }
+        }
+        self.own(value);
+        let old = match self.st.heap.get_mut(obj) {
+            Ok(Object::Module(_, ns)) | Ok(Object::Instance(_, ns)) => Ok(ns.insert(name, value)),
+            Ok(Object::Exception(e)) => Ok(match name {
+                sym::__cause__ => {
+                    e.suppress_context = true;
+                    Some(std::mem::replace(&mut e.cause, value))
+                }
+                sym::__context__ => Some(std::mem::replace(&mut e.context, value)),
+                _ => e.dict.insert(name, value),
+            }),
+            _ => Err(()),
+        };
+        match old {
+            Ok(old) => {
+                if let Some(old) = old {
+                    self.release(old);
+                }
+                Ok(())
+            }
+            Err(()) => {
+                self.release(value);
+                let (t, attr) = (self.class_name(cls).to_owned(), self.name(name).to_owned());
+                Err(self.raise_new(
+                    "AttributeError",
+                    format!("'{t}' object has no attribute '{attr}'"),
+                ))
+            }
+        }
+    }
+
+    /// Sets `exc.__cause__ = cause` (also setting `__suppress_context__`, like `raise ...
+    /// from cause`).
+    pub fn set_cause(&mut self, exc: Value, cause: Value) -> PyResult<()> {
+        self.setattr(exc, "__cause__", cause)
+    }
+
+    // ---------------------------------------------------------------- calls
+
+    /// `callable(*args)`: a new reference.
+    pub fn call(&mut self, callable: Value, args: &[Value]) -> PyResult<Value> {
+        self.check_all(args)?;
+        if let Some(i) = self.native_index(callable) {
+            let f = self.st.natives[i as usize].func;
+            return f(self, args);
+        }
+        if let Some(t) = self.st.types.index_of(callable) {
+            return self.instantiate(t, args);
+        }
+        match self.obj(callable)? {
+            Object::Method(f, s) => {
+                let (f, s) = (*f, *s);
+                let mut full = Vec::with_capacity(args.len() + 1);
+                full.push(s);
+                full.extend_from_slice(args);
+                self.call(f, &full)
+            }
+            _ => {
+                let cls = self.class_index(callable)?;
+                match self.st.types.lookup(self.rt.arena(), cls, sym::__call__) {
+                    Some(f) => {
+                        let mut full = Vec::with_capacity(args.len() + 1);
+                        full.push(callable);
+                        full.extend_from_slice(args);
+                        self.call(f, &full)
+                    }
+                    None => {
+                        let t = self.class_name(cls).to_owned();
+                        Err(self.raise_new("TypeError", format!("'{t}' object is not callable")))
+                    }
+                }
+            }
+        }
+    }
+
+    /// `obj.name(*args)`: looks `name` up through the method cache and calls it with `obj`
+    /// first, without creating a bound method. A new reference.
+    pub fn call_method(&mut self, obj: Value, name: &str, args: &[Value]) -> PyResult<Value> {
+        let name = self.intern(name);
+        self.call_method_sym(obj, name, args)
+    }
+
+    /// [`call_method`](Self::call_method) with an interned name.
+    pub fn call_method_sym(&mut self, obj: Value, name: Symbol, args: &[Value]) -> PyResult<Value> {
+        let cls = self.class_index(obj)?;
+        let plain = match obj.as_obj() {
+            None => true,
+            Some(r) => matches!(
+                r.kind,
+                Kind::Str | Kind::Bytes | Kind::Tuple | Kind::List | Kind::Dict
+            ),
+        };
+        if plain
+            && let Some(f) = self.st.types.lookup(self.rt.arena(), cls, name)
+            && let Some(i) = self.native_index(f)
+        {
+            self.check_all(args)?;
+            let func = self.st.natives[i as usize].func;
+            let mut buf = [Value::NONE; 8];
+            if args.len() < buf.len() {
+                buf[0] = obj;
+                buf[1..=args.len()].copy_from_slice(args);
+                return func(self, &buf[..=args.len()]);
+            }
+            let mut full = Vec::with_capacity(args.len() + 1);
+            full.push(obj);
+            full.extend_from_slice(args);
+            return func(self, &full);
+        }
+        let m = self.getattr_sym(obj, name)?;
+        let r = self.call(m, args);
+        self.release(m);
+        r
+    }
+
+    /// Calls class `cls`: creates an instance.
+    pub(crate) fn instantiate(&mut self, cls: u32, args: &[Value]) -> PyResult<Value> {
+        match self.st.types.get(cls).layout {
+            Layout::Exception => {
+                let args = self.tuple(args)?;
+                self.alloc(Object::Exception(ExcObj {
+                    class: cls,
+                    args,
+                    cause: Value::NONE,
+                    context: Value::NONE,
+                    suppress_context: false,
+                    dict: HashMap::new(),
+                }))
+            }
+            Layout::Instance => {
+                let inst = self.alloc(Object::Instance(cls, HashMap::new()))?;
+                match self.st.types.lookup(self.rt.arena(), cls, sym::__init__) {
+                    Some(init) => {
+                        let mut full = Vec::with_capacity(args.len() + 1);
+                        full.push(inst);
+                        full.extend_from_slice(args);
+                        match self.call(init, &full) {
+                            Ok(r) => {
+                                self.release(r);
+                                Ok(inst)
+                            }
+                            Err(e) => {
+                                self.release(inst);
+                                Err(e)
+                            }
+                        }
+                    }
+                    None if !args.is_empty() => {
+                        self.release(inst);
+                        let t = self.class_name(cls).to_owned();
+                        Err(self.raise_new("TypeError", format!("{t}() takes no arguments")))
+                    }
+                    None => Ok(inst),
+                }
+            }
+            Layout::Builtin => crate::object::natives::construct(self, cls, args),
+        }
+    }
+
+    // ---------------------------------------------------------------- classes
+
+    /// Creates a user class `name(*bases)` with `namespace` (values borrowed), computing its
+    /// MRO with C3 as CPython does and failing with CPython's `TypeError` for duplicate bases
+    /// and inconsistent hierarchies. With no bases the class derives from `object`. User
+    /// classes may derive from `object`, exception classes and other user classes, and live
+    /// until the runtime shuts down.
+    pub fn class_new(
+        &mut self,
+        name: &str,
+        bases: &[Value],
+        namespace: &[(&str, Value)],
+    ) -> PyResult<Value> {
+        let mut base_idx = Vec::with_capacity(bases.len().max(1));
+        for &b in bases {
+            base_idx.push(self.class_arg(b, "bases")?);
+        }
+        if base_idx.is_empty() {
+            base_idx.push(core::OBJECT);
+        }
+        for &b in &base_idx {
+            let exc = self
+                .st
+                .types
+                .is_subclass(self.rt.arena(), b, self.base_exception());
+            if b < self.st.types.builtin_count && b != core::OBJECT && !exc {
+                let t = self.class_name(b).to_owned();
+                return Err(self.raise_new(
+                    "TypeError",
+                    format!("molt-state user classes cannot derive from builtin type '{t}'"),
+                ));
+            }
+        }
+        for (_, v) in namespace {
+            self.check(*v).map_err(|e| self.bad(e))?;
+        }
+        let arena = self.rt.arena();
+        let types = &self.st.types;
+        let tail =
+            crate::builtins::c3::c3_linearize(&base_idx, |c: u32| types.mro(arena, c).to_vec());
+        let tail = match tail {
+            Ok(t) => t,
+            Err(e) => {
+                let msg = e.message(|c: u32| self.class_name(c).to_owned());
+                return Err(self.raise_new("TypeError", msg));
+            }
+        };
+        let index = self.st.types.len() as u32;
+        if index >= crate::value::MAX_SLOTS {
+            return Err(self.raise_new("MemoryError", "too many classes in this runtime"));
+        }
+        let mut mro = Vec::with_capacity(tail.len() + 1);
+        mro.push(index);
+        mro.extend(tail);
+        let is_exc = mro.contains(&self.base_exception());
+        let mut dict = HashMap::with_capacity(namespace.len());
+        for (k, v) in namespace {
+            let k = self.intern(k);
+            self.own(*v);
+            if let Some(old) = dict.insert(k, *v) {
+                self.release(old);
+            }
+        }
+        let name = self.intern(name);
+        let t = TypeObj {
+            name,
+            bases: Seq::Owned(base_idx.into_boxed_slice()),
+            mro: Seq::Owned(mro.into_boxed_slice()),
+            methods: None,
+            dict: Some(dict),
+            version: 0,
+            subclasses: Vec::new(),
+            layout: if is_exc {
+                Layout::Exception
+            } else {
+                Layout::Instance
+            },
+        };
+        let i = self.st.types.push_user(t, self.rt.arena());
+        self.st.user_class_added();
+        Ok(self.st.types.value_of(i))
+    }
+
+    pub(crate) fn alloc_instance(&mut self, cls: u32) -> PyResult<Value> {
+        self.alloc(Object::Instance(cls, HashMap::new()))
+    }
+
+    pub(crate) fn runtime_class_value(&self, cls: u32) -> Value {
+        self.st.types.value_of(cls)
+    }
+
+    pub(crate) fn base_exception(&self) -> u32 {
+        self.st.base_exception
+    }
+
+    /// Registers a native function (for a class namespace or a module); it lives as long as
+    /// the runtime.
+    pub fn native_function(&mut self, name: &str, func: crate::object::natives::NativeFn) -> Value {
+        let name = self.intern(name);
+        let i = self.st.push_native(Native {
+            name,
+            owner: None,
+            func,
+        });
+        self.native_value(i)
+    }
+
+    // ---------------------------------------------------------------- modules
+
+    /// Registers a host module: the first `import_module(name)` creates it and calls `init`
+    /// to fill it; later imports return the cached module.
+    pub fn register_module(&mut self, name: &str, init: ModuleInit) -> PyResult<()> {
+        let s = self.intern(name);
+        if s == sym::builtins || s == sym::sys || self.st.module_inits.contains_key(&s) {
+            return Err(self.raise_new(
+                "ValueError",
+                format!("module '{name}' is already registered"),
+            ));
+        }
+        self.st.module_inits.insert(s, init);
+        Ok(())
+    }
+
+    /// `import name`: the cached module (a new reference), building it on first import.
+    /// `builtins` and `sys` are built in; other names must have been registered.
+    pub fn import_module(&mut self, name: &str) -> PyResult<Value> {
+        let s = self.intern(name);
+        if let Some(&m) = self.st.modules.get(&s) {
+            return Ok(self.own(m));
+        }
+        let init: ModuleInit = match s {
+            sym::builtins => crate::object::natives::init_builtins,
+            sym::sys => crate::object::natives::init_sys,
+            _ => match self.st.module_inits.get(&s) {
+                Some(&f) => f,
+                None => {
+                    return Err(
+                        self.raise_new("ModuleNotFoundError", format!("No module named '{name}'"))
+                    );
+                }
+            },
+        };
+        let m = self.alloc(Object::Module(s, HashMap::new()))?;
+        if let Err(e) = init(self, m) {
+            self.release(m);
+            return Err(e);
+        }
+        self.own(m);
+        self.st.modules.insert(s, m);
+        Ok(m)
+    }
+
+    /// Number of modules in the module cache.
+    pub fn module_count(&self) -> usize {
+        self.st.modules.len()
+    }
+
+    /// Method cache counters.
+    pub fn method_cache_stats(&self) -> crate::object::types::CacheStats {
+        self.st.types.cache_stats()
+    }
+
+    /// Live heap objects (all kinds).
+    pub fn live_objects(&self) -> u64 {
+        self.st.heap.live()
+    }
+}
+
+enum HashError {
+    Bad(BadValue),
+    Unhashable(&'static str),
+}
+
+fn identity_hash(v: Value) -> i64 {
+    let h = v.to_bits().rotate_right(4) as i64;
+    if h == -1 { -2 } else { h }
+}
+
+fn hash_inner(
+    heap: &mut crate::object::Heap,
+    secret: &hash::HashSecret,
+    v: Value,
+) -> Result<i64, HashError> {
+    match v.unpack() {
+        Unpacked::Int(i) => Ok(hash::hash_int(i)),
+        Unpacked::Bool(b) => Ok(hash::hash_bool(b)),
+        Unpacked::Float(f) => Ok(hash::hash_float(f)),
+        Unpacked::None | Unpacked::NotImplemented | Unpacked::Ellipsis => Ok(identity_hash(v)),
+        Unpacked::Obj(r) if matches!(r.kind, Kind::Type | Kind::Function) => Ok(identity_hash(v)),
+        Unpacked::Obj(_) => {
+            let items = match heap.get_mut(v).map_err(HashError::Bad)? {
+                Object::Str(s) => {
+                    if s.hash == -1 {
+                        s.hash = hash::hash_str(secret, &s.text);
+                    }
+                    return Ok(s.hash);
+                }
+                Object::Bytes(b, h) => {
+                    if *h == -1 {
+                        *h = hash::hash_bytes(secret, b);
+                    }
+                    return Ok(*h);
+                }
+                Object::Tuple(t) => t.to_vec(),
+                Object::List(_) => return Err(HashError::Unhashable("list")),
+                Object::Dict(_) => return Err(HashError::Unhashable("dict")),
+                _ => return Ok(identity_hash(v)),
+            };
+            let mut hashes = Vec::with_capacity(items.len());
+            for item in items {
+                hashes.push(hash_inner(heap, secret, item)?);
+            }
+            Ok(hash::hash_tuple(hashes))
+        }
+    }
+}
+
+/// Container equality over the heap (see [`Gil::eq`]); values that do not resolve are
+/// unequal to everything but themselves.
+pub(crate) fn eq_inner(heap: &crate::object::Heap, a: Value, b: Value) -> bool {
+    if a == b {
+        return true;
+    }
+    let num = |v: Value| match v.unpack() {
+        Unpacked::Int(i) => Some(Num::Int(i)),
+        Unpacked::Bool(x) => Some(Num::Int(x as i64)),
+        Unpacked::Float(f) => Some(Num::Float(f)),
+        _ => None,
+    };
+    if let (Some(x), Some(y)) = (num(a), num(b)) {
+        return num_eq(x, y);
+    }
+    let (Ok(x), Ok(y)) = (heap.get(a), heap.get(b)) else {
+        return false;
+    };
+    match (x, y) {
+        (Object::Str(x), Object::Str(y)) => x.text == y.text,
+        (Object::Bytes(x, _), Object::Bytes(y, _)) => x == y,
+        (Object::Tuple(x), Object::Tuple(y)) => seq_eq(heap, x, y),
+        (Object::List(x), Object::List(y)) => seq_eq(heap, x, y),
+        (Object::Dict(x), Object::Dict(y)) => {
+            x.len() == y.len()
+                && x.iter().all(|(k, v)| {
+                    y.iter()
+                        .any(|(k2, v2)| eq_inner(heap, k, k2) && eq_inner(heap, v, v2))
+                })
+        }
+        _ => false,
+    }
+}
+
+fn seq_eq(heap: &crate::object::Heap, x: &[Value], y: &[Value]) -> bool {
+    x.len() == y.len() && x.iter().zip(y).all(|(a, b)| eq_inner(heap, *a, *b))
+}
+
+pub(crate) fn num_eq(x: Num, y: Num) -> bool {
+    match (x, y) {
+        (Num::Int(a), Num::Int(b)) => a == b,
+        (Num::Float(a), Num::Float(b)) => a == b,
+        // Small ints are exactly representable as f64.
+        (Num::Int(a), Num::Float(b)) | (Num::Float(b), Num::Int(a)) => a as f64 == b,
+    }
+}
+
+/// CPython's `repr()` of a str.
+pub fn str_repr(s: &str) -> String {
+    let quote = if s.contains('\'') && !s.contains('"') {
+        '"'
+    } else {
+        '\''
+    };
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push(quote);
+    for c in s.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if c == quote => {
+                out.push('\\');
+                out.push(c);
+            }
+            c if (c as u32) < 0x20 || (0x7f..0xa0).contains(&(c as u32)) => {
+                let _ = write!(out, "\\x{:02x}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push(quote);
+    out
+}
+
+/// CPython's `repr()` of a bytes object.
+pub fn bytes_repr(b: &[u8]) -> String {
+    let quote = if b.contains(&b'\'') && !b.contains(&b'"') {
+        b'"'
+    } else {
+        b'\''
+    };
+    let mut out = String::with_capacity(b.len() + 3);
+    out.push('b');
+    out.push(quote as char);
+    for &c in b {
+        match c {
+            b'\\' => out.push_str("\\\\"),
+            b'\n' => out.push_str("\\n"),
+            b'\r' => out.push_str("\\r"),
+            b'\t' => out.push_str("\\t"),
+            c if c == quote => {
+                out.push('\\');
+                out.push(c as char);
+            }
+            0x20..=0x7e => out.push(c as char),
+            c => {
+                let _ = write!(out, "\\x{c:02x}");
+            }
+        }
+    }
+    out.push(quote as char);
+    out
+}
+
+/// CPython's `repr()` of a float (shortest round-trip digits; scientific notation below
+/// 1e-4 and from 1e16 on).
+pub fn float_repr(f: f64) -> String {
+    if f.is_nan() {
+        return "nan".into();
+    }
+    if f.is_infinite() {
+        return if f > 0.0 { "inf".into() } else { "-inf".into() };
+    }
+    if f == 0.0 {
+        return if f.is_sign_negative() {
+            "-0.0".into()
+        } else {
+            "0.0".into()
+        };
+    }
+    let e = format!("{:e}", f.abs()); // shortest round-trip digits: "d.ddde±x"
+    let (mantissa, exp) = e.split_once('e').expect("{:e} has an exponent");
+    let exp: i32 = exp.parse().expect("{:e} exponent is an integer");
+    let digits: String = mantissa.chars().filter(|c| *c != '.').collect();
+    let decpt = exp + 1;
+    let sign = if f < 0.0 { "-" } else { "" };
+    let n = digits.len() as i32;
+    if (-3..=16).contains(&decpt) {
+        if decpt <= 0 {
+            format!("{sign}0.{}{digits}", "0".repeat((-decpt) as usize))
+        } else if decpt >= n {
+            format!("{sign}{digits}{}.0", "0".repeat((decpt - n) as usize))
+        } else {
+            let (a, b) = digits.split_at(decpt as usize);
+            format!("{sign}{a}.{b}")
+        }
+    } else {
+        let (first, rest) = digits.split_at(1);
+        let frac = if rest.is_empty() {
+            String::new()
+        } else {
+            format!(".{rest}")
+        };
+        let esign = if exp < 0 { '-' } else { '+' };
+        format!("{sign}{first}{frac}e{esign}{:02}", exp.abs())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn float_repr_matches_python() {
+        for (f, s) in [
+            (1.0, "1.0"),
+            (0.1, "0.1"),
+            (1e16, "1e+16"),
+            (1e15, "1000000000000000.0"),
+            (0.0001, "0.0001"),
+            (0.00001, "1e-05"),
+            (-2.5, "-2.5"),
+            (1.5e-7, "1.5e-07"),
+            (123456.789, "123456.789"),
+            (1e308, "1e+308"),
+            (5e-324, "5e-324"),
+            (f64::INFINITY, "inf"),
+            (-0.0, "-0.0"),
+        ] {
+            assert_eq!(float_repr(f), s, "{f:e}");
+        }
+    }
+
+    #[test]
+    fn str_repr_matches_python() {
+        assert_eq!(str_repr("abc"), "'abc'");
+        assert_eq!(str_repr("it's"), "\"it's\"");
+        assert_eq!(str_repr("a'b\"c"), "'a\\'b\"c'");
+        assert_eq!(str_repr("caf\u{e9}\n\u{1}"), "'caf\u{e9}\\n\\x01'");
+        assert_eq!(bytes_repr(b"a\x00'"), "b\"a\\x00'\"");
+    }
+}

@@ -1,0 +1,356 @@
+//! Heap objects and the per-runtime object heap.
+//!
+//! Objects that come and go (str, bytes, tuple, list, dict, module, exception, bound method,
+//! user-class instance) live in one [`Heap`] per runtime: a slab of slots, each with a
+//! reference count, a 16-bit version and the object. A [`Value`] refers to an object by
+//! (kind, slot, stamp); resolving it checks the kind and the stamp, so a value whose object
+//! was freed (or that belongs to another runtime) is rejected, never resolved to whatever
+//! occupies the slot now. Classes and native functions are not in the heap: they live in
+//! tables of their own for the life of the runtime (see [`types`] and [`natives`]).
+//!
+//! Reference counting follows CPython's C API: constructors and calls return new references,
+//! containers own references to their items, and freeing an object releases what it owns
+//! (iteratively, so a deeply nested structure cannot overflow the stack). There is no cycle
+//! collector: a cycle stays alive until shutdown, which drops the whole heap at once.
+
+pub mod dict;
+pub mod natives;
+pub mod types;
+
+use crate::intern::Symbol;
+use crate::value::{Kind, MAX_SLOTS, ObjRef, Value, stamp};
+use dict::Dict;
+use hashbrown::HashMap;
+use molt_arenas::registry::Tracker;
+
+/// A `str`: UTF-8 text with its length in code points and its cached hash.
+#[derive(Debug)]
+pub struct StrObj {
+    pub(crate) text: Box<str>,
+    pub(crate) chars: usize,
+    /// `-1` until computed (no CPython hash is `-1`).
+    pub(crate) hash: i64,
+}
+
+/// An exception instance.
+#[derive(Debug)]
+pub struct ExcObj {
+    /// Its class (index in the runtime's class table).
+    pub(crate) class: u32,
+    /// `args` (a tuple).
+    pub(crate) args: Value,
+    /// `__cause__` (an exception or `None`).
+    pub(crate) cause: Value,
+    /// `__context__` (an exception or `None`).
+    pub(crate) context: Value,
+    /// `__suppress_context__`.
+    pub(crate) suppress_context: bool,
+    /// Other attributes.
+    pub(crate) dict: HashMap<Symbol, Value>,
+}
+
+/// A heap object.
+#[derive(Debug)]
+pub enum Object {
+    /// `str`.
+    Str(StrObj),
+    /// `bytes` (with its cached hash, `-1` until computed).
+    Bytes(Box<[u8]>, i64),
+    /// `tuple`.
+    Tuple(Box<[Value]>),
+    /// `list`.
+    List(Vec<Value>),
+    /// `dict`.
+    Dict(Dict),
+    /// A module: its name and namespace.
+    Module(Symbol, HashMap<Symbol, Value>),
+    /// An exception instance.
+    Exception(ExcObj),
+    /// A bound method: (function, self).
+    Method(Value, Value),
+    /// An instance of a user class: (class index, attributes).
+    Instance(u32, HashMap<Symbol, Value>),
+}
+
+impl Object {
+    /// The value kind of this object.
+    pub fn kind(&self) -> Kind {
+        match self {
+            Object::Str(_) => Kind::Str,
+            Object::Bytes(..) => Kind::Bytes,
+            Object::Tuple(_) => Kind::Tuple,
+            Object::List(_) => Kind::List,
+            Object::Dict(_) => Kind::Dict,
+            Object::Module(..) => Kind::Module,
+            Object::Exception(_) => Kind::Exception,
+            Object::Method(..) => Kind::Method,
+            Object::Instance(..) => Kind::Instance,
+        }
+    }
+
+    /// Pushes every value this object owns a reference to.
+    fn release_into(self, out: &mut Vec<Value>) {
+        match self {
+            Object::Str(_) | Object::Bytes(..) => {}
+            Object::Tuple(items) => out.extend(items.iter().copied()),
+            Object::List(items) => out.extend(items),
+            Object::Dict(d) => d.release_into(out),
+            Object::Module(_, ns) | Object::Instance(_, ns) => out.extend(ns.into_values()),
+            Object::Exception(e) => {
+                out.extend([e.args, e.cause, e.context]);
+                out.extend(e.dict.into_values());
+            }
+            Object::Method(f, s) => out.extend([f, s]),
+        }
+    }
+}
+
+/// Kinds that live in the heap, for per-kind accounting (index = `Kind as usize`).
+pub(crate) const HEAP_KINDS: [Kind; 9] = [
+    Kind::Str,
+    Kind::Bytes,
+    Kind::Tuple,
+    Kind::List,
+    Kind::Dict,
+    Kind::Module,
+    Kind::Exception,
+    Kind::Method,
+    Kind::Instance,
+];
+
+/// Registry kind names of heap objects, parallel to [`HEAP_KINDS`].
+pub(crate) const HEAP_KIND_NAMES: [&str; 9] = [
+    "object.str",
+    "object.bytes",
+    "object.tuple",
+    "object.list",
+    "object.dict",
+    "object.module",
+    "object.exception",
+    "object.method",
+    "object.instance",
+];
+
+fn heap_kind_index(k: Kind) -> usize {
+    HEAP_KINDS.iter().position(|&h| h == k).unwrap_or(0)
+}
+
+#[derive(Debug)]
+struct Slot {
+    version: u16,
+    refcnt: u32,
+    obj: Option<Object>,
+}
+
+/// Why a value did not resolve to a live object of this runtime.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "stale or foreign value {0:?}: it does not refer to a live object of this runtime (its object was freed, or it comes from another runtime or one that has shut down)"
+)]
+pub struct BadValue(pub Value);
+
+/// The object heap of one runtime.
+#[derive(Debug)]
+pub struct Heap {
+    slots: Vec<Slot>,
+    free: Vec<u32>,
+    tag: u32,
+    version_start: u16,
+    live: [u64; 9],
+    retired: u64,
+    trackers: Option<Vec<Tracker>>,
+}
+
+impl Heap {
+    /// An empty heap for the runtime with stamp parts (`tag`, `version_start`).
+    pub(crate) fn new(tag: u32, version_start: u16, trackers: Option<Vec<Tracker>>) -> Self {
+        Self {
+            slots: Vec::new(),
+            free: Vec::new(),
+            tag,
+            version_start,
+            live: [0; 9],
+            retired: 0,
+            trackers,
+        }
+    }
+
+    /// Allocates `obj` with a reference count of one. `None` when the heap is full
+    /// ([`MAX_SLOTS`] live objects).
+    pub(crate) fn alloc(&mut self, obj: Object) -> Option<Value> {
+        let kind = obj.kind();
+        let slot = match self.free.pop() {
+            Some(i) => {
+                let s = &mut self.slots[i as usize];
+                s.refcnt = 1;
+                s.obj = Some(obj);
+                i
+            }
+            None => {
+                let i = u32::try_from(self.slots.len())
+                    .ok()
+                    .filter(|&i| i < MAX_SLOTS)?;
+                self.slots.push(Slot {
+                    version: self.version_start,
+                    refcnt: 1,
+                    obj: Some(obj),
+                });
+                i
+            }
+        };
+        let k = heap_kind_index(kind);
+        self.live[k] += 1;
+        if let Some(t) = &self.trackers {
+            t[k].alloc(1, size_of::<Slot>() as u64);
+        }
+        let version = self.slots[slot as usize].version;
+        Some(Value::object(ObjRef {
+            kind,
+            slot,
+            stamp: stamp(self.tag, version),
+        }))
+    }
+
+    #[inline]
+    fn slot_of(&self, v: Value) -> Result<usize, BadValue> {
+        let r = v.as_obj().ok_or(BadValue(v))?;
+        let s = self.slots.get(r.slot as usize).ok_or(BadValue(v))?;
+        match &s.obj {
+            Some(o) if stamp(self.tag, s.version) == r.stamp && o.kind() == r.kind => {
+                Ok(r.slot as usize)
+            }
+            _ => Err(BadValue(v)),
+        }
+    }
+
+    /// The object `v` refers to.
+    #[inline]
+    pub fn get(&self, v: Value) -> Result<&Object, BadValue> {
+        let i = self.slot_of(v)?;
+        self.slots[i].obj.as_ref().ok_or(BadValue(v))
+    }
+
+    /// The object `v` refers to, mutably.
+    #[inline]
+    pub fn get_mut(&mut self, v: Value) -> Result<&mut Object, BadValue> {
+        let i = self.slot_of(v)?;
+        self.slots[i].obj.as_mut().ok_or(BadValue(v))
+    }
+
+    /// Whether `v` is a live heap object here.
+    pub fn contains(&self, v: Value) -> bool {
+        self.slot_of(v).is_ok()
+    }
+
+    /// The reference count of a heap object.
+    pub fn refcount(&self, v: Value) -> Result<u32, BadValue> {
+        Ok(self.slots[self.slot_of(v)?].refcnt)
+    }
+
+    /// Adds a reference. Values that are not heap objects (numbers, singletons, classes,
+    /// native functions) are immortal: a no-op.
+    #[inline]
+    pub fn incref(&mut self, v: Value) -> Result<(), BadValue> {
+        if !is_heap_value(v) {
+            return Ok(());
+        }
+        let i = self.slot_of(v)?;
+        let s = &mut self.slots[i];
+        s.refcnt = s.refcnt.saturating_add(1);
+        Ok(())
+    }
+
+    /// Drops a reference; frees the object (and releases what it owns) at zero.
+    pub fn decref(&mut self, v: Value) -> Result<(), BadValue> {
+        if !is_heap_value(v) {
+            return Ok(());
+        }
+        let i = self.slot_of(v)?;
+        let s = &mut self.slots[i];
+        s.refcnt -= 1;
+        if s.refcnt > 0 {
+            return Ok(());
+        }
+        let mut pending = Vec::new();
+        self.free_slot(i, &mut pending);
+        while let Some(v) = pending.pop() {
+            if !is_heap_value(v) {
+                continue;
+            }
+            // Owned references are to live objects (the owner held them), but a stale one
+            // is skipped rather than trusted.
+            let Ok(i) = self.slot_of(v) else { continue };
+            let s = &mut self.slots[i];
+            s.refcnt -= 1;
+            if s.refcnt == 0 {
+                self.free_slot(i, &mut pending);
+            }
+        }
+        Ok(())
+    }
+
+    fn free_slot(&mut self, i: usize, pending: &mut Vec<Value>) {
+        let s = &mut self.slots[i];
+        let Some(obj) = s.obj.take() else { return };
+        s.version = s.version.wrapping_add(1);
+        let k = heap_kind_index(obj.kind());
+        self.live[k] -= 1;
+        if let Some(t) = &self.trackers {
+            t[k].free(1, size_of::<Slot>() as u64);
+        }
+        if s.version == self.version_start {
+            // Every version of this slot has been used: retire it so no stale value can
+            // ever match it again.
+            self.retired += 1;
+        } else {
+            self.free.push(i as u32);
+        }
+        obj.release_into(pending);
+    }
+
+    /// Live objects per kind, parallel to [`HEAP_KIND_NAMES`].
+    pub fn live_by_kind(&self) -> [u64; 9] {
+        self.live
+    }
+
+    /// Total live objects.
+    pub fn live(&self) -> u64 {
+        self.live.iter().sum()
+    }
+
+    /// Slots retired because their version wrapped.
+    pub fn retired(&self) -> u64 {
+        self.retired
+    }
+
+    /// Drops every live object at once, cycles included, without looking at reference
+    /// counts, and returns how many there were per kind.
+    pub(crate) fn drop_all(&mut self) -> [u64; 9] {
+        let live = self.live;
+        if let Some(t) = &self.trackers {
+            for (k, n) in live.iter().enumerate() {
+                t[k].free(*n, *n * size_of::<Slot>() as u64);
+            }
+        }
+        self.slots = Vec::new();
+        self.free = Vec::new();
+        self.live = [0; 9];
+        live
+    }
+}
+
+/// Whether `v` refers to a heap (reference-counted) object.
+#[inline]
+pub fn is_heap_value(v: Value) -> bool {
+    v.as_obj()
+        .is_some_and(|r| !matches!(r.kind, Kind::Type | Kind::Function))
+}
+
+/// Number of code points in `s`.
+pub(crate) fn char_count(s: &str) -> usize {
+    if s.is_ascii() {
+        s.len()
+    } else {
+        s.chars().count()
+    }
+}

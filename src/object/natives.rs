@@ -1,0 +1,1398 @@
+//! Native functions: the builtin classes' method tables, the `builtins` and `sys` modules,
+//! and the constructors of the builtin classes.
+//!
+//! Native functions live in one table per runtime (a function value is `(Kind::Function,
+//! index)`) for the life of the runtime. The builtin ones are registered at init from the
+//! static tables below; each builtin class's method table is a sorted slice of (name,
+//! function index) in the runtime's arena.
+
+use crate::builtins::BuiltinClasses;
+use crate::gil::{Gil, Num, PyResult, num_eq};
+use crate::intern::{Interner, Symbol};
+use crate::object::Object;
+use crate::object::types::core;
+use crate::value::{Unpacked, Value};
+use molt_arenas::arena::{Arena, ArenaSlice};
+use std::cmp::Ordering;
+
+/// A native function: receives the GIL token and its arguments (for methods, `self`
+/// first) and returns a new reference or raises.
+pub type NativeFn = fn(&mut Gil<'_>, &[Value]) -> PyResult<Value>;
+
+/// One native function of a runtime.
+#[derive(Debug, Clone, Copy)]
+pub struct Native {
+    /// `__name__`.
+    pub name: Symbol,
+    /// The class whose method table holds it (`None` for module functions).
+    pub owner: Option<u32>,
+    /// The function.
+    pub func: NativeFn,
+}
+
+type Table = &'static [(&'static str, NativeFn)];
+
+/// Functions of the `builtins` module.
+static BUILTIN_FUNCTIONS: Table = &[
+    ("len", f_len),
+    ("repr", f_repr),
+    ("hash", f_hash),
+    ("isinstance", f_isinstance),
+    ("issubclass", f_issubclass),
+    ("getattr", f_getattr),
+    ("setattr", f_setattr),
+    ("hasattr", f_hasattr),
+];
+
+/// The method tables of the builtin classes: (class name, methods).
+static METHOD_TABLES: &[(&str, Table)] = &[
+    (
+        "object",
+        &[
+            ("__repr__", obj_repr),
+            ("__str__", obj_str),
+            ("__eq__", obj_eq),
+            ("__ne__", obj_ne),
+            ("__hash__", obj_hash),
+        ],
+    ),
+    (
+        "int",
+        &[
+            ("__add__", int_add),
+            ("__sub__", int_sub),
+            ("__mul__", int_mul),
+            ("__truediv__", int_truediv),
+            ("__floordiv__", int_floordiv),
+            ("__mod__", int_mod),
+            ("__neg__", int_neg),
+            ("__eq__", int_eq),
+            ("__ne__", int_ne),
+            ("__lt__", int_lt),
+            ("__le__", int_le),
+            ("__gt__", int_gt),
+            ("__ge__", int_ge),
+            ("__hash__", obj_hash),
+            ("__bool__", num_bool),
+        ],
+    ),
+    (
+        "float",
+        &[
+            ("__add__", float_add),
+            ("__sub__", float_sub),
+            ("__mul__", float_mul),
+            ("__truediv__", float_truediv),
+            ("__floordiv__", float_floordiv),
+            ("__mod__", float_mod),
+            ("__neg__", float_neg),
+            ("__eq__", float_eq),
+            ("__ne__", float_ne),
+            ("__lt__", float_lt),
+            ("__le__", float_le),
+            ("__gt__", float_gt),
+            ("__ge__", float_ge),
+            ("__hash__", obj_hash),
+            ("__bool__", num_bool),
+        ],
+    ),
+    (
+        "str",
+        &[
+            ("__len__", seq_len),
+            ("__eq__", str_eq),
+            ("__hash__", obj_hash),
+            ("__contains__", str_contains),
+            ("upper", str_upper),
+            ("lower", str_lower),
+            ("startswith", str_startswith),
+            ("endswith", str_endswith),
+            ("split", str_split),
+            ("join", str_join),
+            ("find", str_find),
+            ("replace", str_replace),
+        ],
+    ),
+    ("bytes", &[("__len__", seq_len), ("decode", bytes_decode)]),
+    (
+        "tuple",
+        &[
+            ("__len__", seq_len),
+            ("__getitem__", seq_getitem),
+            ("index", seq_index),
+            ("count", seq_count),
+        ],
+    ),
+    (
+        "list",
+        &[
+            ("append", list_append),
+            ("pop", list_pop),
+            ("extend", list_extend),
+            ("__len__", seq_len),
+            ("__getitem__", seq_getitem),
+            ("__setitem__", list_setitem),
+            ("index", seq_index),
+            ("count", seq_count),
+        ],
+    ),
+    (
+        "dict",
+        &[
+            ("get", dict_get),
+            ("__getitem__", dict_getitem),
+            ("__setitem__", dict_setitem),
+            ("__contains__", dict_contains),
+            ("keys", dict_keys),
+            ("values", dict_values),
+            ("items", dict_items),
+            ("pop", dict_pop),
+            ("__len__", seq_len),
+        ],
+    ),
+    (
+        "BaseException",
+        &[("__str__", exc_str), ("__repr__", exc_repr)],
+    ),
+];
+
+/// The native function table and each builtin class's method table (indexed like the
+/// builtin table), built at init.
+pub(crate) struct Built {
+    pub(crate) natives: Vec<Native>,
+    pub(crate) methods: Vec<Option<ArenaSlice<(Symbol, u32)>>>,
+}
+
+/// Registers the builtin natives and builds the method tables in `arena`.
+pub(crate) fn build(
+    interner: &mut Interner,
+    arena: &Arena,
+    classes: &BuiltinClasses,
+) -> Result<Built, String> {
+    let count = BUILTIN_FUNCTIONS.len() + METHOD_TABLES.iter().map(|t| t.1.len()).sum::<usize>();
+    let mut natives = Vec::with_capacity(count);
+    for (name, func) in BUILTIN_FUNCTIONS {
+        natives.push(Native {
+            name: interner.intern(name),
+            owner: None,
+            func: *func,
+        });
+    }
+    let mut methods = vec![None; classes.len()];
+    let mut table: Vec<(Symbol, u32)> = Vec::with_capacity(16);
+    for (class, funcs) in METHOD_TABLES {
+        let id = classes
+            .by_name(class)
+            .ok_or_else(|| format!("method table for unknown class {class}"))?;
+        let cls = classes.index_of(id).ok_or("class index")?;
+        table.clear();
+        for (name, func) in *funcs {
+            let name = interner.intern(name);
+            table.push((name, natives.len() as u32));
+            natives.push(Native {
+                name,
+                owner: Some(cls),
+                func: *func,
+            });
+        }
+        table.sort_unstable_by_key(|e| e.0);
+        methods[cls as usize] = Some(arena.alloc_slice(&table));
+    }
+    Ok(Built { natives, methods })
+}
+
+/// Index of builtin function `name` (registered first, in [`BUILTIN_FUNCTIONS`] order).
+fn builtin_function_index(name: &str) -> Option<u32> {
+    BUILTIN_FUNCTIONS
+        .iter()
+        .position(|(n, _)| *n == name)
+        .map(|i| i as u32)
+}
+
+// -------------------------------------------------------------------- argument helpers
+
+fn arity(g: &mut Gil<'_>, args: &[Value], name: &str, min: usize, max: usize) -> PyResult<()> {
+    // `args` includes `self` for methods; counts here exclude it.
+    let given = args.len().saturating_sub(1);
+    if (min..=max).contains(&given) {
+        return Ok(());
+    }
+    let expected = match (min, max) {
+        (0, 0) => "no arguments".to_owned(),
+        (a, b) if a == b => format!("exactly {a} argument{}", if a == 1 { "" } else { "s" }),
+        (a, b) => format!("from {a} to {b} arguments"),
+    };
+    Err(g.raise_new(
+        "TypeError",
+        format!("{name}() takes {expected} ({given} given)"),
+    ))
+}
+
+fn func_arity(g: &mut Gil<'_>, args: &[Value], name: &str, n: usize) -> PyResult<()> {
+    if args.len() == n {
+        return Ok(());
+    }
+    Err(g.raise_new(
+        "TypeError",
+        format!(
+            "{name}() takes exactly {n} argument{} ({} given)",
+            if n == 1 { "" } else { "s" },
+            args.len()
+        ),
+    ))
+}
+
+fn descriptor_error(g: &mut Gil<'_>, name: &str, class: &str, got: Value) -> crate::gil::Raised {
+    let t = g.type_name(got).unwrap_or_else(|_| "?".into());
+    g.raise_new(
+        "TypeError",
+        format!("descriptor '{name}' requires a '{class}' object but received a '{t}'"),
+    )
+}
+
+fn self_text(g: &mut Gil<'_>, args: &[Value], name: &str) -> PyResult<String> {
+    let Some(&s) = args.first() else {
+        return Err(g.raise_new(
+            "TypeError",
+            format!("descriptor '{name}' needs an argument"),
+        ));
+    };
+    match g.str_text(s) {
+        Ok(t) => Ok(t.to_owned()),
+        Err(_) => {
+            let _ = g.err_fetch().map(|e| g.release(e));
+            Err(descriptor_error(g, name, "str", s))
+        }
+    }
+}
+
+fn arg_text(g: &mut Gil<'_>, v: Value, func: &str, what: &str) -> PyResult<String> {
+    match g.str_text(v) {
+        Ok(t) => Ok(t.to_owned()),
+        Err(_) => {
+            let _ = g.err_fetch().map(|e| g.release(e));
+            let t = g.type_name(v)?;
+            Err(g.raise_new(
+                "TypeError",
+                format!("{func}() argument {what} must be str, not {t}"),
+            ))
+        }
+    }
+}
+
+fn index_arg(g: &mut Gil<'_>, v: Value, what: &str) -> PyResult<i64> {
+    match v.unpack() {
+        Unpacked::Int(i) => Ok(i),
+        Unpacked::Bool(b) => Ok(b as i64),
+        _ => {
+            let t = g.type_name(v)?;
+            Err(g.raise_new(
+                "TypeError",
+                format!("{what} indices must be integers, not {t}"),
+            ))
+        }
+    }
+}
+
+// -------------------------------------------------------------------- builtins module
+
+fn f_len(g: &mut Gil<'_>, a: &[Value]) -> PyResult<Value> {
+    func_arity(g, a, "len", 1)?;
+    let n = g.len(a[0])?;
+    g.int(n as i64)
+}
+
+fn f_repr(g: &mut Gil<'_>, a: &[Value]) -> PyResult<Value> {
+    func_arity(g, a, "repr", 1)?;
+    let s = g.repr(a[0])?;
+    g.str(&s)
+}
+
+fn f_hash(g: &mut Gil<'_>, a: &[Value]) -> PyResult<Value> {
+    func_arity(g, a, "hash", 1)?;
+    let h = g.hash(a[0])?;
+    int_result(g, h)
+}
+
+fn f_isinstance(g: &mut Gil<'_>, a: &[Value]) -> PyResult<Value> {
+    func_arity(g, a, "isinstance", 2)?;
+    Ok(Value::bool(g.isinstance(a[0], a[1])?))
+}
+
+fn f_issubclass(g: &mut Gil<'_>, a: &[Value]) -> PyResult<Value> {
+    func_arity(g, a, "issubclass", 2)?;
+    Ok(Value::bool(g.issubclass(a[0], a[1])?))
+}
+
+fn f_getattr(g: &mut Gil<'_>, a: &[Value]) -> PyResult<Value> {
+    if !(2..=3).contains(&a.len()) {
+        func_arity(g, a, "getattr", 2)?;
+    }
+    let name = arg_text(g, a[1], "getattr", "2")?;
+    match g.getattr(a[0], &name) {
+        Ok(v) => Ok(v),
+        Err(e) if a.len() == 3 => {
+            let exc = g.err_occurred();
+            let is_attr = match (exc, g.builtin_class("AttributeError")) {
+                (Some(x), Some(c)) => g.isinstance(x, c).unwrap_or(false),
+                _ => false,
+            };
+            if !is_attr {
+                return Err(e);
+            }
+            if let Some(x) = g.err_fetch() {
+                g.release(x);
+            }
+            g.incref(a[2])?;
+            Ok(a[2])
+        }
+        Err(e) => Err(e),
+    }
+}
+
+fn f_setattr(g: &mut Gil<'_>, a: &[Value]) -> PyResult<Value> {
+    func_arity(g, a, "setattr", 3)?;
+    let name = arg_text(g, a[1], "setattr", "2")?;
+    g.setattr(a[0], &name, a[2])?;
+    Ok(Value::NONE)
+}
+
+fn f_hasattr(g: &mut Gil<'_>, a: &[Value]) -> PyResult<Value> {
+    func_arity(g, a, "hasattr", 2)?;
+    let name = arg_text(g, a[1], "hasattr", "2")?;
+    match g.getattr(a[0], &name) {
+        Ok(v) => {
+            g.release(v);
+            Ok(Value::TRUE)
+        }
+        Err(_) => {
+            if let Some(x) = g.err_fetch() {
+                g.release(x);
+            }
+            Ok(Value::FALSE)
+        }
+    }
+}
+
+/// Fills the `builtins` module: every builtin class under its name and its aliases, and the
+/// builtin functions.
+pub(crate) fn init_builtins(g: &mut Gil<'_>, m: Value) -> PyResult<()> {
+    let names: Vec<&'static str> = crate::builtins::table::BUILTIN_CLASSES
+        .iter()
+        .map(|c| c.name)
+        .chain(crate::builtins::table::ALIASES.iter().map(|a| a.0))
+        .collect();
+    for name in names {
+        if let Some(c) = g.builtin_class(name) {
+            g.setattr(m, name, c)?;
+        }
+    }
+    for (name, _) in BUILTIN_FUNCTIONS {
+        let f = g.native_value(builtin_function_index(name).expect("listed"));
+        g.setattr(m, name, f)?;
+    }
+    g.setattr(m, "None", Value::NONE)?;
+    g.setattr(m, "True", Value::TRUE)?;
+    g.setattr(m, "False", Value::FALSE)?;
+    g.setattr(m, "Ellipsis", Value::ELLIPSIS)?;
+    g.setattr(m, "NotImplemented", Value::NOT_IMPLEMENTED)?;
+    Ok(())
+}
+
+/// Fills the `sys` module: `argv` (from the runtime's argv storage) and `version_info`.
+pub(crate) fn init_sys(g: &mut Gil<'_>, m: Value) -> PyResult<()> {
+    let argv = g.st.argv().to_vec();
+    let list = g.list(&[])?;
+    for a in &argv {
+        let s = g.str(a)?;
+        let r = g.call_method(list, "append", &[s]);
+        g.release(s);
+        r?;
+    }
+    g.setattr(m, "argv", list)?;
+    g.release(list);
+    let vi = [3, 11, 0];
+    let vals: Vec<Value> = vi.iter().map(|&i| Value::int(i).expect("small")).collect();
+    let t = g.tuple(&vals)?;
+    g.setattr(m, "version_info", t)?;
+    g.release(t);
+    Ok(())
+}
+
+// -------------------------------------------------------------------- constructors
+
+/// Calls a builtin non-exception class.
+pub(crate) fn construct(g: &mut Gil<'_>, cls: u32, a: &[Value]) -> PyResult<Value> {
+    let at_most = |g: &mut Gil<'_>, n: usize, name: &str| -> PyResult<()> {
+        if a.len() <= n {
+            Ok(())
+        } else {
+            Err(g.raise_new(
+                "TypeError",
+                format!(
+                    "{name}() takes at most {n} argument{} ({} given)",
+                    if n == 1 { "" } else { "s" },
+                    a.len()
+                ),
+            ))
+        }
+    };
+    match cls {
+        core::OBJECT => {
+            at_most(g, 0, "object")?;
+            g.alloc_instance(core::OBJECT)
+        }
+        core::INT => {
+            at_most(g, 1, "int")?;
+            let Some(&x) = a.first() else {
+                return Ok(Value::int(0).expect("small"));
+            };
+            match x.unpack() {
+                Unpacked::Int(_) => Ok(x),
+                Unpacked::Bool(b) => g.int(b as i64),
+                Unpacked::Float(f) if f.is_nan() => {
+                    Err(g.raise_new("ValueError", "cannot convert float NaN to integer"))
+                }
+                Unpacked::Float(f) if f.is_infinite() => {
+                    Err(g.raise_new("OverflowError", "cannot convert float infinity to integer"))
+                }
+                Unpacked::Float(f) => {
+                    let t = f.trunc();
+                    if t.abs() > crate::value::SMALL_INT_MAX as f64 {
+                        Err(g.overflow())
+                    } else {
+                        g.int(t as i64)
+                    }
+                }
+                _ => {
+                    let text = match g.str_text(x) {
+                        Ok(t) => t.to_owned(),
+                        Err(e) => {
+                            if let Some(x) = g.err_fetch() {
+                                g.release(x);
+                            }
+                            let t = g.type_name(x)?;
+                            let _ = e;
+                            return Err(g.raise_new(
+                                "TypeError",
+                                format!(
+                                    "int() argument must be a string or a real number, not '{t}'"
+                                ),
+                            ));
+                        }
+                    };
+                    match text.trim().replace('_', "").parse::<i64>() {
+                        Ok(i) if !text.trim().starts_with('_') => g.int(i),
+                        _ => Err(g.raise_new(
+                            "ValueError",
+                            format!(
+                                "invalid literal for int() with base 10: {}",
+                                crate::gil::str_repr(&text)
+                            ),
+                        )),
+                    }
+                }
+            }
+        }
+        core::FLOAT => {
+            at_most(g, 1, "float")?;
+            let Some(&x) = a.first() else {
+                return Ok(Value::float(0.0));
+            };
+            if let Some(n) = g.num(x) {
+                return Ok(Value::float(match n {
+                    Num::Int(i) => i as f64,
+                    Num::Float(f) => f,
+                }));
+            }
+            let text = match g.str_text(x) {
+                Ok(t) => t.to_owned(),
+                Err(e) => {
+                    if let Some(x) = g.err_fetch() {
+                        g.release(x);
+                    }
+                    let _ = e;
+                    let t = g.type_name(x)?;
+                    return Err(g.raise_new(
+                        "TypeError",
+                        format!("float() argument must be a string or a real number, not '{t}'"),
+                    ));
+                }
+            };
+            match text.trim().parse::<f64>() {
+                Ok(f) => Ok(Value::float(f)),
+                Err(_) => Err(g.raise_new(
+                    "ValueError",
+                    format!(
+                        "could not convert string to float: {}",
+                        crate::gil::str_repr(&text)
+                    ),
+                )),
+            }
+        }
+        core::STR => {
+            at_most(g, 1, "str")?;
+            match a.first() {
+                None => g.str(""),
+                Some(&x) => {
+                    let s = g.to_str(x)?;
+                    g.str(&s)
+                }
+            }
+        }
+        core::BOOL => {
+            at_most(g, 1, "bool")?;
+            match a.first() {
+                None => Ok(Value::FALSE),
+                Some(&x) => Ok(Value::bool(g.truthy(x)?)),
+            }
+        }
+        core::TUPLE | core::LIST => {
+            let name = if cls == core::TUPLE { "tuple" } else { "list" };
+            at_most(g, 1, name)?;
+            let items = match a.first() {
+                None => Vec::new(),
+                Some(&x) => iterable_items(g, x)?,
+            };
+            let r = if cls == core::TUPLE {
+                g.tuple(&items)
+            } else {
+                g.list(&items)
+            };
+            release_all(g, &items);
+            r
+        }
+        core::DICT => {
+            at_most(g, 1, "dict")?;
+            let d = g.dict()?;
+            if let Some(&x) = a.first() {
+                let items = match g.dict_items(x) {
+                    Ok(items) => items,
+                    Err(e) => {
+                        g.release(d);
+                        return Err(e);
+                    }
+                };
+                for (k, v) in items {
+                    if let Err(e) = g.dict_set(d, k, v) {
+                        g.release(d);
+                        return Err(e);
+                    }
+                }
+            }
+            Ok(d)
+        }
+        core::TYPE => match a.len() {
+            1 => g.class_of(a[0]),
+            3 => {
+                let name = arg_text(g, a[0], "type", "1")?;
+                let bases = g.items(a[1])?;
+                let ns = g.dict_items(a[2])?;
+                let mut names = Vec::with_capacity(ns.len());
+                for (k, v) in &ns {
+                    names.push((arg_text(g, *k, "type", "3 keys")?, *v));
+                }
+                let ns: Vec<(&str, Value)> = names.iter().map(|(k, v)| (k.as_str(), *v)).collect();
+                g.class_new(&name, &bases, &ns)
+            }
+            _ => Err(g.raise_new("TypeError", "type() takes 1 or 3 arguments")),
+        },
+        _ => {
+            let name = g.repr(g.runtime_class_value(cls))?;
+            let name = name
+                .trim_start_matches("<class '")
+                .trim_end_matches("'>")
+                .to_owned();
+            Err(g.raise_new("TypeError", format!("cannot create '{name}' instances")))
+        }
+    }
+}
+
+/// The items of a tuple, list, str (its characters) or dict (its keys), as new references.
+fn iterable_items(g: &mut Gil<'_>, x: Value) -> PyResult<Vec<Value>> {
+    if let Ok(items) = g.items(x) {
+        for &v in &items {
+            g.incref(v)?;
+        }
+        return Ok(items);
+    }
+    if let Some(e) = g.err_fetch() {
+        g.release(e);
+    }
+    if let Ok(Object::Str(s)) = g.st.heap.get(x) {
+        let text = s.text.to_string();
+        let mut out = Vec::with_capacity(text.len());
+        for c in text.chars() {
+            let mut buf = [0u8; 4];
+            out.push(g.str(c.encode_utf8(&mut buf))?);
+        }
+        return Ok(out);
+    }
+    if let Ok(Object::Dict(_)) = g.st.heap.get(x) {
+        let keys: Vec<Value> = g.dict_items(x)?.into_iter().map(|(k, _)| k).collect();
+        for &k in &keys {
+            g.incref(k)?;
+        }
+        return Ok(keys);
+    }
+    let t = g.type_name(x)?;
+    Err(g.raise_new("TypeError", format!("'{t}' object is not iterable")))
+}
+
+fn release_all(g: &mut Gil<'_>, items: &[Value]) {
+    for &v in items {
+        g.release(v);
+    }
+}
+
+// -------------------------------------------------------------------- object
+
+fn obj_repr(g: &mut Gil<'_>, a: &[Value]) -> PyResult<Value> {
+    arity(g, a, "__repr__", 0, 0)?;
+    let s = g.repr(a[0])?;
+    g.str(&s)
+}
+
+fn obj_str(g: &mut Gil<'_>, a: &[Value]) -> PyResult<Value> {
+    arity(g, a, "__str__", 0, 0)?;
+    let s = g.to_str(a[0])?;
+    g.str(&s)
+}
+
+fn obj_eq(g: &mut Gil<'_>, a: &[Value]) -> PyResult<Value> {
+    arity(g, a, "__eq__", 1, 1)?;
+    Ok(if a[0] == a[1] {
+        Value::TRUE
+    } else {
+        Value::NOT_IMPLEMENTED
+    })
+}
+
+fn obj_ne(g: &mut Gil<'_>, a: &[Value]) -> PyResult<Value> {
+    arity(g, a, "__ne__", 1, 1)?;
+    let eq = g.eq(a[0], a[1])?;
+    Ok(Value::bool(!eq))
+}
+
+fn obj_hash(g: &mut Gil<'_>, a: &[Value]) -> PyResult<Value> {
+    arity(g, a, "__hash__", 0, 0)?;
+    let h = g.hash(a[0])?;
+    int_result(g, h)
+}
+
+/// An i64 result that may exceed the small-int range (hashes): `OverflowError` beyond it.
+fn int_result(g: &mut Gil<'_>, i: i64) -> PyResult<Value> {
+    g.int(i)
+}
+
+// -------------------------------------------------------------------- numbers
+
+#[derive(Clone, Copy)]
+enum Op {
+    Add,
+    Sub,
+    Mul,
+    TrueDiv,
+    FloorDiv,
+    Mod,
+}
+
+fn self_num(g: &mut Gil<'_>, a: &[Value], name: &str, float: bool) -> PyResult<Num> {
+    let class = if float { "float" } else { "int" };
+    match a.first().and_then(|&v| g.num(v)) {
+        Some(Num::Float(f)) if float => Ok(Num::Float(f)),
+        Some(Num::Int(i)) if !float => Ok(Num::Int(i)),
+        _ => {
+            let got = a.first().copied().unwrap_or(Value::NONE);
+            Err(descriptor_error(g, name, class, got))
+        }
+    }
+}
+
+fn arith(g: &mut Gil<'_>, a: &[Value], name: &str, float: bool, op: Op) -> PyResult<Value> {
+    arity(g, a, name, 1, 1)?;
+    let x = self_num(g, a, name, float)?;
+    let Some(y) = g.num(a[1]) else {
+        return Ok(Value::NOT_IMPLEMENTED);
+    };
+    match (x, y) {
+        (Num::Int(x), Num::Int(y)) => int_op(g, x, y, op),
+        (x, y) => {
+            let f = |n: Num| match n {
+                Num::Int(i) => i as f64,
+                Num::Float(f) => f,
+            };
+            float_op(g, f(x), f(y), op)
+        }
+    }
+}
+
+fn int_op(g: &mut Gil<'_>, x: i64, y: i64, op: Op) -> PyResult<Value> {
+    let r = match op {
+        Op::Add => x.checked_add(y),
+        Op::Sub => x.checked_sub(y),
+        Op::Mul => x.checked_mul(y),
+        Op::TrueDiv => {
+            if y == 0 {
+                return Err(g.raise_new("ZeroDivisionError", "division by zero"));
+            }
+            return Ok(Value::float(x as f64 / y as f64));
+        }
+        Op::FloorDiv | Op::Mod => {
+            if y == 0 {
+                return Err(g.raise_new("ZeroDivisionError", "integer division or modulo by zero"));
+            }
+            let (mut q, mut m) = (x / y, x % y);
+            if m != 0 && ((m < 0) != (y < 0)) {
+                q -= 1;
+                m += y;
+            }
+            Some(if matches!(op, Op::FloorDiv) { q } else { m })
+        }
+    };
+    match r {
+        Some(i) => g.int(i),
+        None => Err(g.overflow()),
+    }
+}
+
+fn float_op(g: &mut Gil<'_>, x: f64, y: f64, op: Op) -> PyResult<Value> {
+    Ok(Value::float(match op {
+        Op::Add => x + y,
+        Op::Sub => x - y,
+        Op::Mul => x * y,
+        Op::TrueDiv => {
+            if y == 0.0 {
+                return Err(g.raise_new("ZeroDivisionError", "float division by zero"));
+            }
+            x / y
+        }
+        Op::FloorDiv | Op::Mod => {
+            if y == 0.0 {
+                let msg = if matches!(op, Op::Mod) {
+                    "float modulo"
+                } else {
+                    "float floor division by zero"
+                };
+                return Err(g.raise_new("ZeroDivisionError", msg));
+            }
+            // CPython's float_divmod.
+            let mut m = x % y;
+            let mut div = (x - m) / y;
+            if m != 0.0 {
+                if (y < 0.0) != (m < 0.0) {
+                    m += y;
+                    div -= 1.0;
+                }
+            } else {
+                m = 0.0f64.copysign(y);
+            }
+            let floordiv = if div != 0.0 {
+                let mut f = div.floor();
+                if div - f > 0.5 {
+                    f += 1.0;
+                }
+                f
+            } else {
+                0.0f64.copysign(x / y)
+            };
+            if matches!(op, Op::Mod) { m } else { floordiv }
+        }
+    }))
+}
+
+fn compare(
+    g: &mut Gil<'_>,
+    a: &[Value],
+    name: &str,
+    float: bool,
+    want: fn(Ordering) -> bool,
+    eq: Option<bool>,
+) -> PyResult<Value> {
+    arity(g, a, name, 1, 1)?;
+    let x = self_num(g, a, name, float)?;
+    let Some(y) = g.num(a[1]) else {
+        return Ok(Value::NOT_IMPLEMENTED);
+    };
+    if let Some(is_eq) = eq {
+        return Ok(Value::bool(num_eq(x, y) == is_eq));
+    }
+    let ord = match (x, y) {
+        (Num::Int(x), Num::Int(y)) => Some(x.cmp(&y)),
+        (x, y) => {
+            let f = |n: Num| match n {
+                Num::Int(i) => i as f64,
+                Num::Float(f) => f,
+            };
+            f(x).partial_cmp(&f(y))
+        }
+    };
+    Ok(Value::bool(ord.is_some_and(want)))
+}
+
+macro_rules! numeric_methods {
+    ($float:expr, $add:ident, $sub:ident, $mul:ident, $truediv:ident, $floordiv:ident, $mod_:ident,
+     $eq:ident, $ne:ident, $lt:ident, $le:ident, $gt:ident, $ge:ident) => {
+        fn $add(g: &mut Gil<'_>, a: &[Value]) -> PyResult<Value> {
+            arith(g, a, "__add__", $float, Op::Add)
+        }
+        fn $sub(g: &mut Gil<'_>, a: &[Value]) -> PyResult<Value> {
+            arith(g, a, "__sub__", $float, Op::Sub)
+        }
+        fn $mul(g: &mut Gil<'_>, a: &[Value]) -> PyResult<Value> {
+            arith(g, a, "__mul__", $float, Op::Mul)
+        }
+        fn $truediv(g: &mut Gil<'_>, a: &[Value]) -> PyResult<Value> {
+            arith(g, a, "__truediv__", $float, Op::TrueDiv)
+        }
+        fn $floordiv(g: &mut Gil<'_>, a: &[Value]) -> PyResult<Value> {
+            arith(g, a, "__floordiv__", $float, Op::FloorDiv)
+        }
+        fn $mod_(g: &mut Gil<'_>, a: &[Value]) -> PyResult<Value> {
+            arith(g, a, "__mod__", $float, Op::Mod)
+        }
+        fn $eq(g: &mut Gil<'_>, a: &[Value]) -> PyResult<Value> {
+            compare(g, a, "__eq__", $float, |_| true, Some(true))
+        }
+        fn $ne(g: &mut Gil<'_>, a: &[Value]) -> PyResult<Value> {
+            compare(g, a, "__ne__", $float, |_| true, Some(false))
+        }
+        fn $lt(g: &mut Gil<'_>, a: &[Value]) -> PyResult<Value> {
+            compare(g, a, "__lt__", $float, Ordering::is_lt, None)
+        }
+        fn $le(g: &mut Gil<'_>, a: &[Value]) -> PyResult<Value> {
+            compare(g, a, "__le__", $float, Ordering::is_le, None)
+        }
+        fn $gt(g: &mut Gil<'_>, a: &[Value]) -> PyResult<Value> {
+            compare(g, a, "__gt__", $float, Ordering::is_gt, None)
+        }
+        fn $ge(g: &mut Gil<'_>, a: &[Value]) -> PyResult<Value> {
+            compare(g, a, "__ge__", $float, Ordering::is_ge, None)
+        }
+    };
+}
+
+numeric_methods!(
+    false,
+    int_add,
+    int_sub,
+    int_mul,
+    int_truediv,
+    int_floordiv,
+    int_mod,
+    int_eq,
+    int_ne,
+    int_lt,
+    int_le,
+    int_gt,
+    int_ge
+);
+numeric_methods!(
+    true,
+    float_add,
+    float_sub,
+    float_mul,
+    float_truediv,
+    float_floordiv,
+    float_mod,
+    float_eq,
+    float_ne,
+    float_lt,
+    float_le,
+    float_gt,
+    float_ge
+);
+
+fn int_neg(g: &mut Gil<'_>, a: &[Value]) -> PyResult<Value> {
+    arity(g, a, "__neg__", 0, 0)?;
+    match self_num(g, a, "__neg__", false)? {
+        Num::Int(i) => g.int(-i),
+        Num::Float(_) => unreachable!("self_num checked int"),
+    }
+}
+
+fn float_neg(g: &mut Gil<'_>, a: &[Value]) -> PyResult<Value> {
+    arity(g, a, "__neg__", 0, 0)?;
+    match self_num(g, a, "__neg__", true)? {
+        Num::Float(f) => Ok(Value::float(-f)),
+        Num::Int(_) => unreachable!("self_num checked float"),
+    }
+}
+
+fn num_bool(g: &mut Gil<'_>, a: &[Value]) -> PyResult<Value> {
+    arity(g, a, "__bool__", 0, 0)?;
+    Ok(Value::bool(g.truthy(a[0])?))
+}
+
+// -------------------------------------------------------------------- str
+
+fn seq_len(g: &mut Gil<'_>, a: &[Value]) -> PyResult<Value> {
+    arity(g, a, "__len__", 0, 0)?;
+    let n = g.len(a[0])?;
+    g.int(n as i64)
+}
+
+fn str_eq(g: &mut Gil<'_>, a: &[Value]) -> PyResult<Value> {
+    arity(g, a, "__eq__", 1, 1)?;
+    self_text(g, a, "__eq__")?;
+    match g.st.heap.get(a[1]) {
+        Ok(Object::Str(_)) => Ok(Value::bool(g.eq(a[0], a[1])?)),
+        _ => Ok(Value::NOT_IMPLEMENTED),
+    }
+}
+
+fn str_contains(g: &mut Gil<'_>, a: &[Value]) -> PyResult<Value> {
+    arity(g, a, "__contains__", 1, 1)?;
+    let s = self_text(g, a, "__contains__")?;
+    let sub = arg_text(g, a[1], "__contains__", "1")?;
+    Ok(Value::bool(s.contains(&sub)))
+}
+
+fn str_upper(g: &mut Gil<'_>, a: &[Value]) -> PyResult<Value> {
+    arity(g, a, "upper", 0, 0)?;
+    let s = self_text(g, a, "upper")?;
+    g.str(&s.to_uppercase())
+}
+
+fn str_lower(g: &mut Gil<'_>, a: &[Value]) -> PyResult<Value> {
+    arity(g, a, "lower", 0, 0)?;
+    let s = self_text(g, a, "lower")?;
+    g.str(&s.to_lowercase())
+}
+
+fn affixes(g: &mut Gil<'_>, v: Value, name: &str) -> PyResult<Vec<String>> {
+    if let Ok(Object::Tuple(t)) = g.st.heap.get(v) {
+        let items = t.to_vec();
+        let mut out = Vec::with_capacity(items.len());
+        for item in items {
+            out.push(arg_text(g, item, name, "tuple item")?);
+        }
+        return Ok(out);
+    }
+    match g.str_text(v) {
+        Ok(t) => Ok(vec![t.to_owned()]),
+        Err(_) => {
+            if let Some(e) = g.err_fetch() {
+                g.release(e);
+            }
+            let t = g.type_name(v)?;
+            Err(g.raise_new(
+                "TypeError",
+                format!("{name} first arg must be str or a tuple of str, not {t}"),
+            ))
+        }
+    }
+}
+
+fn str_startswith(g: &mut Gil<'_>, a: &[Value]) -> PyResult<Value> {
+    arity(g, a, "startswith", 1, 1)?;
+    let s = self_text(g, a, "startswith")?;
+    let p = affixes(g, a[1], "startswith")?;
+    Ok(Value::bool(p.iter().any(|p| s.starts_with(p.as_str()))))
+}
+
+fn str_endswith(g: &mut Gil<'_>, a: &[Value]) -> PyResult<Value> {
+    arity(g, a, "endswith", 1, 1)?;
+    let s = self_text(g, a, "endswith")?;
+    let p = affixes(g, a[1], "endswith")?;
+    Ok(Value::bool(p.iter().any(|p| s.ends_with(p.as_str()))))
+}
+
+fn str_split(g: &mut Gil<'_>, a: &[Value]) -> PyResult<Value> {
+    arity(g, a, "split", 0, 2)?;
+    let s = self_text(g, a, "split")?;
+    let sep = match a.get(1) {
+        None => None,
+        Some(v) if v.is_none() => None,
+        Some(&v) => Some(arg_text(g, v, "split", "sep")?),
+    };
+    let maxsplit = match a.get(2) {
+        None => -1,
+        Some(&v) => index_arg(g, v, "maxsplit")?,
+    };
+    let parts: Vec<String> = match sep {
+        Some(sep) if sep.is_empty() => {
+            return Err(g.raise_new("ValueError", "empty separator"));
+        }
+        Some(sep) => {
+            if maxsplit < 0 {
+                s.split(sep.as_str()).map(str::to_owned).collect()
+            } else {
+                s.splitn(maxsplit as usize + 1, sep.as_str())
+                    .map(str::to_owned)
+                    .collect()
+            }
+        }
+        None => {
+            let mut out = Vec::new();
+            let mut rest = s.trim_start();
+            while !rest.is_empty() {
+                if maxsplit >= 0 && out.len() as i64 == maxsplit {
+                    out.push(rest.to_owned());
+                    break;
+                }
+                let end = rest.find(char::is_whitespace).unwrap_or(rest.len());
+                out.push(rest[..end].to_owned());
+                rest = rest[end..].trim_start();
+            }
+            out
+        }
+    };
+    let list = g.list(&[])?;
+    for p in parts {
+        let v = g.str(&p)?;
+        if let Ok(Object::List(l)) = g.st.heap.get_mut(list) {
+            l.push(v); // the new reference moves into the list
+        }
+    }
+    Ok(list)
+}
+
+fn str_join(g: &mut Gil<'_>, a: &[Value]) -> PyResult<Value> {
+    arity(g, a, "join", 1, 1)?;
+    let sep = self_text(g, a, "join")?;
+    let items = match g.items(a[1]) {
+        Ok(items) => items,
+        Err(_) => {
+            if let Some(e) = g.err_fetch() {
+                g.release(e);
+            }
+            let t = g.type_name(a[1])?;
+            return Err(g.raise_new(
+                "TypeError",
+                format!("can only join an iterable of str (molt-state: a tuple or list), not {t}"),
+            ));
+        }
+    };
+    let mut out = String::new();
+    for (i, item) in items.iter().enumerate() {
+        if i > 0 {
+            out.push_str(&sep);
+        }
+        match g.str_text(*item) {
+            Ok(t) => out.push_str(t),
+            Err(_) => {
+                if let Some(e) = g.err_fetch() {
+                    g.release(e);
+                }
+                let t = g.type_name(*item)?;
+                return Err(g.raise_new(
+                    "TypeError",
+                    format!("sequence item {i}: expected str instance, {t} found"),
+                ));
+            }
+        }
+    }
+    g.str(&out)
+}
+
+fn str_find(g: &mut Gil<'_>, a: &[Value]) -> PyResult<Value> {
+    arity(g, a, "find", 1, 1)?;
+    let s = self_text(g, a, "find")?;
+    let sub = arg_text(g, a[1], "find", "1")?;
+    let i = match s.find(sub.as_str()) {
+        Some(byte) => s[..byte].chars().count() as i64,
+        None => -1,
+    };
+    g.int(i)
+}
+
+fn str_replace(g: &mut Gil<'_>, a: &[Value]) -> PyResult<Value> {
+    arity(g, a, "replace", 2, 3)?;
+    let s = self_text(g, a, "replace")?;
+    let old = arg_text(g, a[1], "replace", "1")?;
+    let new = arg_text(g, a[2], "replace", "2")?;
+    let count = match a.get(3) {
+        None => -1,
+        Some(&v) => index_arg(g, v, "count")?,
+    };
+    let r = if count < 0 {
+        s.replace(old.as_str(), &new)
+    } else {
+        s.replacen(old.as_str(), &new, count as usize)
+    };
+    g.str(&r)
+}
+
+// -------------------------------------------------------------------- bytes
+
+fn bytes_decode(g: &mut Gil<'_>, a: &[Value]) -> PyResult<Value> {
+    arity(g, a, "decode", 0, 2)?;
+    let data = match g.bytes_data(a[0]) {
+        Ok(d) => d.to_vec(),
+        Err(_) => {
+            if let Some(e) = g.err_fetch() {
+                g.release(e);
+            }
+            return Err(descriptor_error(g, "decode", "bytes", a[0]));
+        }
+    };
+    let encoding = match a.get(1) {
+        None => "utf-8".to_owned(),
+        Some(&v) => arg_text(g, v, "decode", "'encoding'")?,
+    };
+    let errors = match a.get(2) {
+        None => "strict".to_owned(),
+        Some(&v) => arg_text(g, v, "decode", "'errors'")?,
+    };
+    let norm = encoding.to_ascii_lowercase().replace('_', "-");
+    let text = match norm.as_str() {
+        "utf-8" | "utf8" => match (std::str::from_utf8(&data), errors.as_str()) {
+            (Ok(t), _) => t.to_owned(),
+            (Err(_), "replace") => String::from_utf8_lossy(&data).into_owned(),
+            (Err(e), _) => {
+                let pos = e.valid_up_to();
+                let byte = data[pos];
+                let reason = match e.error_len() {
+                    None => "unexpected end of data",
+                    Some(_) if (0x80..0xC2).contains(&byte) || byte > 0xF4 => "invalid start byte",
+                    Some(_) => "invalid continuation byte",
+                };
+                return Err(g.raise_new(
+                    "UnicodeDecodeError",
+                    format!(
+                        "'utf-8' codec can't decode byte 0x{byte:02x} in position {pos}: {reason}"
+                    ),
+                ));
+            }
+        },
+        "ascii" => match data.iter().position(|b| !b.is_ascii()) {
+            None => data.iter().map(|&b| b as char).collect(),
+            Some(pos) if errors == "replace" => {
+                let _ = pos;
+                data.iter()
+                    .map(|&b| if b.is_ascii() { b as char } else { '\u{fffd}' })
+                    .collect()
+            }
+            Some(pos) => {
+                return Err(g.raise_new(
+                    "UnicodeDecodeError",
+                    format!(
+                        "'ascii' codec can't decode byte 0x{:02x} in position {pos}: ordinal not in range(128)",
+                        data[pos]
+                    ),
+                ));
+            }
+        },
+        "latin-1" | "latin1" | "iso-8859-1" => data.iter().map(|&b| b as char).collect(),
+        _ => {
+            return Err(g.raise_new("LookupError", format!("unknown encoding: {encoding}")));
+        }
+    };
+    g.str(&text)
+}
+
+// -------------------------------------------------------------------- tuple and list
+
+fn seq_getitem(g: &mut Gil<'_>, a: &[Value]) -> PyResult<Value> {
+    arity(g, a, "__getitem__", 1, 1)?;
+    let what = g.type_name(a[0])?;
+    let i = index_arg(g, a[1], &what)?;
+    g.get_item_index(a[0], i)
+}
+
+fn seq_index(g: &mut Gil<'_>, a: &[Value]) -> PyResult<Value> {
+    arity(g, a, "index", 1, 1)?;
+    let items = g.items(a[0])?;
+    for (i, &item) in items.iter().enumerate() {
+        if g.eq(item, a[1])? {
+            return g.int(i as i64);
+        }
+    }
+    let what = g.type_name(a[0])?;
+    let msg = if what == "tuple" {
+        "tuple.index(x): x not in tuple".to_owned()
+    } else {
+        let r = g.repr(a[1])?;
+        format!("{r} is not in list")
+    };
+    Err(g.raise_new("ValueError", msg))
+}
+
+fn seq_count(g: &mut Gil<'_>, a: &[Value]) -> PyResult<Value> {
+    arity(g, a, "count", 1, 1)?;
+    let items = g.items(a[0])?;
+    let mut n = 0;
+    for item in items {
+        if g.eq(item, a[1])? {
+            n += 1;
+        }
+    }
+    g.int(n)
+}
+
+fn list_mut<'a>(g: &'a mut Gil<'_>, v: Value, name: &str) -> PyResult<&'a mut Vec<Value>> {
+    if !matches!(g.st.heap.get(v), Ok(Object::List(_))) {
+        return Err(descriptor_error(g, name, "list", v));
+    }
+    match g.st.heap.get_mut(v) {
+        Ok(Object::List(l)) => Ok(l),
+        _ => unreachable!("checked just now"),
+    }
+}
+
+fn list_append(g: &mut Gil<'_>, a: &[Value]) -> PyResult<Value> {
+    arity(g, a, "append", 1, 1)?;
+    g.incref(a[1])?;
+    match list_mut(g, a[0], "append") {
+        Ok(l) => l.push(a[1]),
+        Err(e) => {
+            g.release(a[1]);
+            return Err(e);
+        }
+    }
+    Ok(Value::NONE)
+}
+
+fn list_pop(g: &mut Gil<'_>, a: &[Value]) -> PyResult<Value> {
+    arity(g, a, "pop", 0, 1)?;
+    let index = match a.get(1) {
+        None => -1,
+        Some(&v) => index_arg(g, v, "list")?,
+    };
+    let l = list_mut(g, a[0], "pop")?;
+    if l.is_empty() {
+        return Err(g.raise_new("IndexError", "pop from empty list"));
+    }
+    let n = l.len() as i64;
+    let i = if index < 0 { index + n } else { index };
+    if !(0..n).contains(&i) {
+        return Err(g.raise_new("IndexError", "pop index out of range"));
+    }
+    Ok(l.remove(i as usize)) // the list's reference passes to the caller
+}
+
+fn list_extend(g: &mut Gil<'_>, a: &[Value]) -> PyResult<Value> {
+    arity(g, a, "extend", 1, 1)?;
+    let items = iterable_items(g, a[1])?;
+    match list_mut(g, a[0], "extend") {
+        Ok(l) => l.extend_from_slice(&items),
+        Err(e) => {
+            release_all(g, &items);
+            return Err(e);
+        }
+    }
+    Ok(Value::NONE)
+}
+
+fn list_setitem(g: &mut Gil<'_>, a: &[Value]) -> PyResult<Value> {
+    arity(g, a, "__setitem__", 2, 2)?;
+    let index = index_arg(g, a[1], "list")?;
+    g.check(a[2])
+        .map_err(|_| g.raise_new("ReferenceError", "stale value"))?;
+    let l = list_mut(g, a[0], "__setitem__")?;
+    let n = l.len() as i64;
+    let i = if index < 0 { index + n } else { index };
+    if !(0..n).contains(&i) {
+        return Err(g.raise_new("IndexError", "list assignment index out of range"));
+    }
+    let old = std::mem::replace(&mut l[i as usize], a[2]);
+    g.incref(a[2])?;
+    g.release(old);
+    Ok(Value::NONE)
+}
+
+// -------------------------------------------------------------------- dict
+
+fn key_error(g: &mut Gil<'_>, key: Value) -> crate::gil::Raised {
+    let cls = g.builtin_index("KeyError").expect("KeyError is builtin");
+    match g.instantiate(cls, &[key]) {
+        Ok(e) => g.raise(e),
+        Err(r) => r,
+    }
+}
+
+fn dict_get(g: &mut Gil<'_>, a: &[Value]) -> PyResult<Value> {
+    arity(g, a, "get", 1, 2)?;
+    let v = g
+        .dict_get(a[0], a[1])?
+        .unwrap_or(a.get(2).copied().unwrap_or(Value::NONE));
+    g.incref(v)?;
+    Ok(v)
+}
+
+fn dict_getitem(g: &mut Gil<'_>, a: &[Value]) -> PyResult<Value> {
+    arity(g, a, "__getitem__", 1, 1)?;
+    match g.dict_get(a[0], a[1])? {
+        Some(v) => {
+            g.incref(v)?;
+            Ok(v)
+        }
+        None => Err(key_error(g, a[1])),
+    }
+}
+
+fn dict_setitem(g: &mut Gil<'_>, a: &[Value]) -> PyResult<Value> {
+    arity(g, a, "__setitem__", 2, 2)?;
+    g.dict_set(a[0], a[1], a[2])?;
+    Ok(Value::NONE)
+}
+
+fn dict_contains(g: &mut Gil<'_>, a: &[Value]) -> PyResult<Value> {
+    arity(g, a, "__contains__", 1, 1)?;
+    Ok(Value::bool(g.dict_get(a[0], a[1])?.is_some()))
+}
+
+fn dict_view(
+    g: &mut Gil<'_>,
+    a: &[Value],
+    name: &str,
+    pick: fn(Value, Value) -> [Option<Value>; 2],
+) -> PyResult<Value> {
+    arity(g, a, name, 0, 0)?;
+    let items = g.dict_items(a[0])?;
+    let list = g.list(&[])?;
+    for (k, v) in items {
+        let item = match pick(k, v) {
+            [Some(x), None] => {
+                g.incref(x)?;
+                x
+            }
+            _ => g.tuple(&[k, v])?,
+        };
+        if let Ok(Object::List(l)) = g.st.heap.get_mut(list) {
+            l.push(item);
+        }
+    }
+    Ok(list)
+}
+
+fn dict_keys(g: &mut Gil<'_>, a: &[Value]) -> PyResult<Value> {
+    dict_view(g, a, "keys", |k, _| [Some(k), None])
+}
+
+fn dict_values(g: &mut Gil<'_>, a: &[Value]) -> PyResult<Value> {
+    dict_view(g, a, "values", |_, v| [Some(v), None])
+}
+
+fn dict_items(g: &mut Gil<'_>, a: &[Value]) -> PyResult<Value> {
+    dict_view(g, a, "items", |k, v| [Some(k), Some(v)])
+}
+
+fn dict_pop(g: &mut Gil<'_>, a: &[Value]) -> PyResult<Value> {
+    arity(g, a, "pop", 1, 2)?;
+    match g.dict_pop(a[0], a[1])? {
+        Some(v) => Ok(v),
+        None => match a.get(2) {
+            Some(&d) => {
+                g.incref(d)?;
+                Ok(d)
+            }
+            None => Err(key_error(g, a[1])),
+        },
+    }
+}
+
+// -------------------------------------------------------------------- exceptions
+
+fn exc_str(g: &mut Gil<'_>, a: &[Value]) -> PyResult<Value> {
+    arity(g, a, "__str__", 0, 0)?;
+    let s = g.exc_str(a[0])?;
+    g.str(&s)
+}
+
+fn exc_repr(g: &mut Gil<'_>, a: &[Value]) -> PyResult<Value> {
+    arity(g, a, "__repr__", 0, 0)?;
+    let s = g.repr(a[0])?;
+    g.str(&s)
+}
