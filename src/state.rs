@@ -172,7 +172,7 @@ pub struct RuntimeState {
     /// Runtime-global plain data (class bases and MROs, capability names), frozen after init.
     arena: FrozenArena,
     classes: BuiltinClasses,
-    exception_types: std::collections::HashMap<Symbol, ClassId>,
+    exception_types: HashMap<Symbol, ClassId>,
     exception_tracker: Option<Tracker>,
     // -- module cache and last-exception tracking join the exception type cache here.
     capabilities: Capabilities,
@@ -273,11 +273,13 @@ impl RuntimeState {
             .map_err(|e| InitError::new(InitStep::Caches, e.to_string()))?;
         let arena = arena.freeze();
         let exception_tracker = tracker(&registry, kinds::EXCEPTION_CACHE, InitStep::Caches)?;
-        let exception_types: std::collections::HashMap<Symbol, ClassId> = classes
-            .iter()
-            .filter(|&c| classes.is_exception(&arena, c))
-            .map(|c| (classes.get(c).expect("own class").name, c))
-            .collect();
+        let mut exception_types: HashMap<Symbol, ClassId> = HashMap::with_capacity(classes.len());
+        exception_types.extend(
+            classes
+                .iter()
+                .filter(|&c| classes.is_exception(&arena, c))
+                .map(|c| (classes.get(c).expect("own class").name, c)),
+        );
         if let Some(t) = &exception_tracker {
             t.alloc(
                 exception_types.len() as u64,

@@ -133,6 +133,15 @@ impl<K: Key, V> HandleTable<K, V> {
         }
     }
 
+    /// An empty table with room for `capacity` entries.
+    pub fn with_capacity(runtime: RuntimeId, capacity: usize, tracker: Option<Tracker>) -> Self {
+        Self {
+            map: SlotMap::with_capacity_and_key(capacity),
+            runtime,
+            tracker,
+        }
+    }
+
     /// The runtime this table belongs to.
     pub fn runtime(&self) -> RuntimeId {
         self.runtime

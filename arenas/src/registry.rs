@@ -52,7 +52,12 @@ impl AllocRegistry {
         Self {
             enabled,
             names: Mutex::new(Vec::new()),
-            counters: (0..MAX_KINDS).map(|_| Counters::default()).collect(),
+            // A disabled registry never touches its counters: don't build them.
+            counters: if enabled {
+                (0..MAX_KINDS).map(|_| Counters::default()).collect()
+            } else {
+                Box::new([])
+            },
         }
     }
 

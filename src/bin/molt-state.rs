@@ -2,7 +2,7 @@
 
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
-use molt_state::{Config, Runtime, TeardownReport};
+use molt_state::{Config, Gil, PyResult, Runtime, TeardownReport, Value};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
@@ -26,6 +26,12 @@ enum Command {
         /// Threads running cycles side by side, each with its own runtimes.
         #[arg(long, default_value_t = 1)]
         threads: u32,
+    },
+    /// Print the builtin classes with their bases and MRO (as CPython 3.11 has them).
+    Classes {
+        /// Print JSON (one object per class: name, bases, mro) instead of text.
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -75,6 +81,151 @@ fn workload(rt: &Runtime) -> Result<(), String> {
         return Err("net.connect granted without being configured".into());
     }
     let _ = rt.hash_str("molt");
+    objects(rt).map_err(|e| format!("object model: {e}"))
+}
+
+fn native_double(g: &mut Gil<'_>, args: &[Value]) -> PyResult<Value> {
+    let x = match args {
+        [_self, x] => g.as_i64(*x)?,
+        _ => return Err(g.raise_new("TypeError", "double() takes exactly one argument")),
+    };
+    g.int(x * 2)
+}
+
+fn init_geometry(g: &mut Gil<'_>, m: Value) -> PyResult<()> {
+    let origin = g.tuple(&[Value::int(0).expect("small"), Value::int(0).expect("small")])?;
+    g.setattr(m, "origin", origin)?;
+    g.decref(origin)
+}
+
+/// The object model: containers, method tables and the method cache, user classes,
+/// exceptions with context, modules, hashing. Some objects are left alive on purpose (a
+/// reference cycle among them) to show that shutdown reclaims them.
+fn objects(rt: &Runtime) -> Result<(), String> {
+    let mut g = rt.gil();
+    let failed = |g: &mut Gil<'_>, what: &str| {
+        let e = g.err_fetch().map(|e| g.describe_exception(e));
+        format!("{what}: {}", e.unwrap_or_else(|| "no exception".into()))
+    };
+    macro_rules! ok {
+        ($e:expr, $what:expr) => {
+            match $e {
+                Ok(v) => v,
+                Err(_) => return Err(failed(&mut g, $what)),
+            }
+        };
+    }
+    // Containers and everyday methods.
+    let words = ok!(g.str("born in microseconds, gone without a trace"), "str");
+    let parts = ok!(g.call_method(words, "split", &[]), "str.split");
+    let n = ok!(g.len(parts), "len");
+    if n != 7 {
+        return Err(format!("split gave {n} parts"));
+    }
+    let counts = ok!(g.dict(), "dict");
+    for i in 0..n {
+        let w = ok!(g.get_item_index(parts, i as i64), "list[i]");
+        let len = ok!(g.len(w), "len(word)");
+        ok!(
+            g.dict_set(counts, w, Value::int(len as i64).expect("small")),
+            "dict[k]=v"
+        );
+        ok!(g.decref(w), "decref");
+    }
+    // Method cache: the same lookup, many times.
+    for _ in 0..1000 {
+        let up = ok!(g.call_method(words, "upper", &[]), "str.upper");
+        ok!(g.decref(up), "decref");
+    }
+    // User classes with C3 and a native method; invalidation on mutation.
+    let double = g.native_function("double", native_double);
+    let base = ok!(
+        g.class_new("Shape", &[], &[("double", double)]),
+        "class Shape"
+    );
+    let left = ok!(g.class_new("Left", &[base], &[]), "class Left");
+    let right = ok!(g.class_new("Right", &[base], &[]), "class Right");
+    let both = ok!(g.class_new("Both", &[left, right], &[]), "class Both");
+    let inst = ok!(g.call(both, &[]), "Both()");
+    let four = ok!(
+        g.call_method(inst, "double", &[Value::int(2).expect("small")]),
+        "Both().double(2)"
+    );
+    if four.as_int() != Some(4) {
+        return Err("double(2) != 4".into());
+    }
+    ok!(
+        g.setattr(base, "sides", Value::int(3).expect("small")),
+        "Shape.sides = 3"
+    );
+    if g.class_new("Broken", &[base, both], &[]).is_ok() {
+        return Err("an inconsistent MRO was accepted".into());
+    }
+    let mro_error = g.err_fetch().map(|e| {
+        let d = g.describe_exception(e);
+        let _ = g.decref(e);
+        d
+    });
+    // Exceptions: a KeyError raised while handling a ValueError gets it as __context__.
+    let _ = g.raise_new("ValueError", "first");
+    let key = ok!(g.str("missing"), "str");
+    if g.call_method(counts, "__getitem__", &[key]).is_ok() {
+        return Err("a missing key was found".into());
+    }
+    let err = g.err_fetch().ok_or("no KeyError")?;
+    let context = ok!(g.getattr(err, "__context__"), "__context__");
+    let described = (g.describe_exception(err), g.describe_exception(context));
+    // Modules: builtins, sys (argv from the runtime), a host module.
+    let sys = ok!(g.import_module("sys"), "import sys");
+    let argv = ok!(g.getattr(sys, "argv"), "sys.argv");
+    let argv_repr = ok!(g.repr(argv), "repr(sys.argv)");
+    let builtins = ok!(g.import_module("builtins"), "import builtins");
+    ok!(
+        g.register_module("geometry", init_geometry),
+        "register geometry"
+    );
+    let geometry = ok!(g.import_module("geometry"), "import geometry");
+    // Hashing, as CPython computes it under the same seed.
+    let t = ok!(
+        g.tuple(&[words, Value::int(1).expect("small"), Value::float(0.5)]),
+        "tuple"
+    );
+    let h = ok!(g.hash(t), "hash(tuple)");
+    // Leave a reference cycle and a few objects alive: shutdown reclaims them.
+    let cycle = ok!(g.list(&[]), "list");
+    ok!(
+        g.call_method(cycle, "append", &[cycle]),
+        "cycle.append(cycle)"
+    );
+    let stats = g.method_cache_stats();
+    println!("object model:");
+    println!(
+        "  str.split -> {n} words; word lengths: {}",
+        ok!(g.repr(counts), "repr")
+    );
+    println!("  Both.__mro__: {}", {
+        let m = ok!(g.getattr(both, "__mro__"), "__mro__");
+        let r = ok!(g.repr(m), "repr");
+        ok!(g.decref(m), "decref");
+        r
+    });
+    println!(
+        "  class Broken(Shape, Both): {}",
+        mro_error.unwrap_or_default().replace('\n', " ")
+    );
+    println!("  caught {} (context: {})", described.0, described.1);
+    println!("  sys.argv = {argv_repr}");
+    println!("  hash((words, 1, 0.5)) = {h}");
+    println!(
+        "  method cache: {} hits, {} misses, {} entries",
+        stats.hits, stats.misses, stats.occupied
+    );
+    for v in [
+        words, parts, counts, inst, key, err, context, sys, argv, builtins, geometry, t, cycle,
+    ] {
+        ok!(g.decref(v), "decref");
+    }
+    g.clear_last_exception();
     Ok(())
 }
 
@@ -298,5 +449,76 @@ fn main() -> ExitCode {
     match cli.command.unwrap_or(Command::Run) {
         Command::Run => run(),
         Command::Cycle { cycles, threads } => cycle(cycles, threads),
+        Command::Classes { json } => classes(json),
+    }
+}
+
+/// `molt-state classes [--json]`.
+fn classes(json: bool) -> ExitCode {
+    let rt = match Runtime::try_new(Config {
+        track_allocations: Some(false),
+        ..Config::default()
+    }) {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("molt-state: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let mut rows = Vec::new();
+    {
+        let classes = rt.classes();
+        let interp = rt.lock();
+        let name = |c| {
+            classes
+                .get(c)
+                .ok()
+                .and_then(|d| interp.name(d.name))
+                .unwrap_or("?")
+                .to_owned()
+        };
+        for c in classes.iter() {
+            let Ok(d) = classes.get(c) else { continue };
+            let (Ok(bases), Ok(mro)) = (rt.arena().slice(d.bases), rt.arena().slice(d.mro)) else {
+                continue;
+            };
+            let bases: Vec<String> = bases.iter().map(|&b| name(b)).collect();
+            let mro: Vec<String> = mro.iter().map(|&m| name(m)).collect();
+            rows.push((name(c), bases, mro));
+        }
+    }
+    let quote = |s: &str| format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""));
+    let list = |v: &[String]| v.iter().map(|s| quote(s)).collect::<Vec<_>>().join(", ");
+    let mut out = String::new();
+    if json {
+        out.push_str("[\n");
+        for (i, (n, b, m)) in rows.iter().enumerate() {
+            out.push_str(&format!(
+                "  {{\"name\": {}, \"bases\": [{}], \"mro\": [{}]}}{}\n",
+                quote(n),
+                list(b),
+                list(m),
+                if i + 1 < rows.len() { "," } else { "" }
+            ));
+        }
+        out.push_str("]\n");
+    } else {
+        for (n, b, m) in &rows {
+            out.push_str(&format!(
+                "{n}({})\n    mro: {}\n",
+                b.join(", "),
+                m.join(" -> ")
+            ));
+        }
+        out.push_str(&format!("{} builtin classes\n", rows.len()));
+    }
+    use std::io::Write as _;
+    let _ = std::io::stdout().write_all(out.as_bytes());
+    match rt.shutdown() {
+        Ok(_) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("molt-state: {e}");
+            ExitCode::FAILURE
+        }
     }
 }

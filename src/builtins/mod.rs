@@ -53,7 +53,8 @@ impl BuiltinClasses {
         arena: &Arena,
         tracker: Option<Tracker>,
     ) -> Result<Self, String> {
-        let mut table: HandleTable<ClassKey, ClassData> = HandleTable::new(runtime, tracker);
+        let mut table: HandleTable<ClassKey, ClassData> =
+            HandleTable::with_capacity(runtime, table::BUILTIN_CLASSES.len(), tracker);
         let mut by_index: Vec<ClassId> = Vec::with_capacity(table::BUILTIN_CLASSES.len());
         for spec in table::BUILTIN_CLASSES {
             let mut bases = Vec::with_capacity(spec.bases.len());

@@ -7,6 +7,7 @@ mod header;
 mod lifecycle;
 mod object;
 mod slot;
+mod value;
 
 use molt_state::Config;
 
