@@ -159,7 +159,8 @@ fn first_duplicate<C: Copy + Eq>(items: &[C]) -> Option<C> {
 
 /// Whether `item` occurs in `list` after position `cursor` (CPython's `tail_contains`).
 fn tail_contains<C: Eq>(list: &[C], cursor: usize, item: C) -> bool {
-    list.get(cursor + 1..).is_some_and(|tail| tail.contains(&item))
+    list.get(cursor + 1..)
+        .is_some_and(|tail| tail.contains(&item))
 }
 
 #[cfg(test)]
@@ -183,7 +184,14 @@ mod tests {
 
     fn mro_of_in(graph: &[(char, &str)]) -> impl Fn(char) -> Vec<char> {
         let all = mros(graph);
-        move |c| all.iter().find(|(d, _)| *d == c).unwrap().1.chars().collect()
+        move |c| {
+            all.iter()
+                .find(|(d, _)| *d == c)
+                .unwrap()
+                .1
+                .chars()
+                .collect()
+        }
     }
 
     fn name(c: char) -> String {
@@ -219,15 +227,14 @@ mod tests {
     fn classic_inconsistent_orders() {
         // class X(A, B); class Y(B, A); class Z(X, Y)  ->  stuck on heads A (of X's MRO)
         // and B (of Y's MRO).
-        let mro_of = mro_of_in(&[
-            ('O', ""),
-            ('A', "O"),
-            ('B', "O"),
-            ('X', "AB"),
-            ('Y', "BA"),
-        ]);
+        let mro_of = mro_of_in(&[('O', ""), ('A', "O"), ('B', "O"), ('X', "AB"), ('Y', "BA")]);
         let err = c3_linearize(&['X', 'Y'], &mro_of).unwrap_err();
-        assert_eq!(err, MroError::Inconsistent { bases: vec!['A', 'B'] });
+        assert_eq!(
+            err,
+            MroError::Inconsistent {
+                bases: vec!['A', 'B']
+            }
+        );
         assert_eq!(
             err.message(name),
             "Cannot create a consistent method resolution\norder (MRO) for bases A, B"
@@ -274,8 +281,13 @@ mod tests {
         assert_eq!(message.len(), 999);
         assert_eq!(message, expected[..999]);
         // Names past the cut-off are not formatted at all; short ones are never cut.
-        let err = MroError::Inconsistent { bases: vec![0, 1, 0] };
-        assert_eq!(err.message(|c: usize| if c == 0 { &a } else { &b }), message);
+        let err = MroError::Inconsistent {
+            bases: vec![0, 1, 0],
+        };
+        assert_eq!(
+            err.message(|c: usize| if c == 0 { &a } else { &b }),
+            message
+        );
         let err = MroError::Inconsistent { bases: vec![0, 1] };
         assert_eq!(
             err.message(|c: usize| ["A", "B"][c]),
