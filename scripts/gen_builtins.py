@@ -131,7 +131,10 @@ def table_region(classes, aliases):
     out = [BEGIN]
     out.append("")
     out.append("/// Number of core (non-exception) classes at the start of [`BUILTIN_CLASSES`].")
-    out.append(f"pub const CORE_CLASS_COUNT: usize = {len(CORE)};")
+    out.append("///")
+    out.append("/// A `static` rather than a `const` because cbindgen copies every integer `const` of")
+    out.append("/// the crate into the C header.")
+    out.append(f"pub static CORE_CLASS_COUNT: usize = {len(CORE)};")
     out.append("")
     out.append("/// Every builtin class of CPython 3.11, base classes before their subclasses: the")
     out.append("/// [`CORE_CLASS_COUNT`] core classes, then the exception classes of `builtins`.")

@@ -66,9 +66,9 @@ impl BuiltinClasses {
                     })?;
                 bases.push(by_index[i]);
             }
-            let mro_of = |c: ClassId| -> Vec<ClassId> {
+            let mro_of = |c: ClassId| -> &[ClassId] {
                 let data = table.get(c).expect("base class is in the table");
-                arena.slice(data.mro).expect("own arena").to_vec()
+                arena.slice(data.mro).expect("own arena")
             };
             let tail = c3::c3_linearize(&bases, mro_of).map_err(|e: c3::MroError<ClassId>| {
                 let name_of = |c: ClassId| {
