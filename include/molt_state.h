@@ -13,9 +13,6 @@
 #include <stdint.h>
 #include <stddef.h>
 
-// Number of core (non-exception) classes at the start of [`BUILTIN_CLASSES`].
-#define CORE_CLASS_COUNT 17
-
 // Success.
 #define MOLT_OK 0
 
