@@ -1333,6 +1333,22 @@ impl<'rt> Gil<'rt> {
         Ok(m)
     }
 
+    /// Looks `name` up along the MRO of class `cls` through the method cache (what every
+    /// attribute lookup and method call does). `None` if `cls` is not a class of this
+    /// runtime or has no such attribute. The value is borrowed.
+    #[inline]
+    pub fn class_lookup(&mut self, cls: Value, name: Symbol) -> Option<Value> {
+        let c = self.st.types.index_of(cls)?;
+        self.st.types.lookup(self.rt.arena(), c, name)
+    }
+
+    /// [`class_lookup`](Self::class_lookup) without the method cache: the MRO walk a cache
+    /// miss pays.
+    pub fn class_lookup_uncached(&self, cls: Value, name: Symbol) -> Option<Value> {
+        let c = self.st.types.index_of(cls)?;
+        self.st.types.lookup_uncached(self.rt.arena(), c, name)
+    }
+
     /// Number of modules in the module cache.
     pub fn module_count(&self) -> usize {
         self.st.modules.len()

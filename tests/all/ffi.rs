@@ -188,3 +188,82 @@ fn capabilities_through_the_abi() {
     assert!(live >= 0);
     assert_eq!(molt_runtime_shutdown(), MOLT_OK);
 }
+
+/// The object-model entry points, under Miri too (the C host covers more, natively).
+#[test]
+fn objects_exceptions_and_stale_values_through_the_abi() {
+    let _g = serial();
+    assert_eq!(molt_runtime_init(), MOLT_OK);
+    let (mut s, mut up, mut n, mut exc) = (0u64, 0u64, 0usize, 0u64);
+    // SAFETY (all calls below): out-pointers are valid locals; strings are NUL-terminated
+    // CStrings or byte slices with their lengths.
+    unsafe {
+        assert_eq!(molt_str_from_utf8(c"abc".as_ptr(), 3, &mut s), MOLT_OK);
+        assert_eq!(
+            molt_call_method(s, c"upper".as_ptr(), std::ptr::null(), 0, &mut up),
+            MOLT_OK
+        );
+        let (mut p, mut len) = (std::ptr::null(), 0usize);
+        assert_eq!(molt_str_as_utf8(up, &mut p, &mut len), MOLT_OK);
+        let text = std::slice::from_raw_parts(p.cast::<u8>(), len);
+        assert_eq!(text, b"ABC");
+        assert_eq!(molt_len(up, &mut n), MOLT_OK);
+        assert_eq!(n, 3);
+        let mut t = 0u64;
+        let items = [s, MOLT_NONE, MOLT_TRUE];
+        assert_eq!(molt_tuple_new(items.as_ptr(), 3, &mut t), MOLT_OK);
+        let mut h = 0i64;
+        assert_eq!(molt_hash(t, &mut h), MOLT_OK);
+        // A raised exception: status, message, fetch.
+        let mut l = 0u64;
+        assert_eq!(molt_list_new(items.as_ptr(), 3, &mut l), MOLT_OK);
+        assert_eq!(molt_hash(l, &mut h), MOLT_ERR_EXCEPTION);
+        assert_eq!(last_error(), "TypeError: unhashable type: 'list'");
+        assert_eq!(molt_err_occurred(), 1);
+        assert_eq!(molt_err_fetch(&mut exc), MOLT_OK);
+        assert_eq!(molt_err_occurred(), 0);
+        let mut r = 0u64;
+        assert_eq!(molt_repr(exc, &mut r), MOLT_OK);
+        assert_eq!(molt_str_as_utf8(r, &mut p, &mut len), MOLT_OK);
+        let text = std::slice::from_raw_parts(p.cast::<u8>(), len);
+        assert_eq!(text, b"TypeError(\"unhashable type: 'list'\")");
+        // Raise by class and message.
+        let mut ve = 0u64;
+        assert_eq!(molt_builtin_class(c"ValueError".as_ptr(), &mut ve), MOLT_OK);
+        assert_eq!(molt_raise(ve, c"bad".as_ptr()), MOLT_OK);
+        let mut exc2 = 0u64;
+        assert_eq!(molt_err_fetch(&mut exc2), MOLT_OK);
+        let mut cls = 0u64;
+        assert_eq!(molt_getattr(exc2, c"__class__".as_ptr(), &mut cls), MOLT_OK);
+        assert_eq!(cls, ve);
+        // Bad arguments.
+        assert_eq!(
+            molt_str_from_utf8(std::ptr::null(), 2, &mut r),
+            MOLT_ERR_INVALID_ARGUMENT
+        );
+        assert_eq!(
+            molt_tuple_new(std::ptr::null(), 1, &mut r),
+            MOLT_ERR_INVALID_ARGUMENT
+        );
+        assert_eq!(molt_len(s, std::ptr::null_mut()), MOLT_ERR_INVALID_ARGUMENT);
+        assert_eq!(
+            molt_len(0x7ff0_0000_0000_0001, &mut n),
+            MOLT_ERR_STALE_VALUE
+        );
+        for v in [up, t, l, exc, r, exc2] {
+            assert_eq!(molt_decref(v), MOLT_OK);
+        }
+        assert_eq!(molt_decref(up), MOLT_ERR_STALE_VALUE, "no double free");
+        // `s` outlives its runtime.
+        assert_eq!(molt_runtime_shutdown(), MOLT_OK);
+        assert_eq!(molt_len(s, &mut n), MOLT_ERR_NOT_INITIALIZED);
+        assert_eq!(molt_runtime_init(), MOLT_OK);
+        let mut fresh = 0u64;
+        assert_eq!(molt_str_from_utf8(c"xyz".as_ptr(), 3, &mut fresh), MOLT_OK);
+        assert_eq!(molt_len(s, &mut n), MOLT_ERR_STALE_VALUE);
+        assert!(last_error().contains("stale or foreign value"));
+        assert_eq!(molt_decref(s), MOLT_ERR_STALE_VALUE);
+        assert_eq!(molt_decref(fresh), MOLT_OK);
+    }
+    assert_eq!(molt_runtime_shutdown(), MOLT_OK);
+}

@@ -6,7 +6,11 @@ use molt_state::value::{
 use proptest::prelude::*;
 
 fn cases() -> ProptestConfig {
-    ProptestConfig::with_cases(if cfg!(miri) { 16 } else { 2048 })
+    ProptestConfig {
+        // No failure-persistence files: the tests also run under Miri's isolation.
+        failure_persistence: None,
+        ..ProptestConfig::with_cases(if cfg!(miri) { 16 } else { 2048 })
+    }
 }
 
 fn kind() -> impl Strategy<Value = Kind> {
