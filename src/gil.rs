@@ -140,12 +140,11 @@ impl<'rt> Gil<'rt> {
         }
     }
 
+    #[inline]
     fn native_index(&self, v: Value) -> Option<u32> {
-        let r = v.as_obj()?;
-        (r.kind == Kind::Function
-            && r.stamp == self.st.natives_stamp
-            && (r.slot as usize) < self.st.natives.len())
-        .then_some(r.slot)
+        let (slot, stamp) = v.obj_of_kind(Kind::Function)?;
+        (stamp == self.st.natives_stamp && (slot as usize) < self.st.natives.len())
+            .then_some(slot)
     }
 
     pub(crate) fn native_value(&self, index: u32) -> Value {

@@ -278,6 +278,20 @@ impl Value {
         }
     }
 
+    /// The slot and stamp of an object reference of kind `kind` (a mask and a compare: the
+    /// fast path of resolving a class or function value).
+    #[inline(always)]
+    pub fn obj_of_kind(self, kind: Kind) -> Option<(u32, u32)> {
+        const HEAD: u64 = PREFIX | OBJ_BIT | (0xF << KIND_SHIFT);
+        if self.0 & HEAD != PREFIX | OBJ_BIT | ((kind as u64) << KIND_SHIFT) {
+            return None;
+        }
+        Some((
+            ((self.0 >> SLOT_SHIFT) & (u64::from(MAX_SLOTS) - 1)) as u32,
+            (self.0 & STAMP_MASK) as u32,
+        ))
+    }
+
     /// The small int, if this is one (bools are not ints here).
     #[inline]
     pub fn as_int(self) -> Option<i64> {

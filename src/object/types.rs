@@ -101,6 +101,7 @@ pub struct TypeObj {
 }
 
 const CACHE_SIZE: usize = 1024;
+const _: () = assert!(CACHE_SIZE == 1 << (32 - 22));
 
 #[derive(Debug, Clone, Copy)]
 struct CacheEntry {
@@ -126,7 +127,7 @@ pub struct Types {
     pub(crate) list: Vec<TypeObj>,
     pub(crate) builtin_count: u32,
     next_version: u32,
-    cache: Box<[CacheEntry]>,
+    cache: Box<[CacheEntry; CACHE_SIZE]>,
     stats: CacheStats,
     stamp: u32,
 }
@@ -146,7 +147,9 @@ impl Types {
                 };
                 CACHE_SIZE
             ]
-            .into_boxed_slice(),
+            .into_boxed_slice()
+            .try_into()
+            .expect("CACHE_SIZE entries"),
             stats: CacheStats::default(),
             stamp: stamp(tag, version_start),
         };
@@ -184,10 +187,10 @@ impl Types {
     }
 
     /// The class index a value refers to, if it is a class of this runtime.
+    #[inline]
     pub fn index_of(&self, v: Value) -> Option<u32> {
-        let r = v.as_obj()?;
-        (r.kind == Kind::Type && r.stamp == self.stamp && (r.slot as usize) < self.list.len())
-            .then_some(r.slot)
+        let (slot, stamp) = v.obj_of_kind(Kind::Type)?;
+        (stamp == self.stamp && (slot as usize) < self.list.len()).then_some(slot)
     }
 
     /// Class `index`.
@@ -327,6 +330,6 @@ impl Types {
 
 #[inline]
 fn cache_index(version: u32, name: Symbol) -> usize {
+    // The top 10 bits of a 32-bit mix: always below CACHE_SIZE (1024).
     ((version.wrapping_mul(0x9E37_79B1) ^ name.index().wrapping_mul(0x85EB_CA6B)) >> 22) as usize
-        % CACHE_SIZE
 }
