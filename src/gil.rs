@@ -143,8 +143,7 @@ impl<'rt> Gil<'rt> {
     #[inline]
     fn native_index(&self, v: Value) -> Option<u32> {
         let (slot, stamp) = v.obj_of_kind(Kind::Function)?;
-        (stamp == self.st.natives_stamp && (slot as usize) < self.st.natives.len())
-            .then_some(slot)
+        (stamp == self.st.natives_stamp && (slot as usize) < self.st.natives.len()).then_some(slot)
     }
 
     pub(crate) fn native_value(&self, index: u32) -> Value {

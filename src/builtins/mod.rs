@@ -56,8 +56,10 @@ impl BuiltinClasses {
         let mut table: HandleTable<ClassKey, ClassData> =
             HandleTable::with_capacity(runtime, table::BUILTIN_CLASSES.len(), tracker);
         let mut by_index: Vec<ClassId> = Vec::with_capacity(table::BUILTIN_CLASSES.len());
+        let mut mro_buf: Vec<ClassId> = Vec::with_capacity(16);
+        let mut bases: Vec<ClassId> = Vec::with_capacity(4);
         for spec in table::BUILTIN_CLASSES {
-            let mut bases = Vec::with_capacity(spec.bases.len());
+            bases.clear();
             for base in spec.bases {
                 let i = table::builtin_index(base)
                     .filter(|&i| i < by_index.len())
@@ -66,31 +68,39 @@ impl BuiltinClasses {
                     })?;
                 bases.push(by_index[i]);
             }
-            let mro_of = |c: ClassId| -> &[ClassId] {
-                let data = table.get(c).expect("base class is in the table");
-                arena.slice(data.mro).expect("own arena")
-            };
-            let tail = c3::c3_linearize(&bases, mro_of).map_err(|e: c3::MroError<ClassId>| {
-                let name_of = |c: ClassId| {
-                    table
-                        .get(c)
-                        .ok()
-                        .and_then(|d| interner.name(d.name))
-                        .unwrap_or("?")
-                        .to_owned()
-                };
-                format!("class {}: {}", spec.name, e.message(name_of))
-            })?;
             let id = table.insert(ClassData {
                 name: interner.intern(spec.name),
                 bases: arena.alloc_slice(&bases),
                 mro: arena.alloc_slice::<ClassId>(&[]),
                 index: by_index.len() as u32,
             });
-            let mut mro = Vec::with_capacity(tail.len() + 1);
-            mro.push(id);
-            mro.extend(tail);
-            table.get_mut(id).expect("just inserted").mro = arena.alloc_slice(&mro);
+            mro_buf.clear();
+            mro_buf.push(id);
+            if let [base] = bases.as_slice() {
+                // One base: the MRO is `[class] + base.__mro__` (CPython's fast path too);
+                // build it in place instead of through C3's merge buffers.
+                let data = table.get(*base).expect("base class is in the table");
+                mro_buf.extend_from_slice(arena.slice(data.mro).expect("own arena"));
+            } else {
+                let mro_of = |c: ClassId| -> &[ClassId] {
+                    let data = table.get(c).expect("base class is in the table");
+                    arena.slice(data.mro).expect("own arena")
+                };
+                let tail =
+                    c3::c3_linearize(&bases, mro_of).map_err(|e: c3::MroError<ClassId>| {
+                        let name_of = |c: ClassId| {
+                            table
+                                .get(c)
+                                .ok()
+                                .and_then(|d| interner.name(d.name))
+                                .unwrap_or("?")
+                                .to_owned()
+                        };
+                        format!("class {}: {}", spec.name, e.message(name_of))
+                    })?;
+                mro_buf.extend(tail);
+            }
+            table.get_mut(id).expect("just inserted").mro = arena.alloc_slice(&mro_buf);
             by_index.push(id);
         }
         let base_exception = table::builtin_index("BaseException")
