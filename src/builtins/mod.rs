@@ -53,8 +53,11 @@ impl BuiltinClasses {
     ) -> Result<Self, String> {
         let mut table: HandleTable<ClassKey, ClassData> = HandleTable::new(runtime, tracker);
         let mut by_index: Vec<ClassId> = Vec::with_capacity(table::BUILTIN_CLASSES.len());
+        // Reused for every class: the class's bases, then its MRO (the class itself first).
+        let mut bases: Vec<ClassId> = Vec::new();
+        let mut mro: Vec<ClassId> = Vec::new();
         for spec in table::BUILTIN_CLASSES {
-            let mut bases = Vec::with_capacity(spec.bases.len());
+            bases.clear();
             for base in spec.bases {
                 let i = table::builtin_index(base)
                     .filter(|&i| i < by_index.len())
@@ -63,29 +66,30 @@ impl BuiltinClasses {
                     })?;
                 bases.push(by_index[i]);
             }
-            let mro_of = |c: ClassId| -> &[ClassId] {
-                let data = table.get(c).expect("base class is in the table");
-                arena.slice(data.mro).expect("own arena")
-            };
-            let tail = c3::c3_linearize(&bases, mro_of).map_err(|e: c3::MroError<ClassId>| {
-                let name_of = |c: ClassId| {
-                    table
-                        .get(c)
-                        .ok()
-                        .and_then(|d| interner.name(d.name))
-                        .unwrap_or("?")
-                        .to_owned()
-                };
-                format!("class {}: {}", spec.name, e.message(name_of))
-            })?;
             let id = table.insert(ClassData {
                 name: interner.intern(spec.name),
                 bases: arena.alloc_slice(&bases),
                 mro: arena.alloc_slice::<ClassId>(&[]),
             });
-            let mut mro = Vec::with_capacity(tail.len() + 1);
+            mro.clear();
             mro.push(id);
-            mro.extend(tail);
+            let mro_of = |c: ClassId| -> &[ClassId] {
+                let data = table.get(c).expect("base class is in the table");
+                arena.slice(data.mro).expect("own arena")
+            };
+            c3::c3_linearize_into(&bases, mro_of, &mut mro).map_err(
+                |e: c3::MroError<ClassId>| {
+                    let name_of = |c: ClassId| {
+                        table
+                            .get(c)
+                            .ok()
+                            .and_then(|d| interner.name(d.name))
+                            .unwrap_or("?")
+                            .to_owned()
+                    };
+                    format!("class {}: {}", spec.name, e.message(name_of))
+                },
+            )?;
             table.get_mut(id).expect("just inserted").mro = arena.alloc_slice(&mro);
             by_index.push(id);
         }
