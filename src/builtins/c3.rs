@@ -87,7 +87,7 @@ impl<C: Copy> MroError<C> {
 /// called once per base. The result for `bases = []` is empty (that is `object`).
 ///
 /// Allocates the result, and with two or more bases one vector of the bases' MROs and one of
-/// cursors.
+/// cursors. [`c3_linearize_into`] appends to a caller's vector instead.
 ///
 /// # Errors
 ///
@@ -98,9 +98,32 @@ where
     C: Copy + Eq,
     M: AsRef<[C]>,
 {
+    let mut out = Vec::new();
+    c3_linearize_into(bases, mro_of, &mut out)?;
+    Ok(out)
+}
+
+/// [`c3_linearize`], appending the MRO (without the class itself) to `out`, so that a caller
+/// building many classes can reuse one buffer (e.g. with the class itself already pushed).
+///
+/// # Errors
+///
+/// As [`c3_linearize`]; `out` is then as it was.
+pub fn c3_linearize_into<C, M>(
+    bases: &[C],
+    mro_of: impl Fn(C) -> M,
+    out: &mut Vec<C>,
+) -> Result<(), MroError<C>>
+where
+    C: Copy + Eq,
+    M: AsRef<[C]>,
+{
     match bases {
-        [] => return Ok(Vec::new()),
-        [base] => return Ok(mro_of(*base).as_ref().to_vec()),
+        [] => return Ok(()),
+        [base] => {
+            out.extend_from_slice(mro_of(*base).as_ref());
+            return Ok(());
+        }
         _ => {}
     }
     if let Some(dup) = first_duplicate(bases) {
@@ -113,7 +136,8 @@ where
     let list = |i: usize| -> &[C] { mros.get(i).map_or(bases, |m| m.as_ref()) };
     // remain[i]: index in list i of its first element not yet output.
     let mut remain = vec![0usize; lists];
-    let mut out = Vec::with_capacity(mros.iter().map(|m| m.as_ref().len()).max().unwrap_or(0));
+    let start = out.len();
+    out.reserve(mros.iter().map(|m| m.as_ref().len()).max().unwrap_or(0));
 
     'again: loop {
         let mut exhausted = 0;
@@ -134,8 +158,9 @@ where
             continue 'again;
         }
         if exhausted == lists {
-            return Ok(out);
+            return Ok(());
         }
+        out.truncate(start);
         let mut heads: Vec<C> = Vec::new();
         for (i, &cursor) in remain.iter().enumerate() {
             if let Some(&head) = list(i).get(cursor) {
@@ -246,6 +271,19 @@ mod tests {
             err.message(name),
             "Cannot create a consistent method resolution\norder (MRO) for bases O, A"
         );
+    }
+
+    #[test]
+    fn into_appends_and_leaves_the_buffer_alone_on_error() {
+        let mro_of = mro_of_in(&[('O', ""), ('A', "O"), ('B', "O"), ('X', "AB"), ('Y', "BA")]);
+        let mut out = vec!['Q'];
+        c3_linearize_into(&['A', 'B'], &mro_of, &mut out).unwrap();
+        assert_eq!(out, ['Q', 'A', 'B', 'O']);
+        for bad in [&['X', 'Y'][..], &['A', 'A'], &['O', 'A']] {
+            let mut out = vec!['Q'];
+            assert!(c3_linearize_into(bad, &mro_of, &mut out).is_err());
+            assert_eq!(out, ['Q']);
+        }
     }
 
     #[test]
