@@ -4,6 +4,7 @@
 //! * [`arena`]: per-runtime arenas (bumpalo for plain data, typed-arena for `Drop` types),
 //!   freed wholesale, reached through checked `Copy` tokens;
 //! * [`handles`]: slotmap handle tables whose handles carry their runtime's identity;
+//! * [`pool`]: object pools (chunked slabs, per-thread magazines, a per-pool depot);
 //! * [`registry`]: the allocation registry (per-kind counters and the leak report).
 //!
 //! ```
@@ -22,5 +23,6 @@
 
 pub mod arena;
 pub mod handles;
+pub mod pool;
 pub mod registry;
 pub mod sync;

@@ -1,0 +1,742 @@
+//! Object pools: chunked slabs with per-slot versions, per-thread magazines in front of a
+//! per-pool depot, thread-exit guards, and bulk teardown.
+//!
+//! # Layout
+//!
+//! A [`Pool<T>`] addresses slots by a `u32` id. Slots live in up to [`CHUNKS`] chunks that
+//! double in size (chunk `k` holds `first_chunk << k` slots), allocated on demand, so a pool
+//! that holds a handful of objects costs one small chunk and the id space reaches
+//! [`MAX_SLOTS`] without ever moving a slot. Each slot has a state word (`version << 1 |
+//! live`) and the value. Freeing bumps the version, so a [`PoolRef`] to a freed slot no
+//! longer matches, even after the slot is reused; a slot whose version reaches a multiple of
+//! `retire_period` is retired instead of reused, so within one pool the low 16 bits of a
+//! version (what a NaN-boxed value carries) never repeat for a slot.
+//!
+//! # Thread caches
+//!
+//! Every thread that allocates from a pool gets a magazine of free slot ids for it, kept in
+//! a thread-local list (one entry per pool, so several pools, i.e. several runtimes, are
+//! independent on one thread). The hit path pops or pushes an id in that magazine: no lock
+//! and no read-modify-write atomic (the slot's state word is written with a plain release
+//! store). A miss refills half a magazine from the pool's depot, and a full magazine
+//! flushes half to it; the depot (free ids, fresh ids, chunk allocation, the registry of
+//! magazines) is the only place with a lock.
+//!
+//! Magazines are registered with the depot. At thread exit a guard returns the thread's
+//! magazines to their depots (if their pools are alive; a dead pool's magazines were
+//! already drained). At teardown the pool drains the magazines of threads that are still
+//! alive and marks them dead; a thread that touches a dead magazine later finds the flag and
+//! drops it.
+//!
+//! # Teardown
+//!
+//! Dropping the pool (or [`Pool::shutdown`]) drops every live value, whatever the program
+//! did with it (objects in reference cycles included), then frees the chunks wholesale. It
+//! needs quiescence: no other thread may be using the pool, which Rust's ownership already
+//! proves for `shutdown(self)` and `Drop`.
+
+use crate::sync::{
+    Arc, AtomicBool, AtomicPtr, AtomicU32, Mutex, MutexGuard, Ordering, UnsafeCell,
+    next_instance_id, thread_local,
+};
+use std::cell::RefCell;
+use std::mem::MaybeUninit;
+
+/// Number of chunks (each twice the size of the previous one).
+pub const CHUNKS: usize = 17;
+/// Largest number of slots a pool addresses (ids are below this).
+pub const MAX_SLOTS: u32 = 1 << 24;
+
+/// Tuning of one pool.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolConfig {
+    /// Slots in the first chunk (a power of two, at least 2).
+    pub first_chunk: u32,
+    /// Ids a thread's magazine holds before it flushes half to the depot (at least 2).
+    pub magazine: usize,
+    /// A slot is retired when its version reaches a multiple of this (a power of two).
+    pub retire_period: u32,
+}
+
+impl Default for PoolConfig {
+    fn default() -> Self {
+        Self {
+            first_chunk: 256,
+            magazine: 64,
+            retire_period: 1 << 16,
+        }
+    }
+}
+
+/// A reference to a pool slot as it was when allocated: id and version. `Copy`; checked on
+/// every use, so a reference to a freed (and perhaps reused) slot is rejected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct PoolRef {
+    /// Slot id (below [`MAX_SLOTS`]).
+    pub id: u32,
+    /// The slot's version when this value was allocated.
+    pub version: u32,
+}
+
+/// The pool has [`MAX_SLOTS`] live or retired slots.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("object pool is full ({MAX_SLOTS} slots)")]
+pub struct PoolFull;
+
+/// What a pool's teardown found and freed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PoolReport {
+    /// Live values dropped by teardown (leaked by the program, cycles included).
+    pub live_dropped: u64,
+    /// Chunks freed.
+    pub chunks: u64,
+    /// Slot capacity freed.
+    pub capacity: u64,
+    /// Magazines of threads still alive, drained by teardown.
+    pub caches_drained: u64,
+    /// Slots retired because their version wrapped.
+    pub retired: u64,
+}
+
+struct Slot<T> {
+    /// `version << 1 | live`.
+    state: AtomicU32,
+    value: UnsafeCell<MaybeUninit<T>>,
+}
+
+struct Depot {
+    alive: bool,
+    free: Vec<u32>,
+    /// Ids below `capacity` never handed out start here.
+    fresh: u32,
+    capacity: u32,
+    chunks: usize,
+    caches: Vec<Arc<Cache>>,
+    retired: u64,
+}
+
+/// The part of a pool that thread caches keep alive: its identity and its depot.
+struct DepotShared {
+    pool: u64,
+    depot: Mutex<Depot>,
+}
+
+impl DepotShared {
+    fn lock(&self) -> MutexGuard<'_, Depot> {
+        // The depot is plain bookkeeping: a panic while it was held cannot leave it in a
+        // state that breaks memory safety, so a poisoned lock is used as is.
+        self.depot.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// One thread's magazine for one pool.
+struct Cache {
+    shared: Arc<DepotShared>,
+    /// Free slot ids. Accessed by the owning thread while it uses the pool (no lock), and
+    /// under the depot lock by that thread's exit guard and by the pool's teardown (which
+    /// runs only when no thread uses the pool).
+    magazine: UnsafeCell<Vec<u32>>,
+    /// Set by teardown (under the depot lock) once the magazine was drained.
+    dead: AtomicBool,
+}
+
+// SAFETY: the magazine (the only non-`Sync` part) is accessed by its owning thread while it
+// uses the pool, or under the depot lock by that thread's exit guard or by teardown, which
+// runs only when no thread uses the pool (see `with_magazine` and `teardown`). So moving and
+// sharing a `Cache` between threads cannot produce unsynchronized access.
+unsafe impl Send for Cache {}
+// SAFETY: as above.
+unsafe impl Sync for Cache {}
+
+impl Cache {
+    /// Returns `this` magazine to the depot and unregisters it (thread exit).
+    fn release(this: &Arc<Self>) {
+        let mut depot = this.shared.lock();
+        if !depot.alive {
+            return; // teardown already drained it
+        }
+        // SAFETY: the depot lock is held, and this runs on the owning thread at its exit
+        // (it is not in the middle of a pool operation), so nothing else touches the
+        // magazine now.
+        let ids = this
+            .magazine
+            .with_mut(|m| unsafe { std::mem::take(&mut *m) });
+        depot.free.extend_from_slice(&ids);
+        depot.caches.retain(|c| !Arc::ptr_eq(c, this));
+    }
+}
+
+/// This thread's magazines, one per pool it used; returned at thread exit.
+struct Local {
+    caches: Vec<(u64, Arc<Cache>)>,
+}
+
+impl Drop for Local {
+    fn drop(&mut self) {
+        for (_, cache) in self.caches.drain(..) {
+            Cache::release(&cache);
+        }
+    }
+}
+
+thread_local! {
+    // Not `const { .. }`: loom's `thread_local!` does not accept that form.
+    #[allow(clippy::missing_const_for_thread_local)]
+    static LOCAL: RefCell<Local> = RefCell::new(Local { caches: Vec::new() });
+}
+
+/// An object pool owned by one runtime (see the module docs).
+pub struct Pool<T> {
+    shared: Arc<DepotShared>,
+    chunks: [AtomicPtr<Slot<T>>; CHUNKS],
+    config: PoolConfig,
+}
+
+// SAFETY: a `Pool<T>` hands values out to whichever thread asks and drops them on whichever
+// thread tears it down, so `T: Send` is required; slots are reached through atomics and the
+// depot lock, and a slot's value is touched only by the holder of its id (the allocating or
+// freeing thread, or a caller of the `unsafe` accessors under their contract).
+unsafe impl<T: Send> Send for Pool<T> {}
+// SAFETY: as above; shared references to values (`get`) require `T: Sync`.
+unsafe impl<T: Send + Sync> Sync for Pool<T> {}
+
+impl<T> Pool<T> {
+    /// An empty pool with the default tuning. Allocates nothing until first used.
+    pub fn new() -> Self {
+        Self::with_config(PoolConfig::default())
+    }
+
+    /// An empty pool with `config`.
+    ///
+    /// # Panics
+    /// If `config` breaks its documented bounds.
+    pub fn with_config(config: PoolConfig) -> Self {
+        assert!(config.first_chunk.is_power_of_two() && config.first_chunk >= 2);
+        assert!(config.magazine >= 2);
+        assert!(config.retire_period.is_power_of_two() && config.retire_period >= 2);
+        Self {
+            shared: Arc::new(DepotShared {
+                pool: next_instance_id().get(),
+                depot: Mutex::new(Depot {
+                    alive: true,
+                    free: Vec::new(),
+                    fresh: 0,
+                    capacity: 0,
+                    chunks: 0,
+                    caches: Vec::new(),
+                    retired: 0,
+                }),
+            }),
+            chunks: std::array::from_fn(|_| AtomicPtr::new(std::ptr::null_mut())),
+            config,
+        }
+    }
+
+    /// This pool's process-unique identity.
+    pub fn id(&self) -> u64 {
+        self.shared.pool
+    }
+
+    fn locate(&self, id: u32) -> (usize, usize) {
+        let first = self.config.first_chunk;
+        let q = id / first + 1;
+        let k = 31 - q.leading_zeros();
+        let start = first * ((1 << k) - 1);
+        (k as usize, (id - start) as usize)
+    }
+
+    /// The slot `id`, if its chunk exists.
+    #[inline]
+    fn slot(&self, id: u32) -> Option<&Slot<T>> {
+        if id >= MAX_SLOTS {
+            return None;
+        }
+        let (k, i) = self.locate(id);
+        let chunk = self.chunks.get(k)?.load(Ordering::Acquire);
+        if chunk.is_null() {
+            return None;
+        }
+        let len = (self.config.first_chunk as usize) << k;
+        debug_assert!(i < len);
+        // SAFETY: a non-null chunk pointer was published (release store, under the depot
+        // lock) after the chunk of `len` slots was fully initialized, and chunks are freed
+        // only by teardown, which needs `&mut self`; `i < len` by construction of `locate`.
+        Some(unsafe { &*chunk.add(i) })
+    }
+
+    /// Runs `f` on this thread's magazine for this pool, registering one on first use.
+    /// `None` if the thread is exiting (its thread-locals are gone).
+    #[inline]
+    fn with_magazine<R>(&self, f: impl FnOnce(&mut Vec<u32>) -> R) -> Option<R> {
+        LOCAL
+            .try_with(|local| {
+                let mut local = local.borrow_mut();
+                let cache = match local
+                    .caches
+                    .iter()
+                    .position(|(p, _)| *p == self.shared.pool)
+                {
+                    Some(0) => &local.caches[0].1,
+                    Some(i) => {
+                        local.caches.swap(0, i); // most recently used pool first
+                        &local.caches[0].1
+                    }
+                    None => {
+                        let cache = self.register();
+                        // Forget magazines of pools that have been torn down.
+                        local
+                            .caches
+                            .retain(|(_, c)| !c.dead.load(Ordering::Acquire));
+                        local.caches.insert(0, (self.shared.pool, cache));
+                        &local.caches[0].1
+                    }
+                };
+                // SAFETY: the magazine is this thread's; it is touched without the lock only
+                // here, on this thread, while it uses the pool (so teardown, which needs
+                // exclusive ownership of the pool, cannot run), and `local` is borrowed, so
+                // this is not re-entered.
+                cache.magazine.with_mut(|m| f(unsafe { &mut *m }))
+            })
+            .ok()
+    }
+
+    fn register(&self) -> Arc<Cache> {
+        let cache = Arc::new(Cache {
+            shared: Arc::clone(&self.shared),
+            magazine: UnsafeCell::new(Vec::with_capacity(self.config.magazine)),
+            dead: AtomicBool::new(false),
+        });
+        self.shared.lock().caches.push(Arc::clone(&cache));
+        cache
+    }
+
+    /// Takes up to `n` free ids from the depot (allocating a chunk if needed).
+    fn take_from_depot(&self, depot: &mut Depot, n: usize, out: &mut Vec<u32>) {
+        while out.len() < n {
+            if let Some(id) = depot.free.pop() {
+                out.push(id);
+                continue;
+            }
+            if depot.fresh < depot.capacity {
+                out.push(depot.fresh);
+                depot.fresh += 1;
+                continue;
+            }
+            if depot.chunks == CHUNKS || depot.capacity >= MAX_SLOTS {
+                return;
+            }
+            let k = depot.chunks;
+            let len = (self.config.first_chunk as usize) << k;
+            let chunk: Box<[Slot<T>]> = (0..len)
+                .map(|_| Slot {
+                    state: AtomicU32::new(0),
+                    value: UnsafeCell::new(MaybeUninit::uninit()),
+                })
+                .collect();
+            let ptr = Box::into_raw(chunk).cast::<Slot<T>>();
+            self.chunks[k].store(ptr, Ordering::Release);
+            depot.chunks += 1;
+            depot.capacity = depot.capacity.saturating_add(len as u32).min(MAX_SLOTS);
+        }
+    }
+
+    /// A free id: from this thread's magazine, else refilled from the depot.
+    #[inline]
+    fn take_id(&self) -> Result<u32, PoolFull> {
+        let half = self.config.magazine / 2;
+        let got = self.with_magazine(|m| match m.pop() {
+            Some(id) => Some(id),
+            None => {
+                let mut depot = self.shared.lock();
+                self.take_from_depot(&mut depot, half.max(1), m);
+                m.pop()
+            }
+        });
+        match got {
+            Some(Some(id)) => Ok(id),
+            Some(None) => Err(PoolFull),
+            None => {
+                // Thread exiting: go to the depot directly.
+                let mut depot = self.shared.lock();
+                let mut one = Vec::with_capacity(1);
+                self.take_from_depot(&mut depot, 1, &mut one);
+                one.pop().ok_or(PoolFull)
+            }
+        }
+    }
+
+    /// Returns a free id: to this thread's magazine, flushing half of it to the depot when
+    /// full; a retired slot is only counted.
+    #[inline]
+    fn put_id(&self, id: u32, retired: bool) {
+        if retired {
+            self.shared.lock().retired += 1;
+            return;
+        }
+        let cap = self.config.magazine;
+        let done = self.with_magazine(|m| {
+            m.push(id);
+            if m.len() >= cap {
+                let keep = cap / 2;
+                let mut depot = self.shared.lock();
+                depot.free.extend(m.drain(keep..));
+            }
+        });
+        if done.is_none() {
+            self.shared.lock().free.push(id);
+        }
+    }
+
+    /// Allocates a slot for `value`.
+    #[inline]
+    pub fn alloc(&self, value: T) -> Result<Owned, PoolFull> {
+        let id = self.take_id()?;
+        let slot = self.slot(id).expect("ids handed out have a chunk");
+        // SAFETY: `id` came from a free list, so this thread is the only one that can touch
+        // the slot's value until the reference below is published.
+        slot.value.with_mut(|p| unsafe { (*p).write(value) });
+        let state = slot.state.load(Ordering::Relaxed);
+        slot.state.store(state | 1, Ordering::Release);
+        Ok(Owned {
+            r: PoolRef {
+                id,
+                version: state >> 1,
+            },
+            pool: self.shared.pool,
+        })
+    }
+
+    /// Whether `r` refers to the live value it was allocated for.
+    #[inline]
+    pub fn is_live(&self, r: PoolRef) -> bool {
+        self.slot(r.id)
+            .is_some_and(|s| s.state.load(Ordering::Acquire) == (r.version << 1 | 1))
+    }
+
+    /// The value `r` refers to, if it is still live.
+    ///
+    /// # Safety
+    /// No other thread may free the slot or access its value mutably while the returned
+    /// reference lives (for example: every access to the pool's values is serialized by
+    /// one lock the caller holds, as the runtime lock does for the object heap).
+    #[inline]
+    pub unsafe fn get_ref(&self, r: PoolRef) -> Option<&T> {
+        let slot = self.slot(r.id)?;
+        if slot.state.load(Ordering::Acquire) != (r.version << 1 | 1) {
+            return None;
+        }
+        // SAFETY: the slot is live with this version, so its value is initialized; the
+        // caller guarantees no concurrent free or mutable access.
+        Some(slot.value.with(|p| unsafe { (*p).assume_init_ref() }))
+    }
+
+    /// The value `r` refers to, mutably, if it is still live.
+    ///
+    /// # Safety
+    /// No other reference to this slot's value may exist, and no other thread may free it,
+    /// while the returned reference lives (see [`get_ref`](Self::get_ref)).
+    #[inline]
+    #[allow(clippy::mut_from_ref)]
+    pub unsafe fn get_mut_ref(&self, r: PoolRef) -> Option<&mut T> {
+        let slot = self.slot(r.id)?;
+        if slot.state.load(Ordering::Acquire) != (r.version << 1 | 1) {
+            return None;
+        }
+        // SAFETY: live with this version, so initialized; exclusivity is the caller's
+        // contract.
+        Some(slot.value.with_mut(|p| unsafe { (*p).assume_init_mut() }))
+    }
+
+    /// Frees the slot `r` refers to and returns its value, if it is still live.
+    ///
+    /// # Safety
+    /// No other thread may access or free this slot concurrently, and no reference obtained
+    /// from [`get_ref`](Self::get_ref)/[`get_mut_ref`](Self::get_mut_ref) to it may be alive.
+    pub unsafe fn free_ref(&self, r: PoolRef) -> Option<T> {
+        let slot = self.slot(r.id)?;
+        if slot.state.load(Ordering::Acquire) != (r.version << 1 | 1) {
+            return None;
+        }
+        // SAFETY: live with this version, so initialized; the caller guarantees exclusive
+        // access, and the state store below marks it free before anyone can reuse the id.
+        let value = slot.value.with(|p| unsafe { (*p).assume_init_read() });
+        let next = r.version.wrapping_add(1) & (u32::MAX >> 1);
+        slot.state.store(next << 1, Ordering::Release);
+        self.put_id(r.id, next % self.config.retire_period == 0);
+        Some(value)
+    }
+
+    /// The value owned by `o`.
+    ///
+    /// # Panics
+    /// If `o` belongs to another pool.
+    pub fn get<'a>(&'a self, o: &'a Owned) -> &'a T
+    where
+        T: Sync,
+    {
+        assert_eq!(o.pool, self.shared.pool, "Owned from another pool");
+        // SAFETY: `o` is the unique owner of a live slot of this pool (it is not `Copy`, and
+        // only `free` ends it), so no one frees or mutates the value while `&o` is borrowed.
+        unsafe { self.get_ref(o.r) }.expect("an Owned slot is live")
+    }
+
+    /// The value owned by `o`, mutably.
+    ///
+    /// # Panics
+    /// If `o` belongs to another pool.
+    // The exclusivity comes from `&mut Owned` (the slot's unique owner), and the result
+    // borrows it, so no `free` can end the slot while the reference lives.
+    #[allow(clippy::mut_from_ref)]
+    pub fn get_mut<'a>(&'a self, o: &'a mut Owned) -> &'a mut T {
+        assert_eq!(o.pool, self.shared.pool, "Owned from another pool");
+        // SAFETY: as in `get`, and `&mut o` excludes every other access through `o`.
+        unsafe { self.get_mut_ref(o.r) }.expect("an Owned slot is live")
+    }
+
+    /// Frees the slot owned by `o` and returns its value.
+    ///
+    /// # Panics
+    /// If `o` belongs to another pool.
+    pub fn free(&self, o: Owned) -> T {
+        assert_eq!(o.pool, self.shared.pool, "Owned from another pool");
+        // SAFETY: `o` is the unique owner and is consumed here.
+        unsafe { self.free_ref(o.r) }.expect("an Owned slot is live")
+    }
+
+    /// Counters: (free ids in the depot, slot capacity, registered magazines, chunks).
+    pub fn depot_stats(&self) -> (usize, u32, usize, usize) {
+        let d = self.shared.lock();
+        (
+            d.free.len() + (d.capacity - d.fresh) as usize,
+            d.capacity,
+            d.caches.len(),
+            d.chunks,
+        )
+    }
+
+    /// Number of magazines (for any pool) this thread holds (diagnostics and tests).
+    pub fn local_cache_count() -> usize {
+        LOCAL.try_with(|l| l.borrow().caches.len()).unwrap_or(0)
+    }
+
+    /// Tears the pool down: drains the magazines of threads still alive, drops every live
+    /// value, frees the chunks. What `Drop` does, with a report.
+    pub fn shutdown(mut self) -> PoolReport {
+        self.teardown()
+    }
+
+    fn teardown(&mut self) -> PoolReport {
+        let mut report = PoolReport::default();
+        {
+            let mut depot = self.shared.lock();
+            if !depot.alive {
+                return report;
+            }
+            depot.alive = false;
+            for cache in depot.caches.drain(..) {
+                // SAFETY: teardown has exclusive ownership of the pool, so no thread is in a
+                // pool operation; a thread exiting now waits for the depot lock we hold and
+                // then sees `alive == false` and leaves its magazine alone.
+                cache.magazine.with_mut(|m| unsafe { *m = Vec::new() });
+                cache.dead.store(true, Ordering::Release);
+                report.caches_drained += 1;
+            }
+            depot.free = Vec::new();
+            report.retired = depot.retired;
+            report.chunks = depot.chunks as u64;
+            report.capacity = u64::from(depot.capacity);
+        }
+        for k in 0..CHUNKS {
+            let ptr = self.chunks[k].swap(std::ptr::null_mut(), Ordering::Acquire);
+            if ptr.is_null() {
+                continue;
+            }
+            let len = (self.config.first_chunk as usize) << k;
+            // SAFETY: `ptr` came from `Box::into_raw` of a boxed slice of `len` slots in
+            // `take_from_depot` and was swapped out, so it is reclaimed exactly once.
+            let chunk: Box<[Slot<T>]> =
+                unsafe { Box::from_raw(std::ptr::slice_from_raw_parts_mut(ptr, len)) };
+            for slot in chunk.iter() {
+                if slot.state.load(Ordering::Acquire) & 1 == 1 {
+                    // SAFETY: live, so initialized; teardown owns the pool exclusively.
+                    slot.value.with_mut(|p| unsafe { (*p).assume_init_drop() });
+                    report.live_dropped += 1;
+                }
+            }
+            drop(chunk);
+        }
+        report
+    }
+}
+
+impl<T> Default for Pool<T> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<T> Drop for Pool<T> {
+    fn drop(&mut self) {
+        self.teardown();
+    }
+}
+
+impl<T> std::fmt::Debug for Pool<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pool")
+            .field("id", &self.shared.pool)
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The unique owner of one pool slot (not `Copy`): [`Pool::get`], [`Pool::get_mut`] and
+/// [`Pool::free`] take it. Dropping it without `free` leaves the value to the pool's
+/// teardown.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Owned {
+    r: PoolRef,
+    pool: u64,
+}
+
+impl Owned {
+    /// A checked, copyable reference to the slot (see [`Pool::is_live`]).
+    pub fn weak(&self) -> PoolRef {
+        self.r
+    }
+}
+
+#[cfg(all(test, not(molt_loom)))]
+mod tests {
+    use super::*;
+
+    fn small() -> PoolConfig {
+        PoolConfig {
+            first_chunk: 4,
+            magazine: 4,
+            retire_period: 8,
+        }
+    }
+
+    #[test]
+    fn ids_map_to_growing_chunks() {
+        let p: Pool<u8> = Pool::with_config(small());
+        assert_eq!(p.locate(0), (0, 0));
+        assert_eq!(p.locate(3), (0, 3));
+        assert_eq!(p.locate(4), (1, 0));
+        assert_eq!(p.locate(11), (1, 7));
+        assert_eq!(p.locate(12), (2, 0));
+        let q: Pool<u8> = Pool::new();
+        let (k, i) = q.locate(MAX_SLOTS - 1);
+        assert!(k < CHUNKS && i < (256usize << k));
+    }
+
+    #[test]
+    fn alloc_get_free_and_stale_refs() {
+        let p = Pool::with_config(small());
+        let mut a = p.alloc(String::from("a")).unwrap();
+        p.get_mut(&mut a).push('!');
+        assert_eq!(p.get(&a), "a!");
+        let weak = a.weak();
+        assert!(p.is_live(weak));
+        assert_eq!(p.free(a), "a!");
+        assert!(!p.is_live(weak));
+        // The slot is reused (LIFO magazine) with a new version; the old ref stays dead.
+        let b = p.alloc(String::from("b")).unwrap();
+        assert_eq!(b.weak().id, weak.id);
+        assert_ne!(b.weak().version, weak.version);
+        assert!(!p.is_live(weak));
+        // SAFETY: single-threaded test, no other access to the slot.
+        assert!(unsafe { p.get_ref(weak) }.is_none());
+        assert_eq!(p.get(&b), "b");
+        let _never_freed = b;
+        let report = p.shutdown();
+        assert_eq!(report.live_dropped, 1, "b was never freed");
+    }
+
+    #[test]
+    fn slots_retire_when_their_version_wraps() {
+        let p = Pool::with_config(small());
+        let mut seen = std::collections::HashSet::new();
+        for i in 0..40u32 {
+            let o = p.alloc(i).unwrap();
+            assert!(
+                seen.insert(o.weak()),
+                "a (slot, version) pair was handed out twice"
+            );
+            p.free(o);
+        }
+        let report = p.shutdown();
+        assert!(report.retired >= 4, "{report:?}");
+    }
+
+    #[test]
+    fn many_values_and_teardown_drops_the_live_ones() {
+        let p = Pool::with_config(small());
+        let n = if cfg!(miri) { 200 } else { 5000 };
+        let mut owned: Vec<Owned> = (0..n).map(|i| p.alloc(vec![i; 3]).unwrap()).collect();
+        for (i, o) in owned.iter().enumerate() {
+            assert_eq!(p.get(o)[0], i);
+        }
+        let keep = owned.split_off(n / 2);
+        for o in owned {
+            p.free(o);
+        }
+        let _leaked = keep; // never freed: teardown drops them
+        let report = p.shutdown();
+        assert_eq!(report.live_dropped, (n - n / 2) as u64);
+        assert!(report.chunks >= 1);
+    }
+
+    #[test]
+    fn threads_return_their_magazines_at_exit_and_teardown_drains_live_ones() {
+        let p: Arc<Pool<u64>> = Arc::new(Pool::with_config(small()));
+        {
+            // A joined (not scoped) thread: `join` returns after its thread-locals are gone.
+            let p = Arc::clone(&p);
+            std::thread::spawn(move || {
+                let items: Vec<Owned> = (0..10).map(|i| p.alloc(i).unwrap()).collect();
+                for o in items {
+                    p.free(o);
+                }
+                assert_eq!(Pool::<u64>::local_cache_count(), 1);
+            })
+            .join()
+            .unwrap();
+        }
+        // The thread exited: its magazine went back to the depot and was unregistered.
+        let (free, capacity, caches, _) = p.depot_stats();
+        assert_eq!(caches, 0);
+        assert_eq!(free as u32, capacity, "every slot is free again");
+
+        // A thread that is still alive (parked, outside the pool) when the pool is torn
+        // down: teardown drains its magazine; the thread later finds it dead and drops it.
+        let p2: Arc<Pool<u64>> = Arc::new(Pool::with_config(small()));
+        let (used_tx, used_rx) = std::sync::mpsc::channel::<()>();
+        let (go_tx, go_rx) = std::sync::mpsc::channel::<()>();
+        let worker = {
+            let p2 = Arc::clone(&p2);
+            std::thread::spawn(move || {
+                let o = p2.alloc(1).unwrap();
+                p2.free(o);
+                drop(p2);
+                used_tx.send(()).unwrap();
+                go_rx.recv().unwrap();
+                let before = Pool::<u64>::local_cache_count();
+                let p3: Pool<u64> = Pool::with_config(small());
+                let o = p3.alloc(2).unwrap();
+                assert_eq!(p3.free(o), 2);
+                (before, Pool::<u64>::local_cache_count())
+            })
+        };
+        used_rx.recv().unwrap();
+        let report = Arc::try_unwrap(p2)
+            .expect("the worker dropped its Arc")
+            .shutdown();
+        assert_eq!(report.caches_drained, 1);
+        go_tx.send(()).unwrap();
+        let (before, after) = worker.join().unwrap();
+        assert_eq!((before, after), (1, 1), "the dead magazine was dropped");
+        drop(p);
+    }
+}
