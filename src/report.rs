@@ -41,6 +41,8 @@ pub struct TeardownReport {
     /// Heap objects still live at shutdown (leaked by the program, reference cycles
     /// included), per kind, which teardown reclaimed.
     pub reclaimed: Vec<OwnerStat>,
+    /// The object pool's teardown: chunks freed, thread caches drained, slots retired.
+    pub pool: molt_arenas::pool::PoolReport,
     /// Whether the allocation registry was counting.
     pub registry_enabled: bool,
     /// Per-kind counters over the runtime's whole life (allocated and freed).
@@ -88,6 +90,11 @@ impl fmt::Display for TeardownReport {
             }
             writeln!(f)?;
         }
+        writeln!(
+            f,
+            "  object pool:    {} chunks ({} slots) freed, {} live thread caches drained, {} slots retired",
+            self.pool.chunks, self.pool.capacity, self.pool.caches_drained, self.pool.retired
+        )?;
         if self.registry_enabled {
             writeln!(f, "  freed by shutdown (allocation registry, whole life):")?;
             for k in &self.registry {

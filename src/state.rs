@@ -491,7 +491,7 @@ impl RuntimeState {
         interp.set_argv(Vec::new());
         drop(capabilities);
         // 3. live heap objects, whatever their reference counts (cycles included).
-        let live = interp.heap.drop_all();
+        let (live, pool) = interp.heap.drop_all();
         let reclaimed: Vec<OwnerStat> = HEAP_KIND_NAMES
             .iter()
             .zip(live)
@@ -526,6 +526,7 @@ impl RuntimeState {
         let registry_stats = registry.stats();
         TeardownReport {
             reclaimed,
+            pool,
             runtime: id,
             init_time,
             shutdown_time: started.elapsed(),

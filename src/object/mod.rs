@@ -18,9 +18,10 @@ pub mod natives;
 pub mod types;
 
 use crate::intern::Symbol;
-use crate::value::{Kind, MAX_SLOTS, ObjRef, Value, stamp};
+use crate::value::{Kind, ObjRef, Value, stamp};
 use dict::Dict;
 use hashbrown::HashMap;
+use molt_arenas::pool::{Pool, PoolConfig, PoolRef, PoolReport};
 use molt_arenas::registry::Tracker;
 
 /// A `str`: UTF-8 text with its length in code points and its cached hash.
@@ -135,11 +136,11 @@ fn heap_kind_index(k: Kind) -> usize {
     HEAP_KINDS.iter().position(|&h| h == k).unwrap_or(0)
 }
 
+/// A pooled heap object with its reference count.
 #[derive(Debug)]
-struct Slot {
-    version: u16,
+struct Cell {
     refcnt: u32,
-    obj: Option<Object>,
+    obj: Object,
 }
 
 /// Why a value did not resolve to a live object of this runtime.
@@ -149,15 +150,20 @@ struct Slot {
 )]
 pub struct BadValue(pub Value);
 
-/// The object heap of one runtime.
+/// The object heap of one runtime: reference-counted objects in the runtime's object pool.
+///
+/// A value's stamp carries the runtime tag and the low 16 bits of the slot's pool version
+/// (offset by the runtime's start); the pool retires a slot after 2^16 versions, so those 16
+/// bits never repeat for a slot within a runtime.
+///
+/// All access to the pool's values goes through `&Heap`/`&mut Heap`, which live behind the
+/// runtime lock; that is the contract the pool's `unsafe` accessors ask for.
 #[derive(Debug)]
 pub struct Heap {
-    slots: Vec<Slot>,
-    free: Vec<u32>,
+    pool: Pool<Cell>,
     tag: u32,
     version_start: u16,
     live: [u64; 9],
-    retired: u64,
     trackers: Option<Vec<Tracker>>,
 }
 
@@ -165,60 +171,69 @@ impl Heap {
     /// An empty heap for the runtime with stamp parts (`tag`, `version_start`).
     pub(crate) fn new(tag: u32, version_start: u16, trackers: Option<Vec<Tracker>>) -> Self {
         Self {
-            slots: Vec::new(),
-            free: Vec::new(),
+            pool: Pool::with_config(PoolConfig {
+                retire_period: 1 << 16,
+                ..PoolConfig::default()
+            }),
             tag,
             version_start,
             live: [0; 9],
-            retired: 0,
             trackers,
         }
     }
 
     /// Allocates `obj` with a reference count of one. `None` when the heap is full
-    /// ([`MAX_SLOTS`] live objects).
+    /// ([`molt_arenas::pool::MAX_SLOTS`] live or retired slots).
     pub(crate) fn alloc(&mut self, obj: Object) -> Option<Value> {
         let kind = obj.kind();
-        let slot = match self.free.pop() {
-            Some(i) => {
-                let s = &mut self.slots[i as usize];
-                s.refcnt = 1;
-                s.obj = Some(obj);
-                i
-            }
-            None => {
-                let i = u32::try_from(self.slots.len())
-                    .ok()
-                    .filter(|&i| i < MAX_SLOTS)?;
-                self.slots.push(Slot {
-                    version: self.version_start,
-                    refcnt: 1,
-                    obj: Some(obj),
-                });
-                i
-            }
-        };
+        let owned = self.pool.alloc(Cell { refcnt: 1, obj }).ok()?;
+        let r = owned.weak(); // from here on the reference count owns the slot
         let k = heap_kind_index(kind);
         self.live[k] += 1;
         if let Some(t) = &self.trackers {
-            t[k].alloc(1, size_of::<Slot>() as u64);
+            t[k].alloc(1, size_of::<Cell>() as u64);
         }
-        let version = self.slots[slot as usize].version;
+        let version = (r.version as u16).wrapping_add(self.version_start);
         Some(Value::object(ObjRef {
             kind,
-            slot,
+            slot: r.id,
             stamp: stamp(self.tag, version),
         }))
     }
 
+    /// The pool reference a value encodes, if it is a heap value stamped by this runtime.
     #[inline]
-    fn slot_of(&self, v: Value) -> Result<usize, BadValue> {
+    fn pool_ref(&self, v: Value) -> Result<(PoolRef, Kind), BadValue> {
         let r = v.as_obj().ok_or(BadValue(v))?;
-        let s = self.slots.get(r.slot as usize).ok_or(BadValue(v))?;
-        match &s.obj {
-            Some(o) if stamp(self.tag, s.version) == r.stamp && o.kind() == r.kind => {
-                Ok(r.slot as usize)
-            }
+        if r.stamp >> 16 != self.tag || !is_heap_kind(r.kind) {
+            return Err(BadValue(v));
+        }
+        let version = (r.stamp as u16).wrapping_sub(self.version_start);
+        Ok((
+            PoolRef {
+                id: r.slot,
+                version: u32::from(version),
+            },
+            r.kind,
+        ))
+    }
+
+    fn cell(&self, v: Value) -> Result<&Cell, BadValue> {
+        let (r, kind) = self.pool_ref(v)?;
+        // SAFETY: the pool's values are reached only through this heap, and `&self` excludes
+        // every `&mut Heap` path (frees and mutation) while the reference lives.
+        match unsafe { self.pool.get_ref(r) } {
+            Some(c) if c.obj.kind() == kind => Ok(c),
+            _ => Err(BadValue(v)),
+        }
+    }
+
+    fn cell_mut(&mut self, v: Value) -> Result<&mut Cell, BadValue> {
+        let (r, kind) = self.pool_ref(v)?;
+        // SAFETY: the pool's values are reached only through this heap, and `&mut self` is
+        // exclusive.
+        match unsafe { self.pool.get_mut_ref(r) } {
+            Some(c) if c.obj.kind() == kind => Ok(c),
             _ => Err(BadValue(v)),
         }
     }
@@ -226,25 +241,23 @@ impl Heap {
     /// The object `v` refers to.
     #[inline]
     pub fn get(&self, v: Value) -> Result<&Object, BadValue> {
-        let i = self.slot_of(v)?;
-        self.slots[i].obj.as_ref().ok_or(BadValue(v))
+        self.cell(v).map(|c| &c.obj)
     }
 
     /// The object `v` refers to, mutably.
     #[inline]
     pub fn get_mut(&mut self, v: Value) -> Result<&mut Object, BadValue> {
-        let i = self.slot_of(v)?;
-        self.slots[i].obj.as_mut().ok_or(BadValue(v))
+        self.cell_mut(v).map(|c| &mut c.obj)
     }
 
     /// Whether `v` is a live heap object here.
     pub fn contains(&self, v: Value) -> bool {
-        self.slot_of(v).is_ok()
+        self.cell(v).is_ok()
     }
 
     /// The reference count of a heap object.
     pub fn refcount(&self, v: Value) -> Result<u32, BadValue> {
-        Ok(self.slots[self.slot_of(v)?].refcnt)
+        self.cell(v).map(|c| c.refcnt)
     }
 
     /// Adds a reference. Values that are not heap objects (numbers, singletons, classes,
@@ -254,9 +267,8 @@ impl Heap {
         if !is_heap_value(v) {
             return Ok(());
         }
-        let i = self.slot_of(v)?;
-        let s = &mut self.slots[i];
-        s.refcnt = s.refcnt.saturating_add(1);
+        let c = self.cell_mut(v)?;
+        c.refcnt = c.refcnt.saturating_add(1);
         Ok(())
     }
 
@@ -265,47 +277,41 @@ impl Heap {
         if !is_heap_value(v) {
             return Ok(());
         }
-        let i = self.slot_of(v)?;
-        let s = &mut self.slots[i];
-        s.refcnt -= 1;
-        if s.refcnt > 0 {
+        let c = self.cell_mut(v)?;
+        c.refcnt -= 1;
+        if c.refcnt > 0 {
             return Ok(());
         }
         let mut pending = Vec::new();
-        self.free_slot(i, &mut pending);
+        self.free(v, &mut pending);
         while let Some(v) = pending.pop() {
             if !is_heap_value(v) {
                 continue;
             }
-            // Owned references are to live objects (the owner held them), but a stale one
-            // is skipped rather than trusted.
-            let Ok(i) = self.slot_of(v) else { continue };
-            let s = &mut self.slots[i];
-            s.refcnt -= 1;
-            if s.refcnt == 0 {
-                self.free_slot(i, &mut pending);
+            // Owned references are to live objects (their owner held them), but a stale
+            // one is skipped rather than trusted.
+            let Ok(c) = self.cell_mut(v) else { continue };
+            c.refcnt -= 1;
+            if c.refcnt == 0 {
+                self.free(v, &mut pending);
             }
         }
         Ok(())
     }
 
-    fn free_slot(&mut self, i: usize, pending: &mut Vec<Value>) {
-        let s = &mut self.slots[i];
-        let Some(obj) = s.obj.take() else { return };
-        s.version = s.version.wrapping_add(1);
-        let k = heap_kind_index(obj.kind());
+    fn free(&mut self, v: Value, pending: &mut Vec<Value>) {
+        let Ok((r, _)) = self.pool_ref(v) else { return };
+        // SAFETY: the pool's values are reached only through this heap and `&mut self` is
+        // exclusive; no reference into the slot outlives this call.
+        let Some(cell) = (unsafe { self.pool.free_ref(r) }) else {
+            return;
+        };
+        let k = heap_kind_index(cell.obj.kind());
         self.live[k] -= 1;
         if let Some(t) = &self.trackers {
-            t[k].free(1, size_of::<Slot>() as u64);
+            t[k].free(1, size_of::<Cell>() as u64);
         }
-        if s.version == self.version_start {
-            // Every version of this slot has been used: retire it so no stale value can
-            // ever match it again.
-            self.retired += 1;
-        } else {
-            self.free.push(i as u32);
-        }
-        obj.release_into(pending);
+        cell.obj.release_into(pending);
     }
 
     /// Live objects per kind, parallel to [`HEAP_KIND_NAMES`].
@@ -318,25 +324,24 @@ impl Heap {
         self.live.iter().sum()
     }
 
-    /// Slots retired because their version wrapped.
-    pub fn retired(&self) -> u64 {
-        self.retired
-    }
-
     /// Drops every live object at once, cycles included, without looking at reference
-    /// counts, and returns how many there were per kind.
-    pub(crate) fn drop_all(&mut self) -> [u64; 9] {
+    /// counts; returns how many there were per kind and the pool's teardown report.
+    pub(crate) fn drop_all(&mut self) -> ([u64; 9], PoolReport) {
         let live = self.live;
         if let Some(t) = &self.trackers {
             for (k, n) in live.iter().enumerate() {
-                t[k].free(*n, *n * size_of::<Slot>() as u64);
+                t[k].free(*n, *n * size_of::<Cell>() as u64);
             }
         }
-        self.slots = Vec::new();
-        self.free = Vec::new();
+        let pool = std::mem::replace(&mut self.pool, Pool::new());
+        let report = pool.shutdown();
         self.live = [0; 9];
-        live
+        (live, report)
     }
+}
+
+fn is_heap_kind(k: Kind) -> bool {
+    !matches!(k, Kind::Type | Kind::Function)
 }
 
 /// Whether `v` refers to a heap (reference-counted) object.
