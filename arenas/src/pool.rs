@@ -179,8 +179,15 @@ impl Drop for Local {
     }
 }
 
+#[cfg(not(molt_loom))]
 thread_local! {
-    // Not `const { .. }`: loom's `thread_local!` does not accept that form.
+    // `const`: no lazy-initialization check on the hit path.
+    static LOCAL: RefCell<Local> = const { RefCell::new(Local { caches: Vec::new() }) };
+}
+
+#[cfg(molt_loom)]
+thread_local! {
+    // loom's `thread_local!` does not accept the `const { .. }` form.
     #[allow(clippy::missing_const_for_thread_local)]
     static LOCAL: RefCell<Local> = RefCell::new(Local { caches: Vec::new() });
 }
@@ -237,11 +244,13 @@ impl<T> Pool<T> {
         self.shared.pool
     }
 
+    #[inline]
     fn locate(&self, id: u32) -> (usize, usize) {
-        let first = self.config.first_chunk;
-        let q = id / first + 1;
+        // first_chunk is a power of two: shifts, not divisions.
+        let shift = self.config.first_chunk.trailing_zeros();
+        let q = (id >> shift) + 1;
         let k = 31 - q.leading_zeros();
-        let start = first * ((1 << k) - 1);
+        let start = ((1u32 << k) - 1) << shift;
         (k as usize, (id - start) as usize)
     }
 
@@ -391,19 +400,25 @@ impl<T> Pool<T> {
     #[inline]
     pub fn alloc(&self, value: T) -> Result<Owned, PoolFull> {
         let id = self.take_id()?;
+        Ok(self.fill(id, value))
+    }
+
+    /// Writes `value` into the free slot `id` and marks it live.
+    #[inline]
+    fn fill(&self, id: u32, value: T) -> Owned {
         let slot = self.slot(id).expect("ids handed out have a chunk");
         // SAFETY: `id` came from a free list, so this thread is the only one that can touch
         // the slot's value until the reference below is published.
         slot.value.with_mut(|p| unsafe { (*p).write(value) });
         let state = slot.state.load(Ordering::Relaxed);
         slot.state.store(state | 1, Ordering::Release);
-        Ok(Owned {
+        Owned {
             r: PoolRef {
                 id,
                 version: state >> 1,
             },
             pool: self.shared.pool,
-        })
+        }
     }
 
     /// Whether `r` refers to the live value it was allocated for.
@@ -448,11 +463,26 @@ impl<T> Pool<T> {
     }
 
     /// Frees the slot `r` refers to and returns its value, if it is still live.
+    #[inline]
     ///
     /// # Safety
     /// No other thread may access or free this slot concurrently, and no reference obtained
     /// from [`get_ref`](Self::get_ref)/[`get_mut_ref`](Self::get_mut_ref) to it may be alive.
     pub unsafe fn free_ref(&self, r: PoolRef) -> Option<T> {
+        // SAFETY: forwarded contract.
+        let (value, retired) = unsafe { self.vacate(r) }?;
+        self.put_id(r.id, retired);
+        Some(value)
+    }
+
+    /// Moves the value out of live slot `r` and marks the slot free with the next version;
+    /// returns the value and whether the slot is now retired. The id is not yet returned to
+    /// any free list.
+    ///
+    /// # Safety
+    /// As for [`free_ref`](Self::free_ref).
+    #[inline]
+    unsafe fn vacate(&self, r: PoolRef) -> Option<(T, bool)> {
         let slot = self.slot(r.id)?;
         if slot.state.load(Ordering::Acquire) != (r.version << 1 | 1) {
             return None;
@@ -462,8 +492,8 @@ impl<T> Pool<T> {
         let value = slot.value.with(|p| unsafe { (*p).assume_init_read() });
         let next = r.version.wrapping_add(1) & (u32::MAX >> 1);
         slot.state.store(next << 1, Ordering::Release);
-        self.put_id(r.id, next % self.config.retire_period == 0);
-        Some(value)
+        // retire_period is a power of two: a mask, not a division.
+        Some((value, next & (self.config.retire_period - 1) == 0))
     }
 
     /// The value owned by `o`.
@@ -497,10 +527,37 @@ impl<T> Pool<T> {
     ///
     /// # Panics
     /// If `o` belongs to another pool.
+    #[inline]
     pub fn free(&self, o: Owned) -> T {
         assert_eq!(o.pool, self.shared.pool, "Owned from another pool");
         // SAFETY: `o` is the unique owner and is consumed here.
         unsafe { self.free_ref(o.r) }.expect("an Owned slot is live")
+    }
+
+    /// This thread's cache for this pool as a handle: its `alloc`/`free` skip the
+    /// thread-local lookup that [`alloc`](Self::alloc)/[`free`](Self::free) do on every call.
+    /// Registers the thread's magazine on first use, like them.
+    pub fn local(&self) -> LocalCache<'_, T> {
+        let cache = LOCAL
+            .try_with(|local| {
+                let mut local = local.borrow_mut();
+                match local.caches.iter().find(|(p, _)| *p == self.shared.pool) {
+                    Some((_, c)) => Arc::clone(c),
+                    None => {
+                        let cache = self.register();
+                        local.caches.retain(|(_, c)| !c.dead.load(Ordering::Acquire));
+                        local.caches.insert(0, (self.shared.pool, Arc::clone(&cache)));
+                        cache
+                    }
+                }
+            })
+            // Thread exiting: a private magazine; its ids go back to the depot on drop.
+            .unwrap_or_else(|_| self.register());
+        LocalCache {
+            pool: self,
+            cache,
+            _not_send: std::marker::PhantomData,
+        }
     }
 
     /// Counters: (free ids in the depot, slot capacity, registered magazines, chunks).
@@ -587,6 +644,85 @@ impl<T> std::fmt::Debug for Pool<T> {
             .field("id", &self.shared.pool)
             .field("config", &self.config)
             .finish_non_exhaustive()
+    }
+}
+
+/// A thread's cache of one pool, held across many operations (see [`Pool::local`]). Not
+/// `Send`: the magazine belongs to the thread that made it.
+pub struct LocalCache<'p, T> {
+    pool: &'p Pool<T>,
+    cache: Arc<Cache>,
+    _not_send: std::marker::PhantomData<*const ()>,
+}
+
+impl<T> LocalCache<'_, T> {
+    #[inline]
+    fn magazine<R>(&self, f: impl FnOnce(&mut Vec<u32>) -> R) -> R {
+        // SAFETY: the magazine belongs to this thread (`LocalCache` is not `Send`, and the
+        // thread-local path hands out the same magazine only on this thread); it is borrowed
+        // only for the duration of `f`, which does not re-enter; teardown needs the pool
+        // exclusively, which the `'p` borrow excludes.
+        self.cache.magazine.with_mut(|m| f(unsafe { &mut *m }))
+    }
+
+    /// Allocates a slot for `value` from this thread's magazine.
+    #[inline]
+    pub fn alloc(&self, value: T) -> Result<Owned, PoolFull> {
+        let pool = self.pool;
+        let id = match self.magazine(|m| m.pop()) {
+            Some(id) => id,
+            None => self
+                .magazine(|m| {
+                    let mut depot = pool.shared.lock();
+                    pool.take_from_depot(&mut depot, (pool.config.magazine / 2).max(1), m);
+                    m.pop()
+                })
+                .ok_or(PoolFull)?,
+        };
+        Ok(pool.fill(id, value))
+    }
+
+    /// Frees the slot owned by `o` into this thread's magazine and returns its value.
+    ///
+    /// # Panics
+    /// If `o` belongs to another pool.
+    #[inline]
+    pub fn free(&self, o: Owned) -> T {
+        let pool = self.pool;
+        assert_eq!(o.pool, pool.shared.pool, "Owned from another pool");
+        // SAFETY: `o` is the unique owner of a live slot and is consumed here.
+        let (value, retired) = unsafe { pool.vacate(o.r) }.expect("an Owned slot is live");
+        if retired {
+            pool.shared.lock().retired += 1;
+        } else {
+            let cap = pool.config.magazine;
+            self.magazine(|m| {
+                m.push(o.r.id);
+                if m.len() >= cap {
+                    let mut depot = pool.shared.lock();
+                    depot.free.extend(m.drain(cap / 2..));
+                }
+            });
+        }
+        value
+    }
+
+    /// The pool.
+    pub fn pool(&self) -> &Pool<T> {
+        self.pool
+    }
+}
+
+impl<T> Drop for LocalCache<'_, T> {
+    fn drop(&mut self) {
+        // A private magazine made while the thread was exiting is returned now; a registered
+        // one stays with the thread (its exit guard returns it).
+        let registered = LOCAL
+            .try_with(|l| l.borrow().caches.iter().any(|(_, c)| Arc::ptr_eq(c, &self.cache)))
+            .unwrap_or(false);
+        if !registered {
+            Cache::release(&self.cache);
+        }
     }
 }
 

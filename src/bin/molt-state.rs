@@ -26,6 +26,10 @@ enum Command {
         /// Threads running cycles side by side, each with its own runtimes.
         #[arg(long, default_value_t = 1)]
         threads: u32,
+        /// In each cycle, this many extra threads allocate objects from the runtime (one of
+        /// them left alive for shutdown to reclaim) and exit before it shuts down.
+        #[arg(long, default_value_t = 0)]
+        alloc_threads: u32,
     },
     /// Print the builtin classes with their bases and MRO (as CPython 3.11 has them).
     Classes {
@@ -300,7 +304,28 @@ fn cycle_config() -> Config {
     }
 }
 
-fn cycle(cycles: u64, threads: u32) -> ExitCode {
+/// One init/shutdown cycle; with `alloc_threads`, that many threads allocate from the
+/// runtime (leaving one tuple alive) and exit before shutdown.
+fn one_cycle(alloc_threads: u32) -> Result<TeardownReport, String> {
+    let rt = Runtime::try_new(cycle_config()).map_err(|e| e.to_string())?;
+    if alloc_threads > 0 {
+        std::thread::scope(|s| {
+            for _ in 0..alloc_threads {
+                s.spawn(|| -> PyResult<()> {
+                    let mut g = rt.gil();
+                    let a = g.str("abc")?;
+                    let t = g.tuple(&[a, Value::TRUE])?;
+                    g.decref(a)?;
+                    let _leaked = t; // reclaimed by shutdown
+                    Ok(())
+                });
+            }
+        });
+    }
+    rt.shutdown().map_err(|e| e.to_string())
+}
+
+fn cycle(cycles: u64, threads: u32, alloc_threads: u32) -> ExitCode {
     if threads == 0 || cycles == 0 {
         eprintln!("molt-state cycle: -n and --threads must be at least 1");
         return ExitCode::FAILURE;
@@ -331,7 +356,7 @@ fn cycle(cycles: u64, threads: u32) -> ExitCode {
                 let (bar, barrier) = (bar.clone(), &barrier);
                 s.spawn(move || {
                     for _ in 0..100 {
-                        drop(Runtime::new(cycle_config()));
+                        let _ = one_cycle(alloc_threads);
                     }
                     barrier.wait(); // warmed up
                     barrier.wait(); // RSS read, go
@@ -339,9 +364,7 @@ fn cycle(cycles: u64, threads: u32) -> ExitCode {
                     let mut outcome = Ok(());
                     for (i, slot) in times.iter_mut().enumerate() {
                         let t0 = Instant::now();
-                        let report = Runtime::try_new(cycle_config())
-                            .map_err(|e| e.to_string())
-                            .and_then(|rt| rt.shutdown().map_err(|e| e.to_string()));
+                        let report = one_cycle(alloc_threads);
                         *slot = t0.elapsed();
                         match report {
                             Ok(r) if r.leaks.is_empty() => {}
@@ -448,7 +471,11 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command.unwrap_or(Command::Run) {
         Command::Run => run(),
-        Command::Cycle { cycles, threads } => cycle(cycles, threads),
+        Command::Cycle {
+            cycles,
+            threads,
+            alloc_threads,
+        } => cycle(cycles, threads, alloc_threads),
         Command::Classes { json } => classes(json),
     }
 }

@@ -7,6 +7,7 @@ mod ffi;
 mod header;
 mod lifecycle;
 mod object;
+mod pool;
 mod slot;
 mod value;
 
