@@ -3,6 +3,7 @@
 mod c_host;
 mod config;
 mod ffi;
+mod hash;
 mod header;
 mod lifecycle;
 mod slot;
