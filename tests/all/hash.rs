@@ -5,8 +5,8 @@
 use crate::test_config;
 use core::hash::Hasher as _;
 use molt_state::hash::{
-    HASH_INF, HashSecret, HashSeed, MODULUS, hash_bool, hash_bytes, hash_float, hash_i128,
-    hash_int, hash_str, hash_tuple,
+    HashSecret, HashSeed, hash_bool, hash_bytes, hash_float, hash_i128, hash_int, hash_str,
+    hash_tuple,
 };
 use molt_state::{Config, Runtime};
 use proptest::prelude::*;
@@ -14,6 +14,10 @@ use siphasher::sip::SipHasher13;
 
 /// Embedded, not read from disk: Miri runs these tests with isolation on.
 const VECTORS: &str = include_str!("../data/hash_vectors.txt");
+
+/// `sys.hash_info.modulus` and `sys.hash_info.inf` of CPython 3.11 on 64-bit platforms.
+const MODULUS: u64 = (1 << 61) - 1;
+const HASH_INF: i64 = 314_159;
 
 /// The seeds the generator uses (each must appear in the file).
 const SEEDS: [u32; 3] = [0, 1, 12345];
