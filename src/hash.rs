@@ -26,15 +26,17 @@
 use core::hash::Hasher as _;
 use siphasher::sip::SipHasher13;
 
+// Private on purpose: cbindgen exports every public constant of the crate into the C header.
+
 /// The modulus of CPython's numeric hash, the Mersenne prime `2**61 - 1`
 /// (`sys.hash_info.modulus`).
-pub const MODULUS: u64 = (1 << HASH_BITS) - 1;
+const MODULUS: u64 = (1 << HASH_BITS) - 1;
 
-/// The number of bits of [`MODULUS`].
+/// The number of bits of the modulus.
 const HASH_BITS: u32 = 61;
 
 /// `hash(float('inf'))` (`sys.hash_info.inf`); `-inf` hashes to its negation.
-pub const HASH_INF: i64 = 314_159;
+const HASH_INF: i64 = 314_159;
 
 /// What `hash(x)` never returns: CPython reserves `-1` for "error" and maps it to `-2`.
 #[inline]
@@ -276,7 +278,7 @@ const fn signed(x: u64, negative: bool) -> i64 {
     not_minus_one(if negative { -x } else { x })
 }
 
-/// `hash(n)` for an int: the magnitude reduced modulo [`MODULUS`] (`2**61 - 1`), with the
+/// `hash(n)` for an int: the magnitude reduced modulo the Mersenne prime `2**61 - 1`, with the
 /// sign of `n` (so `hash(-n) == -hash(n)`), except that `-1` becomes `-2`.
 #[inline]
 pub const fn hash_int(n: i64) -> i64 {
@@ -320,16 +322,16 @@ const fn decompose(v: f64) -> (bool, u64, i32) {
 }
 
 /// Rotates a 61-bit value left by `r` bits (`0 <= r < 61`) within 61 bits: multiplication
-/// by `2**r` modulo [`MODULUS`] of a reduced value.
+/// by `2**r` modulo `2**61 - 1` of a reduced value.
 #[inline]
 const fn rotate61(x: u64, r: u32) -> u64 {
     ((x << r) & MODULUS) | (x >> (HASH_BITS - r))
 }
 
 /// `hash(v)` for a float, CPython's `_Py_HashDouble`: the value's residue modulo
-/// [`MODULUS`] with its sign, so that numbers equal across types hash equal
+/// `2**61 - 1` with its sign, so that numbers equal across types hash equal
 /// (`hash_float(n as f64) == hash_int(n)` whenever the conversion is exact, and
-/// `hash(0.5) == hash(Fraction(1, 2))`). `inf` hashes to [`HASH_INF`] (314159), `-inf` to
+/// `hash(0.5) == hash(Fraction(1, 2))`). `inf` hashes to 314159, `-inf` to
 /// `-314159`, `-0.0` to 0, and `-1` becomes `-2`.
 ///
 /// CPython reduces the `frexp` mantissa 28 bits at a time and then multiplies by the power
