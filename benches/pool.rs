@@ -135,7 +135,9 @@ fn cross_thread(c: &mut Criterion) {
                     }
                 });
                 for _ in 0..64 {
-                    let batch: Vec<_> = (0..BATCH).map(|i| pool.alloc([i as u64; 4]).unwrap()).collect();
+                    let batch: Vec<_> = (0..BATCH)
+                        .map(|i| pool.alloc([i as u64; 4]).unwrap())
+                        .collect();
                     tx.send(batch).unwrap();
                 }
                 drop(tx);
@@ -186,7 +188,9 @@ fn shutdown(c: &mut Criterion) {
             b.iter_batched(
                 || {
                     let pool: Pool<Box<u64>> = Pool::new();
-                    let owned: Vec<_> = (0..n).map(|i| pool.alloc(Box::new(i as u64)).unwrap()).collect();
+                    let owned: Vec<_> = (0..n)
+                        .map(|i| pool.alloc(Box::new(i as u64)).unwrap())
+                        .collect();
                     for o in owned {
                         pool.free(o);
                     }

@@ -54,64 +54,6 @@
 // The bits of `False`.
 #define MOLT_FALSE 18445055223849287680ull
 
-// The modulus of CPython's numeric hash, the Mersenne prime `2**61 - 1`
-// (`sys.hash_info.modulus`).
-#define MODULUS ((1 << HASH_BITS) - 1)
-
-// `hash(float('inf'))` (`sys.hash_info.inf`); `-inf` hashes to its negation.
-#define HASH_INF 314159
-
-#define OBJECT 0
-
-#define TYPE 1
-
-#define NONE_TYPE 2
-
-#define INT 3
-
-#define BOOL 4
-
-#define FLOAT 5
-
-#define STR 6
-
-#define BYTES 7
-
-#define TUPLE 8
-
-#define LIST 9
-
-#define DICT 10
-
-#define FUNCTION 11
-
-#define BUILTIN_FUNCTION 12
-
-#define METHOD 13
-
-#define MODULE 14
-
-#define NOT_IMPLEMENTED_TYPE 15
-
-#define ELLIPSIS 16
-
-// Smallest small int.
-#define SMALL_INT_MIN -(1 << 47)
-
-// Largest small int.
-#define SMALL_INT_MAX ((1 << 47) - 1)
-
-// Number of slots addressable per object kind.
-#define MAX_SLOTS (1 << 24)
-
-// Bits of the check field (tag and version) of an object reference.
-#define STAMP_BITS 22
-
-
-
-// Every kind, in discriminant order.
-#define Kind_ALL { Str, Bytes, Tuple, List, Dict, Type, Module, Exception, Function, Method, Instance, }
-
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus

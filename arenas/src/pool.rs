@@ -545,8 +545,12 @@ impl<T> Pool<T> {
                     Some((_, c)) => Arc::clone(c),
                     None => {
                         let cache = self.register();
-                        local.caches.retain(|(_, c)| !c.dead.load(Ordering::Acquire));
-                        local.caches.insert(0, (self.shared.pool, Arc::clone(&cache)));
+                        local
+                            .caches
+                            .retain(|(_, c)| !c.dead.load(Ordering::Acquire));
+                        local
+                            .caches
+                            .insert(0, (self.shared.pool, Arc::clone(&cache)));
                         cache
                     }
                 }
@@ -718,7 +722,12 @@ impl<T> Drop for LocalCache<'_, T> {
         // A private magazine made while the thread was exiting is returned now; a registered
         // one stays with the thread (its exit guard returns it).
         let registered = LOCAL
-            .try_with(|l| l.borrow().caches.iter().any(|(_, c)| Arc::ptr_eq(c, &self.cache)))
+            .try_with(|l| {
+                l.borrow()
+                    .caches
+                    .iter()
+                    .any(|(_, c)| Arc::ptr_eq(c, &self.cache))
+            })
             .unwrap_or(false);
         if !registered {
             Cache::release(&self.cache);

@@ -11,8 +11,15 @@ fn a_value_to_a_freed_and_reused_slot_is_rejected() {
     let old_slot = old.as_obj().unwrap().slot;
     g.decref(old).unwrap();
     let new = g.str("new").unwrap();
-    assert_eq!(new.as_obj().unwrap().slot, old_slot, "the magazine reuses the slot");
-    assert!(g.check(old).is_err(), "the old value must not resolve to the new object");
+    assert_eq!(
+        new.as_obj().unwrap().slot,
+        old_slot,
+        "the magazine reuses the slot"
+    );
+    assert!(
+        g.check(old).is_err(),
+        "the old value must not resolve to the new object"
+    );
     assert!(g.str_text(old).is_err());
     let e = g.err_fetch().unwrap();
     assert!(g.describe_exception(e).starts_with("ReferenceError"));
@@ -61,7 +68,10 @@ fn threads_allocate_exit_and_shutdown_reclaims_everything() {
 /// Linux only: anonymous RSS after 2,000 cycles in which 2 threads allocate and exit (the
 /// 10,000-cycle figure comes from `molt-state cycle --alloc-threads 2`, run by CI).
 #[test]
-#[cfg_attr(miri, ignore = "reads /proc and spawns 20,000 threads: far too slow under Miri")]
+#[cfg_attr(
+    miri,
+    ignore = "reads /proc and spawns 5,000 threads: far too slow under Miri"
+)]
 fn cycles_with_allocating_threads_do_not_grow_rss() {
     fn rss_anon_kib() -> Option<u64> {
         let status = std::fs::read_to_string("/proc/self/status").ok()?;
