@@ -30,6 +30,9 @@ enum Command {
         /// them left alive for shutdown to reclaim) and exit before it shuts down.
         #[arg(long, default_value_t = 0)]
         alloc_threads: u32,
+        /// Exit non-zero if anonymous RSS grows by more than this many KiB (Linux).
+        #[arg(long)]
+        max_anon_growth_kib: Option<i64>,
     },
     /// Print the builtin classes with their bases and MRO (as CPython 3.11 has them).
     Classes {
@@ -325,7 +328,12 @@ fn one_cycle(alloc_threads: u32) -> Result<TeardownReport, String> {
     rt.shutdown().map_err(|e| e.to_string())
 }
 
-fn cycle(cycles: u64, threads: u32, alloc_threads: u32) -> ExitCode {
+fn cycle(
+    cycles: u64,
+    threads: u32,
+    alloc_threads: u32,
+    max_anon_growth_kib: Option<i64>,
+) -> ExitCode {
     if threads == 0 || cycles == 0 {
         eprintln!("molt-state cycle: -n and --threads must be at least 1");
         return ExitCode::FAILURE;
@@ -444,6 +452,15 @@ fn cycle(cycles: u64, threads: u32, alloc_threads: u32) -> ExitCode {
                 kib(rss_a, rss_b),
                 kib(anon_a, anon_b)
             );
+            if let Some(max) = max_anon_growth_kib
+                && kib(anon_a, anon_b) > max
+            {
+                eprintln!(
+                    "molt-state cycle: anonymous RSS grew by {} KiB (limit {max} KiB)",
+                    kib(anon_a, anon_b)
+                );
+                return ExitCode::FAILURE;
+            }
         }
         _ => println!("RSS:           unavailable on this platform"),
     }
@@ -475,7 +492,8 @@ fn main() -> ExitCode {
             cycles,
             threads,
             alloc_threads,
-        } => cycle(cycles, threads, alloc_threads),
+            max_anon_growth_kib,
+        } => cycle(cycles, threads, alloc_threads, max_anon_growth_kib),
         Command::Classes { json } => classes(json),
     }
 }
