@@ -113,6 +113,9 @@ struct Depot {
     chunks: usize,
     caches: Vec<Arc<Cache>>,
     retired: u64,
+    /// Net allocations of magazines returned at thread exit, and of calls made while a
+    /// thread was exiting (no magazine).
+    net: i64,
 }
 
 /// The part of a pool that thread caches keep alive: its identity and its depot.
@@ -129,13 +132,34 @@ impl DepotShared {
     }
 }
 
+/// A magazine: free slot ids, and the thread's net allocations (allocs minus frees) through
+/// it, so teardown knows how many live values to look for without a shared counter.
+#[derive(Default)]
+struct Mag {
+    ids: Vec<u32>,
+    net: i64,
+}
+
+impl std::ops::Deref for Mag {
+    type Target = Vec<u32>;
+    fn deref(&self) -> &Vec<u32> {
+        &self.ids
+    }
+}
+
+impl std::ops::DerefMut for Mag {
+    fn deref_mut(&mut self) -> &mut Vec<u32> {
+        &mut self.ids
+    }
+}
+
 /// One thread's magazine for one pool.
 struct Cache {
     shared: Arc<DepotShared>,
     /// Free slot ids. Accessed by the owning thread while it uses the pool (no lock), and
     /// under the depot lock by that thread's exit guard and by the pool's teardown (which
     /// runs only when no thread uses the pool).
-    magazine: UnsafeCell<Vec<u32>>,
+    magazine: UnsafeCell<Mag>,
     /// Set by teardown (under the depot lock) once the magazine was drained.
     dead: AtomicBool,
 }
@@ -232,6 +256,7 @@ impl<T> Pool<T> {
                     chunks: 0,
                     caches: Vec::new(),
                     retired: 0,
+                    net: 0,
                 }),
             }),
             chunks: std::array::from_fn(|_| AtomicPtr::new(std::ptr::null_mut())),
@@ -276,7 +301,7 @@ impl<T> Pool<T> {
     /// Runs `f` on this thread's magazine for this pool, registering one on first use.
     /// `None` if the thread is exiting (its thread-locals are gone).
     #[inline]
-    fn with_magazine<R>(&self, f: impl FnOnce(&mut Vec<u32>) -> R) -> Option<R> {
+    fn with_magazine<R>(&self, f: impl FnOnce(&mut Mag) -> R) -> Option<R> {
         LOCAL
             .try_with(|local| {
                 let mut local = local.borrow_mut();
@@ -312,7 +337,10 @@ impl<T> Pool<T> {
     fn register(&self) -> Arc<Cache> {
         let cache = Arc::new(Cache {
             shared: Arc::clone(&self.shared),
-            magazine: UnsafeCell::new(Vec::with_capacity(self.config.magazine)),
+            magazine: UnsafeCell::new(Mag {
+                ids: Vec::with_capacity(self.config.magazine),
+                net: 0,
+            }),
             dead: AtomicBool::new(false),
         });
         self.shared.lock().caches.push(Arc::clone(&cache));
@@ -353,13 +381,17 @@ impl<T> Pool<T> {
     #[inline]
     fn take_id(&self) -> Result<u32, PoolFull> {
         let half = self.config.magazine / 2;
-        let got = self.with_magazine(|m| match m.pop() {
-            Some(id) => Some(id),
-            None => {
-                let mut depot = self.shared.lock();
-                self.take_from_depot(&mut depot, half.max(1), m);
-                m.pop()
-            }
+        let got = self.with_magazine(|m| {
+            let id = match m.pop() {
+                Some(id) => Some(id),
+                None => {
+                    let mut depot = self.shared.lock();
+                    self.take_from_depot(&mut depot, half.max(1), m);
+                    m.pop()
+                }
+            };
+            m.net += i64::from(id.is_some());
+            id
         });
         match got {
             Some(Some(id)) => Ok(id),
@@ -369,7 +401,9 @@ impl<T> Pool<T> {
                 let mut depot = self.shared.lock();
                 let mut one = Vec::with_capacity(1);
                 self.take_from_depot(&mut depot, 1, &mut one);
-                one.pop().ok_or(PoolFull)
+                let id = one.pop().ok_or(PoolFull)?;
+                depot.net += 1;
+                Ok(id)
             }
         }
     }
@@ -378,21 +412,28 @@ impl<T> Pool<T> {
     /// full; a retired slot is only counted.
     #[inline]
     fn put_id(&self, id: u32, retired: bool) {
-        if retired {
-            self.shared.lock().retired += 1;
-            return;
-        }
         let cap = self.config.magazine;
         let done = self.with_magazine(|m| {
-            m.push(id);
-            if m.len() >= cap {
-                let keep = cap / 2;
-                let mut depot = self.shared.lock();
-                depot.free.extend(m.drain(keep..));
+            m.net -= 1;
+            if retired {
+                self.shared.lock().retired += 1;
+            } else {
+                m.push(id);
+                if m.len() >= cap {
+                    let keep = cap / 2;
+                    let mut depot = self.shared.lock();
+                    depot.free.extend(m.drain(keep..));
+                }
             }
         });
         if done.is_none() {
-            self.shared.lock().free.push(id);
+            let mut depot = self.shared.lock();
+            depot.net -= 1;
+            if retired {
+                depot.retired += 1;
+            } else {
+                depot.free.push(id);
+            }
         }
     }
 
@@ -588,17 +629,22 @@ impl<T> Pool<T> {
 
     fn teardown(&mut self) -> PoolReport {
         let mut report = PoolReport::default();
+        let live: i64;
         {
             let mut depot = self.shared.lock();
             if !depot.alive {
                 return report;
             }
             depot.alive = false;
+            let mut net = depot.net;
             for cache in depot.caches.drain(..) {
                 // SAFETY: teardown has exclusive ownership of the pool, so no thread is in a
                 // pool operation; a thread exiting now waits for the depot lock we hold and
                 // then sees `alive == false` and leaves its magazine alone.
-                cache.magazine.with_mut(|m| unsafe { *m = Vec::new() });
+                net += cache
+                    .magazine
+                    .with_mut(|m| unsafe { std::mem::take(&mut *m) })
+                    .net;
                 cache.dead.store(true, Ordering::Release);
                 report.caches_drained += 1;
             }
@@ -606,7 +652,16 @@ impl<T> Pool<T> {
             report.retired = depot.retired;
             report.chunks = depot.chunks as u64;
             report.capacity = u64::from(depot.capacity);
+            live = net;
         }
+        // With nothing live (or nothing to drop), teardown costs one free per chunk, not a
+        // visit per slot; otherwise the scan stops at the last live value.
+        let mut remaining = if std::mem::needs_drop::<T>() {
+            live.max(0) as u64
+        } else {
+            0
+        };
+        report.live_dropped = live.max(0) as u64;
         for k in 0..CHUNKS {
             let ptr = self.chunks[k].swap(std::ptr::null_mut(), Ordering::Acquire);
             if ptr.is_null() {
@@ -618,14 +673,18 @@ impl<T> Pool<T> {
             let chunk: Box<[Slot<T>]> =
                 unsafe { Box::from_raw(std::ptr::slice_from_raw_parts_mut(ptr, len)) };
             for slot in chunk.iter() {
+                if remaining == 0 {
+                    break;
+                }
                 if slot.state.load(Ordering::Acquire) & 1 == 1 {
                     // SAFETY: live, so initialized; teardown owns the pool exclusively.
                     slot.value.with_mut(|p| unsafe { (*p).assume_init_drop() });
-                    report.live_dropped += 1;
+                    remaining -= 1;
                 }
             }
             drop(chunk);
         }
+        debug_assert_eq!(remaining, 0, "every counted live value was found");
         report
     }
 }
@@ -661,7 +720,7 @@ pub struct LocalCache<'p, T> {
 
 impl<T> LocalCache<'_, T> {
     #[inline]
-    fn magazine<R>(&self, f: impl FnOnce(&mut Vec<u32>) -> R) -> R {
+    fn magazine<R>(&self, f: impl FnOnce(&mut Mag) -> R) -> R {
         // SAFETY: the magazine belongs to this thread (`LocalCache` is not `Send`, and the
         // thread-local path hands out the same magazine only on this thread); it is borrowed
         // only for the duration of `f`, which does not re-enter; teardown needs the pool
@@ -673,16 +732,20 @@ impl<T> LocalCache<'_, T> {
     #[inline]
     pub fn alloc(&self, value: T) -> Result<Owned, PoolFull> {
         let pool = self.pool;
-        let id = match self.magazine(|m| m.pop()) {
-            Some(id) => id,
-            None => self
-                .magazine(|m| {
-                    let mut depot = pool.shared.lock();
-                    pool.take_from_depot(&mut depot, (pool.config.magazine / 2).max(1), m);
-                    m.pop()
-                })
-                .ok_or(PoolFull)?,
-        };
+        let id = self
+            .magazine(|m| {
+                let id = match m.pop() {
+                    Some(id) => Some(id),
+                    None => {
+                        let mut depot = pool.shared.lock();
+                        pool.take_from_depot(&mut depot, (pool.config.magazine / 2).max(1), m);
+                        m.pop()
+                    }
+                };
+                m.net += i64::from(id.is_some());
+                id
+            })
+            .ok_or(PoolFull)?;
         Ok(pool.fill(id, value))
     }
 
@@ -696,18 +759,19 @@ impl<T> LocalCache<'_, T> {
         assert_eq!(o.pool, pool.shared.pool, "Owned from another pool");
         // SAFETY: `o` is the unique owner of a live slot and is consumed here.
         let (value, retired) = unsafe { pool.vacate(o.r) }.expect("an Owned slot is live");
-        if retired {
-            pool.shared.lock().retired += 1;
-        } else {
-            let cap = pool.config.magazine;
-            self.magazine(|m| {
+        let cap = pool.config.magazine;
+        self.magazine(|m| {
+            m.net -= 1;
+            if retired {
+                pool.shared.lock().retired += 1;
+            } else {
                 m.push(o.r.id);
                 if m.len() >= cap {
                     let mut depot = pool.shared.lock();
                     depot.free.extend(m.drain(cap / 2..));
                 }
-            });
-        }
+            }
+        });
         value
     }
 
