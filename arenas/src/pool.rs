@@ -39,7 +39,7 @@ use crate::sync::{
     Arc, AtomicBool, AtomicPtr, AtomicU32, Mutex, MutexGuard, Ordering, UnsafeCell,
     next_instance_id, thread_local,
 };
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::mem::MaybeUninit;
 
 /// Number of chunks (each twice the size of the previous one).
@@ -118,9 +118,8 @@ struct Depot {
     net: i64,
 }
 
-/// The part of a pool that thread caches keep alive: its identity and its depot.
+/// The part of a pool that thread caches keep alive: its depot.
 struct DepotShared {
-    pool: u64,
     depot: Mutex<Depot>,
 }
 
@@ -182,10 +181,11 @@ impl Cache {
         // SAFETY: the depot lock is held, and this runs on the owning thread at its exit
         // (it is not in the middle of a pool operation), so nothing else touches the
         // magazine now.
-        let ids = this
+        let mag = this
             .magazine
             .with_mut(|m| unsafe { std::mem::take(&mut *m) });
-        depot.free.extend_from_slice(&ids);
+        depot.free.extend_from_slice(&mag.ids);
+        depot.net += mag.net;
         depot.caches.retain(|c| !Arc::ptr_eq(c, this));
     }
 }
@@ -197,6 +197,7 @@ struct Local {
 
 impl Drop for Local {
     fn drop(&mut self) {
+        let _ = LAST.try_with(|l| l.set((0, std::ptr::null())));
         for (_, cache) in self.caches.drain(..) {
             Cache::release(&cache);
         }
@@ -216,8 +217,29 @@ thread_local! {
     static LOCAL: RefCell<Local> = RefCell::new(Local { caches: Vec::new() });
 }
 
+/// The magazine this thread used last: (pool id, the `Cache` its `LOCAL` entry keeps
+/// alive). Pool ids are never reused and 0 is none. The pointer is only followed when the
+/// id is the id of the pool being used, which is alive; its entry leaves `LOCAL` only at
+/// thread exit (which clears this first) or when it belongs to a dead pool.
+type Last = Cell<(u64, *const Cache)>;
+
+#[cfg(not(molt_loom))]
+thread_local! {
+    static LAST: Last = const { Cell::new((0, std::ptr::null())) };
+}
+
+#[cfg(molt_loom)]
+thread_local! {
+    #[allow(clippy::missing_const_for_thread_local)]
+    static LAST: Last = Cell::new((0, std::ptr::null()));
+}
+
 /// An object pool owned by one runtime (see the module docs).
 pub struct Pool<T> {
+    /// `shared.pool`, kept here to spare the hit path a pointer chase.
+    id: u64,
+    /// log2 of `config.first_chunk`.
+    shift: u32,
     shared: Arc<DepotShared>,
     chunks: [AtomicPtr<Slot<T>>; CHUNKS],
     config: PoolConfig,
@@ -245,9 +267,11 @@ impl<T> Pool<T> {
         assert!(config.first_chunk.is_power_of_two() && config.first_chunk >= 2);
         assert!(config.magazine >= 2);
         assert!(config.retire_period.is_power_of_two() && config.retire_period >= 2);
+        let id = next_instance_id().get();
         Self {
+            id,
+            shift: config.first_chunk.trailing_zeros(),
             shared: Arc::new(DepotShared {
-                pool: next_instance_id().get(),
                 depot: Mutex::new(Depot {
                     alive: true,
                     free: Vec::new(),
@@ -266,13 +290,13 @@ impl<T> Pool<T> {
 
     /// This pool's process-unique identity.
     pub fn id(&self) -> u64 {
-        self.shared.pool
+        self.id
     }
 
     #[inline]
     fn locate(&self, id: u32) -> (usize, usize) {
         // first_chunk is a power of two: shifts, not divisions.
-        let shift = self.config.first_chunk.trailing_zeros();
+        let shift = self.shift;
         let q = (id >> shift) + 1;
         let k = 31 - q.leading_zeros();
         let start = ((1u32 << k) - 1) << shift;
@@ -290,8 +314,7 @@ impl<T> Pool<T> {
         if chunk.is_null() {
             return None;
         }
-        let len = (self.config.first_chunk as usize) << k;
-        debug_assert!(i < len);
+        debug_assert!(i < (self.config.first_chunk as usize) << k);
         // SAFETY: a non-null chunk pointer was published (release store, under the depot
         // lock) after the chunk of `len` slots was fully initialized, and chunks are freed
         // only by teardown, which needs `&mut self`; `i < len` by construction of `locate`.
@@ -302,33 +325,47 @@ impl<T> Pool<T> {
     /// `None` if the thread is exiting (its thread-locals are gone).
     #[inline]
     fn with_magazine<R>(&self, f: impl FnOnce(&mut Mag) -> R) -> Option<R> {
+        let last = LAST
+            .try_with(|l| {
+                let (id, cache) = l.get();
+                if id == self.id {
+                    cache
+                } else {
+                    std::ptr::null()
+                }
+            })
+            .unwrap_or(std::ptr::null());
+        if last.is_null() {
+            return self.with_magazine_slow(f);
+        }
+        // SAFETY: see `Last`: the id matched this live pool, so the `Cache` is alive (held by
+        // this thread's `LOCAL`). The magazine is this thread's; it is touched without the
+        // lock only on this thread while it uses the pool (teardown, which needs the pool
+        // exclusively, cannot run), and `f` does not re-enter.
+        let cache = unsafe { &*last };
+        Some(cache.magazine.with_mut(|m| f(unsafe { &mut *m })))
+    }
+
+    #[cold]
+    fn with_magazine_slow<R>(&self, f: impl FnOnce(&mut Mag) -> R) -> Option<R> {
         LOCAL
             .try_with(|local| {
                 let mut local = local.borrow_mut();
-                let cache = match local
-                    .caches
-                    .iter()
-                    .position(|(p, _)| *p == self.shared.pool)
-                {
-                    Some(0) => &local.caches[0].1,
-                    Some(i) => {
-                        local.caches.swap(0, i); // most recently used pool first
-                        &local.caches[0].1
-                    }
+                let cache = match local.caches.iter().position(|(p, _)| *p == self.id) {
+                    Some(i) => Arc::clone(&local.caches[i].1),
                     None => {
                         let cache = self.register();
                         // Forget magazines of pools that have been torn down.
                         local
                             .caches
                             .retain(|(_, c)| !c.dead.load(Ordering::Acquire));
-                        local.caches.insert(0, (self.shared.pool, cache));
-                        &local.caches[0].1
+                        local.caches.push((self.id, Arc::clone(&cache)));
+                        cache
                     }
                 };
-                // SAFETY: the magazine is this thread's; it is touched without the lock only
-                // here, on this thread, while it uses the pool (so teardown, which needs
-                // exclusive ownership of the pool, cannot run), and `local` is borrowed, so
-                // this is not re-entered.
+                let _ = LAST.try_with(|l| l.set((self.id, Arc::as_ptr(&cache))));
+                // SAFETY: as in `with_magazine`; `local` is borrowed, so this is not
+                // re-entered.
                 cache.magazine.with_mut(|m| f(unsafe { &mut *m }))
             })
             .ok()
@@ -458,7 +495,7 @@ impl<T> Pool<T> {
                 id,
                 version: state >> 1,
             },
-            pool: self.shared.pool,
+            pool: self.id,
         }
     }
 
@@ -545,7 +582,7 @@ impl<T> Pool<T> {
     where
         T: Sync,
     {
-        assert_eq!(o.pool, self.shared.pool, "Owned from another pool");
+        assert_eq!(o.pool, self.id, "Owned from another pool");
         // SAFETY: `o` is the unique owner of a live slot of this pool (it is not `Copy`, and
         // only `free` ends it), so no one frees or mutates the value while `&o` is borrowed.
         unsafe { self.get_ref(o.r) }.expect("an Owned slot is live")
@@ -559,7 +596,7 @@ impl<T> Pool<T> {
     // borrows it, so no `free` can end the slot while the reference lives.
     #[allow(clippy::mut_from_ref)]
     pub fn get_mut<'a>(&'a self, o: &'a mut Owned) -> &'a mut T {
-        assert_eq!(o.pool, self.shared.pool, "Owned from another pool");
+        assert_eq!(o.pool, self.id, "Owned from another pool");
         // SAFETY: as in `get`, and `&mut o` excludes every other access through `o`.
         unsafe { self.get_mut_ref(o.r) }.expect("an Owned slot is live")
     }
@@ -570,7 +607,7 @@ impl<T> Pool<T> {
     /// If `o` belongs to another pool.
     #[inline]
     pub fn free(&self, o: Owned) -> T {
-        assert_eq!(o.pool, self.shared.pool, "Owned from another pool");
+        assert_eq!(o.pool, self.id, "Owned from another pool");
         // SAFETY: `o` is the unique owner and is consumed here.
         unsafe { self.free_ref(o.r) }.expect("an Owned slot is live")
     }
@@ -582,16 +619,14 @@ impl<T> Pool<T> {
         let cache = LOCAL
             .try_with(|local| {
                 let mut local = local.borrow_mut();
-                match local.caches.iter().find(|(p, _)| *p == self.shared.pool) {
+                match local.caches.iter().find(|(p, _)| *p == self.id) {
                     Some((_, c)) => Arc::clone(c),
                     None => {
                         let cache = self.register();
                         local
                             .caches
                             .retain(|(_, c)| !c.dead.load(Ordering::Acquire));
-                        local
-                            .caches
-                            .insert(0, (self.shared.pool, Arc::clone(&cache)));
+                        local.caches.insert(0, (self.id, Arc::clone(&cache)));
                         cache
                     }
                 }
@@ -673,10 +708,19 @@ impl<T> Pool<T> {
             let chunk: Box<[Slot<T>]> =
                 unsafe { Box::from_raw(std::ptr::slice_from_raw_parts_mut(ptr, len)) };
             for slot in chunk.iter() {
+                let live = slot.state.load(Ordering::Acquire) & 1 == 1;
                 if remaining == 0 {
+                    // Debug builds check the count: nothing live may be left behind.
+                    debug_assert!(
+                        !live || !std::mem::needs_drop::<T>(),
+                        "a live value was not counted"
+                    );
+                    if cfg!(debug_assertions) {
+                        continue;
+                    }
                     break;
                 }
-                if slot.state.load(Ordering::Acquire) & 1 == 1 {
+                if live {
                     // SAFETY: live, so initialized; teardown owns the pool exclusively.
                     slot.value.with_mut(|p| unsafe { (*p).assume_init_drop() });
                     remaining -= 1;
@@ -704,7 +748,7 @@ impl<T> Drop for Pool<T> {
 impl<T> std::fmt::Debug for Pool<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Pool")
-            .field("id", &self.shared.pool)
+            .field("id", &self.id)
             .field("config", &self.config)
             .finish_non_exhaustive()
     }
@@ -756,7 +800,7 @@ impl<T> LocalCache<'_, T> {
     #[inline]
     pub fn free(&self, o: Owned) -> T {
         let pool = self.pool;
-        assert_eq!(o.pool, pool.shared.pool, "Owned from another pool");
+        assert_eq!(o.pool, pool.id, "Owned from another pool");
         // SAFETY: `o` is the unique owner of a live slot and is consumed here.
         let (value, retired) = unsafe { pool.vacate(o.r) }.expect("an Owned slot is live");
         let cap = pool.config.magazine;
@@ -895,6 +939,32 @@ mod tests {
         let report = p.shutdown();
         assert_eq!(report.live_dropped, (n - n / 2) as u64);
         assert!(report.chunks >= 1);
+    }
+
+    #[test]
+    fn values_left_by_exited_threads_are_dropped_by_teardown() {
+        let marker = Arc::new(());
+        let p: Arc<Pool<Arc<()>>> = Arc::new(Pool::with_config(small()));
+        for _ in 0..2 {
+            let (p, marker) = (Arc::clone(&p), Arc::clone(&marker));
+            std::thread::spawn(move || {
+                for _ in 0..3 {
+                    let _leaked = p.alloc(Arc::clone(&marker)).unwrap();
+                }
+                let freed = p.alloc(Arc::clone(&marker)).unwrap();
+                p.free(freed);
+            })
+            .join()
+            .unwrap();
+        }
+        assert_eq!(Arc::strong_count(&marker), 7);
+        let report = Arc::try_unwrap(p).unwrap().shutdown();
+        assert_eq!(report.live_dropped, 6);
+        assert_eq!(
+            Arc::strong_count(&marker),
+            1,
+            "every leaked value was dropped"
+        );
     }
 
     #[test]
