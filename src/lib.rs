@@ -46,3 +46,8 @@ pub use lifecycle::{Runtime, RuntimeSlot};
 pub use report::TeardownReport;
 pub use state::RuntimeState;
 pub use value::Value;
+
+/// The README's examples, compiled and run as doctests.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;
