@@ -195,13 +195,28 @@ struct Local {
     caches: Vec<(u64, Arc<Cache>)>,
 }
 
-impl Drop for Local {
-    fn drop(&mut self) {
+impl Local {
+    /// Returns every magazine of this thread to its depot (the exit guard's work).
+    fn release_all(&mut self) {
         let _ = LAST.try_with(|l| l.set((0, std::ptr::null())));
         for (_, cache) in self.caches.drain(..) {
             Cache::release(&cache);
         }
     }
+}
+
+impl Drop for Local {
+    fn drop(&mut self) {
+        self.release_all();
+    }
+}
+
+/// Returns this thread's magazines (for every pool it used) to their depots now, as its exit
+/// guard would at thread exit: for a thread that will not touch the pools for a long time
+/// (a parked worker), or to make the exit path explicit. Later pool operations on this
+/// thread register fresh magazines.
+pub fn release_thread_caches() {
+    let _ = LOCAL.try_with(|l| l.borrow_mut().release_all());
 }
 
 #[cfg(not(molt_loom))]
@@ -649,6 +664,21 @@ impl<T> Pool<T> {
             d.caches.len(),
             d.chunks,
         )
+    }
+
+    /// Free slots (in the depot, never used, and in every registered thread magazine) and
+    /// the slot capacity. With nothing live they are equal. Takes `&mut self`: no thread may
+    /// be in the middle of a pool operation (a thread exiting meanwhile waits for the depot
+    /// lock this holds).
+    pub fn free_slots(&mut self) -> (u64, u32) {
+        let depot = self.shared.lock();
+        let mut free = depot.free.len() as u64 + u64::from(depot.capacity - depot.fresh);
+        for cache in &depot.caches {
+            // SAFETY: `&mut self` excludes every pool operation, and the exit guards of the
+            // magazines' threads need the depot lock, which is held.
+            free += cache.magazine.with(|m| unsafe { (*m).len() }) as u64;
+        }
+        (free, depot.capacity)
     }
 
     /// Number of magazines (for any pool) this thread holds (diagnostics and tests).
