@@ -813,14 +813,7 @@ impl<'rt> Gil<'rt> {
             .unwrap_or(Value::NONE);
         self.st
             .heap
-            .alloc(Object::Exception(ExcObj {
-                class: cls,
-                args,
-                cause: Value::NONE,
-                context: Value::NONE,
-                suppress_context: false,
-                dict: HashMap::new(),
-            }))
+            .alloc(Object::Exception(ExcObj::new(cls, args)))
             .unwrap_or(Value::NONE)
     }
 
@@ -934,11 +927,8 @@ impl<'rt> Gil<'rt> {
                 return self.str(&text);
             }
             Some(Own::ModuleMissing(n)) => {
-                let (module, attr) = (self.name(n).to_owned(), self.name(name).to_owned());
-                return Err(self.raise_new(
-                    "AttributeError",
-                    format!("module '{module}' has no attribute '{attr}'"),
-                ));
+                let owner = format!("module '{}'", self.name(n));
+                return Err(self.attribute_error(&owner, name));
             }
             None => {}
         }
@@ -949,14 +939,19 @@ impl<'rt> Gil<'rt> {
             }
             Some(v) => Ok(self.own(v)),
             None => {
-                let t = self.class_name(cls).to_owned();
-                let attr = self.name(name).to_owned();
-                Err(self.raise_new(
-                    "AttributeError",
-                    format!("'{t}' object has no attribute '{attr}'"),
-                ))
+                let owner = format!("'{}' object", self.class_name(cls));
+                Err(self.attribute_error(&owner, name))
             }
         }
+    }
+
+    /// `AttributeError: <owner> has no attribute '<name>'`.
+    fn attribute_error(&mut self, owner: &str, name: Symbol) -> Raised {
+        let attr = self.name(name).to_owned();
+        self.raise_new(
+            "AttributeError",
+            format!("{owner} has no attribute '{attr}'"),
+        )
     }
 
     fn type_getattr(&mut self, t: u32, name: Symbol) -> PyResult<Value> {
@@ -981,12 +976,8 @@ impl<'rt> Gil<'rt> {
         match self.st.types.lookup(arena, t, name) {
             Some(v) => Ok(self.own(v)),
             None => {
-                let tn = self.class_name(t).to_owned();
-                let attr = self.name(name).to_owned();
-                Err(self.raise_new(
-                    "AttributeError",
-                    format!("type object '{tn}' has no attribute '{attr}'"),
-                ))
+                let owner = format!("type object '{}'", self.class_name(t));
+                Err(self.attribute_error(&owner, name))
             }
         }
     }
@@ -1042,11 +1033,8 @@ impl<'rt> Gil<'rt> {
             }
             Err(()) => {
                 self.release(value);
-                let (t, attr) = (self.class_name(cls).to_owned(), self.name(name).to_owned());
-                Err(self.raise_new(
-                    "AttributeError",
-                    format!("'{t}' object has no attribute '{attr}'"),
-                ))
+                let owner = format!("'{}' object", self.class_name(cls));
+                Err(self.attribute_error(&owner, name))
             }
         }
     }
@@ -1140,14 +1128,7 @@ impl<'rt> Gil<'rt> {
         match self.st.types.get(cls).layout {
             Layout::Exception => {
                 let args = self.tuple(args)?;
-                self.alloc(Object::Exception(ExcObj {
-                    class: cls,
-                    args,
-                    cause: Value::NONE,
-                    context: Value::NONE,
-                    suppress_context: false,
-                    dict: HashMap::new(),
-                }))
+                self.alloc(Object::Exception(ExcObj::new(cls, args)))
             }
             Layout::Instance => {
                 let inst = self.alloc(Object::Instance(cls, HashMap::new()))?;

@@ -2,6 +2,9 @@
 //! racing shutdown, entrants racing shutdown.
 #![cfg(molt_loom)]
 
+mod common;
+use common::model;
+
 use loom::sync::Arc;
 use loom::sync::atomic::{AtomicUsize, Ordering};
 use loom::thread;
@@ -35,22 +38,6 @@ fn shutdown_no_leaks(slot: &RuntimeSlot) {
 fn shutdown_clean(slot: &RuntimeSlot) {
     shutdown_no_leaks(slot);
     assert_eq!(slot.lifecycle(), Lifecycle::Uninit);
-}
-
-/// A model runner with room for the spin-waits of init and shutdown.
-fn model(f: impl Fn() + Sync + Send + 'static) {
-    static EXECUTIONS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-    let mut builder = loom::model::Builder::new();
-    builder.max_branches = 100_000;
-    EXECUTIONS.store(0, std::sync::atomic::Ordering::Relaxed);
-    builder.check(move || {
-        EXECUTIONS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        f()
-    });
-    eprintln!(
-        "explored {} executions",
-        EXECUTIONS.load(std::sync::atomic::Ordering::Relaxed)
-    );
 }
 
 /// `callers` threads (the model's main thread included) call init at once.

@@ -7,6 +7,9 @@
 //! their own drops, so a value dropped twice or never fails the model.
 #![cfg(molt_loom)]
 
+mod common;
+use common::model;
+
 use loom::sync::atomic::{AtomicUsize, Ordering};
 use loom::sync::{Arc, Mutex};
 use loom::thread;
@@ -27,21 +30,6 @@ impl Drop for Counted {
     fn drop(&mut self) {
         self.0.fetch_add(1, Ordering::Relaxed);
     }
-}
-
-fn model(f: impl Fn() + Sync + Send + 'static) {
-    static EXECUTIONS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-    let mut builder = loom::model::Builder::new();
-    builder.max_branches = 100_000;
-    EXECUTIONS.store(0, std::sync::atomic::Ordering::Relaxed);
-    builder.check(move || {
-        EXECUTIONS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        f()
-    });
-    eprintln!(
-        "explored {} executions",
-        EXECUTIONS.load(std::sync::atomic::Ordering::Relaxed)
-    );
 }
 
 /// Values allocated on one thread and freed on another, through both threads' magazines

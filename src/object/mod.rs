@@ -50,6 +50,21 @@ pub struct ExcObj {
     pub(crate) dict: HashMap<Symbol, Value>,
 }
 
+impl ExcObj {
+    /// A new exception of class `class` with `args` (an owned tuple reference), no cause,
+    /// no context, no attributes.
+    pub(crate) fn new(class: u32, args: Value) -> Self {
+        Self {
+            class,
+            args,
+            cause: Value::NONE,
+            context: Value::NONE,
+            suppress_context: false,
+            dict: HashMap::new(),
+        }
+    }
+}
+
 /// A heap object.
 #[derive(Debug)]
 pub enum Object {
