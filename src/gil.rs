@@ -48,6 +48,22 @@ pub type PyResult<T> = Result<T, Raised>;
 /// [`Gil::register_module`]).
 pub type ModuleInit = fn(&mut Gil<'_>, Value) -> PyResult<()>;
 
+/// A process-unique key for the calling thread (for per-thread exception state).
+///
+/// Not `std::thread::current().id()`: on a thread std did not start (a C host's main
+/// thread) that allocates a handle that is never freed, which valgrind reports.
+pub(crate) fn thread_key() -> u64 {
+    std::thread_local! {
+        static KEY: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+    }
+    KEY.with(|k| {
+        if k.get() == 0 {
+            k.set(molt_arenas::sync::next_instance_id().get());
+        }
+        k.get()
+    })
+}
+
 /// This thread's exception state in one runtime.
 #[derive(Debug, Default)]
 pub(crate) struct ExcState {
@@ -760,7 +776,7 @@ impl<'rt> Gil<'rt> {
     /// Makes `exc` the current exception, taking over the caller's reference (for
     /// `current`) and adding one (for `last`).
     fn set_current(&mut self, exc: Value) {
-        let tid = std::thread::current().id();
+        let tid = thread_key();
         let previous = self.st.exc.entry(tid).or_default().current.take();
         if let Some(prev) = previous {
             if prev != exc
@@ -819,15 +835,12 @@ impl<'rt> Gil<'rt> {
 
     /// This thread's current exception (borrowed), if one is being raised.
     pub fn err_occurred(&self) -> Option<Value> {
-        self.st
-            .exc
-            .get(&std::thread::current().id())
-            .and_then(|s| s.current)
+        self.st.exc.get(&thread_key()).and_then(|s| s.current)
     }
 
     /// Catches this thread's current exception: clears it and returns it (a new reference).
     pub fn err_fetch(&mut self) -> Option<Value> {
-        let tid = std::thread::current().id();
+        let tid = thread_key();
         let s = self.st.exc.get_mut(&tid)?;
         let e = s.current.take();
         if s.last.is_none() {
@@ -839,15 +852,12 @@ impl<'rt> Gil<'rt> {
     /// The last exception raised on this thread (borrowed), kept for diagnostics until
     /// [`clear_last_exception`](Self::clear_last_exception).
     pub fn last_exception(&self) -> Option<Value> {
-        self.st
-            .exc
-            .get(&std::thread::current().id())
-            .and_then(|s| s.last)
+        self.st.exc.get(&thread_key()).and_then(|s| s.last)
     }
 
     /// Forgets this thread's last exception.
     pub fn clear_last_exception(&mut self) {
-        let tid = std::thread::current().id();
+        let tid = thread_key();
         let Some(s) = self.st.exc.get_mut(&tid) else {
             return;
         };

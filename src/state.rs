@@ -68,7 +68,7 @@ pub struct Interp {
     /// Host modules not yet imported.
     pub(crate) module_inits: HashMap<Symbol, ModuleInit>,
     /// Per-thread current and last exception.
-    pub(crate) exc: HashMap<std::thread::ThreadId, ExcState>,
+    pub(crate) exc: HashMap<u64, ExcState>,
     /// Class index of `BaseException`.
     pub(crate) base_exception: u32,
 }
