@@ -42,35 +42,38 @@ fn shutdown_clean(slot: &RuntimeSlot) {
 
 /// `callers` threads (the model's main thread included) call init at once.
 fn concurrent_init(callers: usize) {
-    model(move || {
-        let slot = Arc::new(RuntimeSlot::new());
-        let built = Arc::new(AtomicUsize::new(0));
-        let threads: Vec<_> = (1..callers)
-            .map(|_| {
-                let (slot, built) = (slot.clone(), built.clone());
-                thread::spawn(move || {
-                    let outcome = slot.init(|| build(&built)).unwrap();
-                    // Every caller returns only once the runtime is usable.
-                    let id = slot
-                        .enter()
-                        .expect("init returned Ok, so the runtime is live")
-                        .id();
-                    (outcome, id)
+    model(
+        &format!("lifecycle::concurrent_init({callers})"),
+        move || {
+            let slot = Arc::new(RuntimeSlot::new());
+            let built = Arc::new(AtomicUsize::new(0));
+            let threads: Vec<_> = (1..callers)
+                .map(|_| {
+                    let (slot, built) = (slot.clone(), built.clone());
+                    thread::spawn(move || {
+                        let outcome = slot.init(|| build(&built)).unwrap();
+                        // Every caller returns only once the runtime is usable.
+                        let id = slot
+                            .enter()
+                            .expect("init returned Ok, so the runtime is live")
+                            .id();
+                        (outcome, id)
+                    })
                 })
-            })
-            .collect();
-        let outcome = slot.init(|| build(&built)).unwrap();
-        let id = slot.enter().unwrap().id();
-        let mut initialized = usize::from(outcome == InitOutcome::Initialized);
-        for t in threads {
-            let (o, other) = t.join().unwrap();
-            initialized += usize::from(o == InitOutcome::Initialized);
-            assert_eq!(other, id, "all callers see the same runtime");
-        }
-        assert_eq!(built.load(Ordering::SeqCst), 1, "exactly one state built");
-        assert_eq!(initialized, 1, "exactly one caller reports it initialized");
-        shutdown_clean(&slot);
-    });
+                .collect();
+            let outcome = slot.init(|| build(&built)).unwrap();
+            let id = slot.enter().unwrap().id();
+            let mut initialized = usize::from(outcome == InitOutcome::Initialized);
+            for t in threads {
+                let (o, other) = t.join().unwrap();
+                initialized += usize::from(o == InitOutcome::Initialized);
+                assert_eq!(other, id, "all callers see the same runtime");
+            }
+            assert_eq!(built.load(Ordering::SeqCst), 1, "exactly one state built");
+            assert_eq!(initialized, 1, "exactly one caller reports it initialized");
+            shutdown_clean(&slot);
+        },
+    );
 }
 
 #[test]
@@ -85,7 +88,7 @@ fn concurrent_init_from_three_threads_builds_exactly_one_state() {
 
 #[test]
 fn init_racing_shutdown_never_tears_or_double_frees() {
-    model(|| {
+    model("lifecycle::init_racing_shutdown", || {
         let slot = Arc::new(RuntimeSlot::new());
         let built = Arc::new(AtomicUsize::new(0));
         let initer = {
@@ -117,7 +120,7 @@ fn init_racing_shutdown_never_tears_or_double_frees() {
 
 #[test]
 fn an_entrant_and_a_shutdown_never_both_proceed() {
-    model(|| {
+    model("lifecycle::entrant_vs_shutdown", || {
         let slot = Arc::new(RuntimeSlot::new());
         let built = AtomicUsize::new(0);
         slot.init(|| build(&built)).unwrap();
@@ -148,7 +151,7 @@ fn an_entrant_and_a_shutdown_never_both_proceed() {
 
 #[test]
 fn dropping_a_slot_with_a_live_runtime_frees_it() {
-    model(|| {
+    model("lifecycle::drop_live_slot", || {
         let slot = RuntimeSlot::new();
         let built = AtomicUsize::new(0);
         slot.init(|| build(&built)).unwrap();

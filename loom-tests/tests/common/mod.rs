@@ -1,18 +1,19 @@
 //! Shared by the loom model files.
 
 /// Runs a loom model with room for spin-waits (a high branch bound) and prints how many
-/// executions loom explored.
-pub fn model(f: impl Fn() + Sync + Send + 'static) {
-    static EXECUTIONS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+/// executions loom explored. The counter is per call, so models running in parallel test
+/// threads do not mix their counts.
+pub fn model(name: &str, f: impl Fn() + Sync + Send + 'static) {
+    let executions = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let mut builder = loom::model::Builder::new();
     builder.max_branches = 100_000;
-    EXECUTIONS.store(0, std::sync::atomic::Ordering::Relaxed);
+    let counter = std::sync::Arc::clone(&executions);
     builder.check(move || {
-        EXECUTIONS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         f()
     });
     eprintln!(
-        "explored {} executions",
-        EXECUTIONS.load(std::sync::atomic::Ordering::Relaxed)
+        "{name}: explored {} executions",
+        executions.load(std::sync::atomic::Ordering::Relaxed)
     );
 }
