@@ -972,6 +972,30 @@ mod tests {
     }
 
     #[test]
+    fn release_thread_caches_returns_this_threads_magazines_now() {
+        let mut p: Pool<u8> = Pool::with_config(small());
+        let o = p.alloc(1).unwrap();
+        p.free(o);
+        assert_eq!(p.depot_stats().2, 1, "this thread's magazine is registered");
+        let (free, capacity) = p.free_slots();
+        assert_eq!(
+            free,
+            u64::from(capacity),
+            "the magazine's ids count as free"
+        );
+        release_thread_caches();
+        assert_eq!(p.depot_stats().2, 0);
+        assert_eq!(
+            p.depot_stats().0 as u32,
+            capacity,
+            "every id is back in the depot"
+        );
+        let o = p.alloc(2).unwrap(); // a fresh magazine
+        assert_eq!(p.free(o), 2);
+        assert_eq!(p.depot_stats().2, 1);
+    }
+
+    #[test]
     fn values_left_by_exited_threads_are_dropped_by_teardown() {
         let marker = Arc::new(());
         let p: Arc<Pool<Arc<()>>> = Arc::new(Pool::with_config(small()));
