@@ -137,7 +137,7 @@ impl<'rt> Gil<'rt> {
             .map(|i| self.st.types.value_of(i))
     }
 
-    fn class_name(&self, cls: u32) -> &str {
+    pub(crate) fn class_name(&self, cls: u32) -> &str {
         self.name(self.st.types.get(cls).name)
     }
 
@@ -1255,10 +1255,6 @@ impl<'rt> Gil<'rt> {
 
     pub(crate) fn alloc_instance(&mut self, cls: u32) -> PyResult<Value> {
         self.alloc(Object::Instance(cls, HashMap::new()))
-    }
-
-    pub(crate) fn runtime_class_value(&self, cls: u32) -> Value {
-        self.st.types.value_of(cls)
     }
 
     pub(crate) fn base_exception(&self) -> u32 {

@@ -128,11 +128,6 @@ impl Interp {
         }
     }
 
-    /// The host modules registered and not yet imported, and the cached modules.
-    pub fn module_count(&self) -> usize {
-        self.modules.len()
-    }
-
     pub(crate) fn push_native(&mut self, native: Native) -> u32 {
         let i = self.natives.len() as u32;
         self.natives.push(native);

@@ -265,11 +265,6 @@ impl Heap {
         self.cell_mut(v).map(|c| &mut c.obj)
     }
 
-    /// Whether `v` is a live heap object here.
-    pub fn contains(&self, v: Value) -> bool {
-        self.cell(v).is_ok()
-    }
-
     /// The reference count of a heap object.
     pub fn refcount(&self, v: Value) -> Result<u32, BadValue> {
         self.cell(v).map(|c| c.refcnt)
@@ -327,11 +322,6 @@ impl Heap {
             t[k].free(1, size_of::<Cell>() as u64);
         }
         cell.obj.release_into(pending);
-    }
-
-    /// Live objects per kind, parallel to [`HEAP_KIND_NAMES`].
-    pub fn live_by_kind(&self) -> [u64; 9] {
-        self.live
     }
 
     /// Total live objects.

@@ -311,7 +311,7 @@ fn f_repr(g: &mut Gil<'_>, a: &[Value]) -> PyResult<Value> {
 fn f_hash(g: &mut Gil<'_>, a: &[Value]) -> PyResult<Value> {
     func_arity(g, a, "hash", 1)?;
     let h = g.hash(a[0])?;
-    int_result(g, h)
+    g.int(h)
 }
 
 fn f_isinstance(g: &mut Gil<'_>, a: &[Value]) -> PyResult<Value> {
@@ -598,11 +598,7 @@ pub(crate) fn construct(g: &mut Gil<'_>, cls: u32, a: &[Value]) -> PyResult<Valu
             _ => Err(g.raise_new("TypeError", "type() takes 1 or 3 arguments")),
         },
         _ => {
-            let name = g.repr(g.runtime_class_value(cls))?;
-            let name = name
-                .trim_start_matches("<class '")
-                .trim_end_matches("'>")
-                .to_owned();
+            let name = g.class_name(cls).to_owned();
             Err(g.raise_new("TypeError", format!("cannot create '{name}' instances")))
         }
     }
@@ -677,12 +673,7 @@ fn obj_ne(g: &mut Gil<'_>, a: &[Value]) -> PyResult<Value> {
 fn obj_hash(g: &mut Gil<'_>, a: &[Value]) -> PyResult<Value> {
     arity(g, a, "__hash__", 0, 0)?;
     let h = g.hash(a[0])?;
-    int_result(g, h)
-}
-
-/// An i64 result that may exceed the small-int range (hashes): `OverflowError` beyond it.
-fn int_result(g: &mut Gil<'_>, i: i64) -> PyResult<Value> {
-    g.int(i)
+    g.int(h)
 }
 
 // -------------------------------------------------------------------- numbers

@@ -12,9 +12,8 @@ fn deps_dir() -> PathBuf {
         .to_path_buf()
 }
 
-#[test]
-#[cfg_attr(miri, ignore = "compiles and runs a C program (FFI, subprocesses)")]
-fn c_host_program_drives_the_abi() {
+/// Compiles `tests/c/<name>.c` against the cdylib into `target/c-host/<name>`.
+fn compile(name: &str, extra_flags: &[&str]) -> PathBuf {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let deps = deps_dir();
     let lib = deps.join(format!(
@@ -25,13 +24,14 @@ fn c_host_program_drives_the_abi() {
     assert!(lib.exists(), "cdylib not found at {}", lib.display());
     let out_dir = root.join("target").join("c-host");
     std::fs::create_dir_all(&out_dir).unwrap();
-    let exe = out_dir.join("host");
+    let exe = out_dir.join(name);
     let cc = std::env::var("CC").unwrap_or_else(|_| "cc".into());
     let status = Command::new(&cc)
-        .args(["-std=c11", "-Wall", "-Wextra", "-Werror", "-O1", "-g"])
+        .args(["-std=c11", "-Wall", "-Wextra", "-Werror"])
+        .args(extra_flags)
         .arg("-I")
         .arg(root.join("include"))
-        .arg(root.join("tests/c/host.c"))
+        .arg(root.join(format!("tests/c/{name}.c")))
         .arg("-L")
         .arg(&deps)
         .arg(format!("-Wl,-rpath,{}", deps.display()))
@@ -40,7 +40,14 @@ fn c_host_program_drives_the_abi() {
         .arg(&exe)
         .status()
         .unwrap_or_else(|e| panic!("cannot run C compiler {cc:?}: {e}"));
-    assert!(status.success(), "compiling tests/c/host.c failed");
+    assert!(status.success(), "compiling tests/c/{name}.c failed");
+    exe
+}
+
+#[test]
+#[cfg_attr(miri, ignore = "compiles and runs a C program (FFI, subprocesses)")]
+fn c_host_program_drives_the_abi() {
+    let exe = compile("host", &["-O1", "-g"]);
     // The program inherits our environment; keep it from injecting faults into its init.
     let out = Command::new(&exe)
         .arg("10000")
@@ -57,27 +64,7 @@ fn c_host_program_drives_the_abi() {
 #[test]
 #[cfg_attr(miri, ignore = "compiles and runs a C program (FFI, subprocesses)")]
 fn c_host_sees_init_failures_as_status_codes() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let src = root.join("tests/c/init_fail.c");
-    let deps = deps_dir();
-    let out_dir = root.join("target").join("c-host");
-    std::fs::create_dir_all(&out_dir).unwrap();
-    let exe = out_dir.join("init_fail");
-    let cc = std::env::var("CC").unwrap_or_else(|_| "cc".into());
-    let status = Command::new(&cc)
-        .args(["-std=c11", "-Wall", "-Wextra", "-Werror"])
-        .arg("-I")
-        .arg(root.join("include"))
-        .arg(&src)
-        .arg("-L")
-        .arg(&deps)
-        .arg(format!("-Wl,-rpath,{}", deps.display()))
-        .arg("-lmolt_state")
-        .arg("-o")
-        .arg(&exe)
-        .status()
-        .unwrap();
-    assert!(status.success());
+    let exe = compile("init_fail", &[]);
     for (var, value, expect) in [
         ("MOLT_FAIL_INIT_AT", "builtin-classes", "builtin-classes"),
         ("MOLT_FAIL_INIT_AT", "publish", "publish"),
