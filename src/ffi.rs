@@ -85,14 +85,6 @@ fn set_last_error(message: &str) {
     LAST_ERROR.with(|e| *e.borrow_mut() = Some(to_cstring(message)));
 }
 
-fn panic_message(payload: &(dyn std::any::Any + Send)) -> &str {
-    payload
-        .downcast_ref::<&str>()
-        .copied()
-        .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
-        .unwrap_or("non-string panic payload")
-}
-
 /// Runs an entry point's body: catches panics, records the failure message.
 fn boundary(name: &str, body: impl FnOnce() -> Result<(), Failure>) -> i32 {
     match catch_unwind(AssertUnwindSafe(body)) {
@@ -104,7 +96,7 @@ fn boundary(name: &str, body: impl FnOnce() -> Result<(), Failure>) -> i32 {
         Err(payload) => {
             set_last_error(&format!(
                 "internal error in {name}: {}",
-                panic_message(payload.as_ref())
+                crate::error::panic_message(payload.as_ref())
             ));
             MOLT_ERR_INTERNAL
         }

@@ -10,6 +10,7 @@ mod lifecycle;
 mod object;
 mod pool;
 mod slot;
+mod tasks;
 mod value;
 
 use molt_state::Config;
