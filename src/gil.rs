@@ -69,35 +69,12 @@ pub(crate) fn thread_key() -> u64 {
     })
 }
 
-std::thread_local! {
-    /// The task this thread is running, if any: (runtime id, the task's exception key).
-    static TASK_EXC: std::cell::Cell<(u64, u64)> = const { std::cell::Cell::new((0, 0)) };
-}
-
 /// The key of the exception state the calling code raises into, in runtime `runtime`: the
 /// running task's own key inside a task of that runtime, else the thread's key.
 pub(crate) fn exc_key(runtime: u64) -> u64 {
-    let (rt, key) = TASK_EXC.with(|c| c.get());
-    if rt == runtime && key != 0 {
-        key
-    } else {
-        thread_key()
-    }
-}
-
-/// While alive, code on this thread raises into a task's exception state (see
-/// [`exc_key`]); dropping it restores what was there (tasks can run nested on one thread).
-pub(crate) struct TaskExcScope((u64, u64));
-
-impl TaskExcScope {
-    pub(crate) fn enter(runtime: u64, key: u64) -> Self {
-        Self(TASK_EXC.with(|c| c.replace((runtime, key))))
-    }
-}
-
-impl Drop for TaskExcScope {
-    fn drop(&mut self) {
-        TASK_EXC.with(|c| c.set(self.0));
+    match crate::async_rt::current_task(runtime) {
+        Some((key, _)) => key,
+        None => thread_key(),
     }
 }
 

@@ -23,7 +23,7 @@
 //! [`Config::workers`]: crate::Config::workers
 
 use crate::error::ShutdownError;
-use crate::gil::{ExcState, Gil, PyResult, TaskExcScope};
+use crate::gil::{ExcState, Gil, PyResult};
 use crate::report::TaskReport;
 use crate::state::RuntimeState;
 use crate::value::Value;
@@ -279,6 +279,37 @@ impl Tasks {
 
     pub(crate) fn len(&self) -> usize {
         self.table.len()
+    }
+}
+
+std::thread_local! {
+    /// The task this thread is running, if any: its runtime's id, its exception key, its id.
+    static CURRENT: std::cell::Cell<Option<(u64, u64, TaskId)>> =
+        const { std::cell::Cell::new(None) };
+}
+
+/// The task of runtime `runtime` this thread is running, if any: (exception key, id).
+pub(crate) fn current_task(runtime: u64) -> Option<(u64, TaskId)> {
+    match CURRENT.with(|c| c.get()) {
+        Some((rt, key, id)) if rt == runtime => Some((key, id)),
+        _ => None,
+    }
+}
+
+/// While alive, this thread runs a task: code on it raises into the task's exception state
+/// (see `gil::exc_key`). Dropping it restores what was there (tasks can nest on a thread
+/// when a join helps).
+struct CurrentTask(Option<(u64, u64, TaskId)>);
+
+impl CurrentTask {
+    fn enter(runtime: u64, exc_key: u64, task: TaskId) -> Self {
+        Self(CURRENT.with(|c| c.replace(Some((runtime, exc_key, task)))))
+    }
+}
+
+impl Drop for CurrentTask {
+    fn drop(&mut self) {
+        CURRENT.with(|c| c.set(self.0));
     }
 }
 
@@ -583,6 +614,11 @@ impl Gil<'_> {
         self.runtime().work_cv.notify_all();
     }
 
+    /// Whether `task` names a task record of this runtime (without raising).
+    pub fn task_check(&self, task: TaskId) -> Result<(), molt_arenas::handles::HandleError> {
+        self.st.tasks.table.get(task).map(|_| ())
+    }
+
     /// The task's state.
     pub fn task_state(&mut self, task: TaskId) -> PyResult<TaskState> {
         Ok(self.task_ref(task)?.state)
@@ -862,7 +898,7 @@ impl Gil<'_> {
         self.st.tasks.running += 1;
         let rt = self.runtime();
         let out = self.unlocked(|| {
-            let _scope = TaskExcScope::enter(rt.id().get(), exc_key);
+            let _scope = CurrentTask::enter(rt.id().get(), exc_key, task);
             let mut cx = TaskCx {
                 rt,
                 id: task,
@@ -964,7 +1000,7 @@ impl Gil<'_> {
     }
 
     /// `TaskCx::check_cancelled` with the lock held.
-    fn task_check_cancelled(&mut self, task: TaskId) -> PyResult<()> {
+    pub(crate) fn task_check_cancelled(&mut self, task: TaskId) -> PyResult<()> {
         let token = self.task_ref(task)?.token;
         let (cancelled, message) = match self.st.tasks.tokens.get(token) {
             Ok(t) => (t.cancelled, t.message.clone()),
@@ -978,7 +1014,7 @@ impl Gil<'_> {
     }
 
     /// `TaskCx::sleep` with the lock held (released while sleeping).
-    fn task_sleep(&mut self, task: TaskId, duration: Duration) -> PyResult<()> {
+    pub(crate) fn task_sleep(&mut self, task: TaskId, duration: Duration) -> PyResult<()> {
         if self.st.tasks.closing {
             // Shutdown cancels sleeping tasks; one that starts sleeping now is no different.
             let token = self.task_ref(task)?.token;
