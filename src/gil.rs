@@ -58,8 +58,9 @@ pub type ModuleInit = fn(&mut Gil<'_>, Value) -> PyResult<()>;
 /// Not `std::thread::current().id()`: on a thread std did not start (a C host's main
 /// thread) that allocates a handle that is never freed, which valgrind reports.
 pub(crate) fn thread_key() -> u64 {
-    std::thread_local! {
-        static KEY: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+    // The shim's thread-local: loom threads (coroutines on one OS thread) get their own.
+    molt_arenas::sync::thread_local! {
+        static KEY: std::cell::Cell<u64> = std::cell::Cell::new(0);
     }
     KEY.with(|k| {
         if k.get() == 0 {

@@ -282,10 +282,10 @@ impl Tasks {
     }
 }
 
-std::thread_local! {
+molt_arenas::sync::thread_local! {
     /// The task this thread is running, if any: its runtime's id, its exception key, its id.
-    static CURRENT: std::cell::Cell<Option<(u64, u64, TaskId)>> =
-        const { std::cell::Cell::new(None) };
+    /// (The shim's thread-local: under loom each model thread has its own.)
+    static CURRENT: std::cell::Cell<Option<(u64, u64, TaskId)>> = std::cell::Cell::new(None);
 }
 
 /// The task of runtime `runtime` this thread is running, if any: (exception key, id).
