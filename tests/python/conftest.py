@@ -229,7 +229,7 @@ class Molt:
 
     def new(self, obj) -> int:
         """A molt value equal to the Python value ``obj`` (None, bool, int, float, str, bytes,
-        tuple, list): a new reference."""
+        tuple, list, dict): a new reference."""
         u64 = ctypes.c_uint64
         if obj is None:
             return C.MOLT_NONE
@@ -253,7 +253,23 @@ class Molt:
             finally:
                 for v in items:
                     self.decref(v)
+        if isinstance(obj, dict):
+            d = self._out("molt_dict_new", u64)
+            for k, v in obj.items():
+                mk, mv = self.new(k), self.new(v)
+                try:
+                    self.check("molt_dict_set", self.lib.molt_dict_set(d, mk, mv))
+                finally:
+                    self.decref(mk)
+                    self.decref(mv)
+            return d
         raise TypeError(f"no molt value for {type(obj).__name__}")
+
+    def int_value(self, v: int) -> int:
+        return self._out("molt_int_as_i64", ctypes.c_int64, v)
+
+    def float_value(self, v: int) -> float:
+        return self._out("molt_float_as_f64", ctypes.c_double, v)
 
     def decref(self, v: int) -> None:
         self.check("molt_decref", self.lib.molt_decref(v))
