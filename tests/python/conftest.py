@@ -168,9 +168,7 @@ def library_path() -> Path:
     if profile not in ("debug", "release"):
         pytest.exit(f"MOLT_STATE_PROFILE={profile!r}: expected debug or release", returncode=4)
     _cargo("build", "--lib", "--quiet", *(["--release"] if profile == "release" else []))
-    meta = json.loads(
-        _cargo("metadata", "--format-version", "1", "--no-deps", capture=True).stdout
-    )
+    meta = json.loads(_cargo("metadata", "--format-version", "1", "--no-deps", capture=True).stdout)
     if sys.platform == "darwin":
         file = "libmolt_state.dylib"
     elif sys.platform == "win32":
@@ -347,7 +345,9 @@ class Molt:
             status = self.lib.molt_runtime_argv_get(i, None, 0, needed)
             assert status == C.MOLT_ERR_INVALID_ARGUMENT, self.last_error()
             buf = ctypes.create_string_buffer(needed.value + 1)
-            self.check("molt_runtime_argv_get", self.lib.molt_runtime_argv_get(i, buf, len(buf), needed))
+            self.check(
+                "molt_runtime_argv_get", self.lib.molt_runtime_argv_get(i, buf, len(buf), needed)
+            )
             out.append(buf.raw[: needed.value].decode("utf-8"))
         return out
 

@@ -30,8 +30,21 @@ UNBOUND = {
 # Classes of CPython 3.11's builtins that molt-state does not have yet (not looked up by the
 # ABI). A class leaving this list is fine; one joining it is a regression.
 NOT_YET = {
-    "bytearray", "classmethod", "complex", "enumerate", "filter", "frozenset", "map",
-    "memoryview", "property", "range", "reversed", "set", "slice", "staticmethod", "super",
+    "bytearray",
+    "classmethod",
+    "complex",
+    "enumerate",
+    "filter",
+    "frozenset",
+    "map",
+    "memoryview",
+    "property",
+    "range",
+    "reversed",
+    "set",
+    "slice",
+    "staticmethod",
+    "super",
     "zip",
     "__loader__",  # _frozen_importlib.BuiltinImporter, an import-system detail
 }
@@ -81,10 +94,11 @@ def test_mro_and_bases_of_every_builtin_class_equal_cpythons(molt: Molt):
     for name, cls in classes.items():
         if issubclass(cls, BaseException) or name in UNBOUND:
             assert name in compared, name
-    for core in ("object", "type", "int", "bool", "float", "str", "bytes", "tuple", "list",
-                 "dict"):
+    for core in ("object", "type", "int", "bool", "float", "str", "bytes", "tuple", "list", "dict"):
         assert core in compared
-    assert len({molt.attr_text(lookup(molt, n), "__name__") for n in compared}) == 84
+    # Aliases (IOError, EnvironmentError) are the class they alias, as in CPython.
+    distinct = {molt.attr_text(lookup(molt, n), "__name__") for n in compared}
+    assert len(distinct) == len({classes[n] for n in compared}) >= 84
 
 
 @needs_cpython_311
@@ -119,10 +133,8 @@ def test_classes_are_identified_by_value_and_instances_know_them(molt: Molt):
 
 
 def class_new(m: Molt, name: str, bases: list[int], namespace: dict | None = None) -> int:
-    t = m.new(()) if not bases else None
-    if bases:
-        arr = (ctypes.c_uint64 * len(bases))(*bases)
-        t = m._out("molt_tuple_new", ctypes.c_uint64, arr, len(bases))
+    arr = (ctypes.c_uint64 * len(bases))(*bases)
+    t = m._out("molt_tuple_new", ctypes.c_uint64, arr, len(bases))
     ns = m.new(namespace) if namespace is not None else C.MOLT_NONE
     try:
         return m._out("molt_class_new", ctypes.c_uint64, name.encode(), t, ns)
@@ -133,12 +145,23 @@ def class_new(m: Molt, name: str, bases: list[int], namespace: dict | None = Non
 
 def test_user_classes_get_cpythons_c3_mro(molt: Molt):
     # The same hierarchy in Python and through the ABI.
-    class A: pass
-    class B(A): pass
-    class C_(A): pass
-    class D(B, C_): pass
-    class E(C_, B): pass  # noqa: F841  (a different, also consistent, order)
-    class F(D, ValueError): pass
+    class A:
+        pass
+
+    class B(A):
+        pass
+
+    class C_(A):
+        pass
+
+    class D(B, C_):
+        pass
+
+    class E(C_, B):
+        pass  # the same bases in the other order: also consistent
+
+    class F(D, ValueError):
+        pass
 
     made = {}
     made["A"] = class_new(molt, "A", [])
@@ -154,8 +177,12 @@ def test_user_classes_get_cpythons_c3_mro(molt: Molt):
 
 @pytest.mark.reclaims("str 1 tuple 1 exception 1")
 def test_an_inconsistent_hierarchy_raises_cpythons_type_error(molt: Molt):
-    class A: pass
-    class B(A): pass
+    class A:
+        pass
+
+    class B(A):
+        pass
+
     try:
         type("X", (A, B), {})
     except TypeError as e:
@@ -177,7 +204,7 @@ def test_builtin_classes_are_immutable_user_classes_are_not(molt: Molt):
     int_ = molt.builtin_class("int")
     assert molt.lib.molt_setattr(int_, b"x", value) == C.MOLT_ERR_EXCEPTION
     try:
-        setattr(int, "x", 1)
+        int.x = 1
     except TypeError as e:
         assert molt.last_error() == f"TypeError: {e}"
     molt.decref(molt.err_fetch())

@@ -7,6 +7,7 @@ teardown: hence the ``reclaims`` markers."""
 
 import builtins
 import ctypes
+from operator import getitem
 
 import pytest
 from conftest import C, Molt
@@ -168,3 +169,39 @@ def test_status_errors_are_not_python_exceptions(molt: Molt):
     assert molt.last_error() == "name is NULL"
     assert molt.lib.molt_len(0x7FF0_0000_0000_0001, ctypes.c_size_t()) == C.MOLT_ERR_STALE_VALUE
     assert molt.lib.molt_err_occurred() == 0
+
+
+NONE = C.MOLT_NONE
+
+
+def call(f):
+    return f()
+
+
+# Known deviation: a value that is not a heap object (None, an int, a float, a class) where
+# the operation wants one raises ReferenceError "stale or foreign value ..." (Gil::obj in
+# src/gil.rs treats every heap lookup failure as a bad value) instead of CPython's TypeError.
+# Strict: this fails loudly once it is fixed.
+@pytest.mark.xfail(
+    strict=True,
+    raises=AssertionError,
+    reason="non-heap operand raises ReferenceError, not TypeError",
+)
+@pytest.mark.reclaims(None)
+@pytest.mark.parametrize(
+    "case",
+    [
+        ("None[0]", lambda: getitem(None, 0), lambda m: call_status(m, "molt_tuple_get", NONE, 0)),
+        ("7[0]", lambda: getitem(7, 0), lambda m: call_status(m, "molt_tuple_get", m.new(7), 0)),
+        ("None()", lambda: call(None), lambda m: call_status(m, "molt_call", NONE, None, 0)),
+        ("2.5()", lambda: call(2.5), lambda m: call_status(m, "molt_call", m.new(2.5), None, 0)),
+    ],
+    ids=lambda c: c[0],
+)
+def test_operations_on_non_objects_raise_cpythons_type_error(molt: Molt, case):
+    _, in_python, through_abi = case
+    expected = python_error(in_python)
+    assert through_abi(molt) == C.MOLT_ERR_EXCEPTION
+    message = molt.last_error()
+    molt.decref(molt.err_fetch())
+    assert message == f"{type(expected).__name__}: {expected}"

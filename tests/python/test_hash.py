@@ -130,7 +130,7 @@ def test_hash_equals_cpython_under_the_same_seed(lib: Molt, seed):
     expected = cpython_hashes(VALUES, seed)
     with lib.runtime(env={"MOLT_HASHSEED": str(seed)}) as m:
         got = molt_hashes(m, VALUES)
-    wrong = [(v, e, g) for v, e, g in zip(VALUES, expected, got) if e != g]
+    wrong = [(v, e, g) for v, e, g in zip(VALUES, expected, got, strict=True) if e != g]
     assert not wrong, f"seed {seed}: (value, CPython, molt): {wrong[:5]}"
 
 
@@ -156,10 +156,12 @@ def test_builtins_hash_called_through_the_abi_agrees(lib: Molt):
     assert any(h in SMALL_INT for h in expected) and any(h not in SMALL_INT for h in expected)
     # Live at shutdown: the module cache's `builtins` and the last exception (OverflowError,
     # its args tuple and message), which the runtime keeps after it is fetched.
-    with lib.runtime(env={"MOLT_HASHSEED": "7"}, reclaimed="str 1 tuple 1 module 1 exception 1") as m:
+    with lib.runtime(
+        env={"MOLT_HASHSEED": "7"}, reclaimed="str 1 tuple 1 module 1 exception 1"
+    ) as m:
         builtins = m.import_("builtins")
         hash_fn = m.getattr(builtins, "hash")
-        for v, want in zip(values, expected):
+        for v, want in zip(values, expected, strict=True):
             mv = m.new(v)
             assert m.hash(mv) == want
             args = (ctypes.c_uint64 * 1)(mv)
