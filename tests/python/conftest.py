@@ -57,10 +57,8 @@ _DEFINE = re.compile(r"^#define (MOLT_\w+) (-?\d+)(?:ull)?$", re.M)
 
 
 def _norm(c_type: str) -> str:
-    """``const char *const *argv`` -> ``const char *const *`` (spacing normalized)."""
-    c_type = re.sub(r"\s+", " ", c_type.strip())
-    c_type = re.sub(r"\s*\*\s*", " *", c_type).replace("* *", "**")
-    return c_type.replace(" *const", " *const ").replace("*const  *", "*const *").strip()
+    """``const char *const  *`` -> ``const char *const *``: one spelling per C type."""
+    return " ".join(re.findall(r"\*|\w+", c_type)).replace("* ", "*")
 
 
 def parse_header(text: str) -> tuple[dict[str, tuple[str, list[str]]], dict[str, int]]:

@@ -218,8 +218,8 @@ def test_a_thousand_cycles_stay_fast_and_leave_nothing(lib: Molt):
     assert L.molt_runtime_generation() == generation + 1000
     assert_clean_teardown(lib.teardown_report(), reclaimed="str 1")
     assert after - before < 1 << 20, f"RSS grew by {(after - before) / 1024:.0f} KiB"
-    # Generous: a debug build on a busy 2-core machine takes a few ms per cycle at worst.
-    assert elapsed < 30, f"1000 cycles took {elapsed:.1f} s"
+    # Generous: a debug build takes ~0.5 ms per cycle (init, two objects, shutdown).
+    assert elapsed < 10, f"1000 cycles took {elapsed:.1f} s"
     # Every one of those values is rejected by a fresh runtime.
     with lib.runtime() as m:
         n = usize()
