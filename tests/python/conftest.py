@@ -430,9 +430,38 @@ def pytest_configure(config):
     )
 
 
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item, call):
+    """Keeps each phase's report on the item, so fixtures can tell whether the test failed."""
+    report = yield
+    setattr(item, f"report_{report.when}", report)
+    return report
+
+
 @pytest.fixture
 def molt(lib: Molt, request):
-    """A fresh process-default runtime for one test, shut down (and checked) after it."""
+    """A fresh process-default runtime for one test, shut down (and checked) after it. The
+    objects still live at shutdown must be what the test's ``reclaims`` marker says (none by
+    default), unless the test failed: then only the leak check applies."""
     marker = request.node.get_closest_marker("reclaims")
-    with lib.runtime(reclaimed=marker.args[0] if marker else "none") as m:
-        yield m
+    reclaimed = marker.args[0] if marker else "none"
+    lib.check("molt_runtime_init", lib.lib.molt_runtime_init())
+    yield lib
+    assert lib.lib.molt_runtime_shutdown() == C.MOLT_OK, lib.last_error()
+    failed = getattr(request.node, "report_call", None) is None or request.node.report_call.failed
+    assert_clean_teardown(lib.teardown_report(), None if failed else reclaimed)
+
+
+@pytest.fixture(autouse=True)
+def no_runtime_left_behind(request):
+    """Every test starts and ends with no live runtime; one that leaves a runtime live gets
+    an error, and the runtime is shut down so that the next test starts clean."""
+    if "lib" not in request.fixturenames:
+        yield
+        return
+    lib = request.getfixturevalue("lib")
+    assert lib.lib.molt_runtime_is_initialized() == 0
+    yield
+    if lib.lib.molt_runtime_is_initialized():
+        status = lib.lib.molt_runtime_shutdown()
+        pytest.fail(f"the test left a runtime live (shut down now: status {status})")
