@@ -422,14 +422,6 @@ def lib() -> Molt:
     return m
 
 
-def pytest_configure(config):
-    config.addinivalue_line(
-        "markers",
-        "reclaims(text): the objects the `molt` fixture's teardown report must list as still "
-        'live at shutdown, worded as the report does ("module 1"); default: none',
-    )
-
-
 @pytest.hookimpl(wrapper=True, tryfirst=True)
 def pytest_runtest_makereport(item, call):
     """Keeps each phase's report on the item, so fixtures can tell whether the test failed."""
