@@ -142,12 +142,11 @@ def ctypes_signature(name: str):
 # ------------------------------------------------------------------------- the library
 
 
-def _cargo(*args: str, capture: bool = False) -> subprocess.CompletedProcess:
+def _cargo(*args: str) -> subprocess.CompletedProcess:
+    """Runs cargo in the repository; a failure ends the session with cargo's stderr."""
     cargo = os.environ.get("CARGO", "cargo")
     try:
-        return subprocess.run(
-            [cargo, *args], cwd=ROOT, check=True, text=True, capture_output=capture
-        )
+        return subprocess.run([cargo, *args], cwd=ROOT, check=True, text=True, capture_output=True)
     except FileNotFoundError:
         pytest.exit(f"{cargo!r} not found: install Rust or set MOLT_STATE_LIB", returncode=4)
     except subprocess.CalledProcessError as e:
@@ -165,8 +164,8 @@ def library_path() -> Path:
     profile = os.environ.get("MOLT_STATE_PROFILE", "debug")
     if profile not in ("debug", "release"):
         pytest.exit(f"MOLT_STATE_PROFILE={profile!r}: expected debug or release", returncode=4)
-    _cargo("build", "--lib", "--quiet", *(["--release"] if profile == "release" else []))
-    meta = json.loads(_cargo("metadata", "--format-version", "1", "--no-deps", capture=True).stdout)
+    _cargo("build", "--lib", *(["--release"] if profile == "release" else []))
+    meta = json.loads(_cargo("metadata", "--format-version", "1", "--no-deps").stdout)
     if sys.platform == "darwin":
         file = "libmolt_state.dylib"
     elif sys.platform == "win32":
