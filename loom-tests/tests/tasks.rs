@@ -93,7 +93,11 @@ fn cancel_racing_completion() {
         // lock hold as the cancel: `Cancelled` means the task was still pending, and a task
         // cancelled while pending never runs.
         if state == TaskState::Cancelled {
-            assert_eq!(runs.load(Ordering::SeqCst), 0, "a task cancelled while pending ran");
+            assert_eq!(
+                runs.load(Ordering::SeqCst),
+                0,
+                "a task cancelled while pending ran"
+            );
         }
         assert_eq!(report.tasks.records(), 0);
         assert!(report.leaks.is_empty(), "{}", report.leaks);
