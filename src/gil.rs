@@ -59,7 +59,14 @@ pub type ModuleInit = fn(&mut Gil<'_>, Value) -> PyResult<()>;
 /// thread) that allocates a handle that is never freed, which valgrind reports.
 pub(crate) fn thread_key() -> u64 {
     // The shim's thread-local: loom threads (coroutines on one OS thread) get their own.
+    // `const` except under loom, whose macro has no `const` form.
+    #[cfg(not(molt_loom))]
     molt_arenas::sync::thread_local! {
+        static KEY: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+    }
+    #[cfg(molt_loom)]
+    molt_arenas::sync::thread_local! {
+        #[allow(clippy::missing_const_for_thread_local)]
         static KEY: std::cell::Cell<u64> = std::cell::Cell::new(0);
     }
     KEY.with(|k| {

@@ -282,9 +282,17 @@ impl Tasks {
     }
 }
 
+// The shim's thread-local: under loom each model thread has its own. `const` (no lazy
+// initialization check) except under loom, whose macro has no `const` form.
+#[cfg(not(molt_loom))]
 molt_arenas::sync::thread_local! {
     /// The task this thread is running, if any: its runtime's id, its exception key, its id.
-    /// (The shim's thread-local: under loom each model thread has its own.)
+    static CURRENT: std::cell::Cell<Option<(u64, u64, TaskId)>> =
+        const { std::cell::Cell::new(None) };
+}
+#[cfg(molt_loom)]
+molt_arenas::sync::thread_local! {
+    #[allow(clippy::missing_const_for_thread_local)]
     static CURRENT: std::cell::Cell<Option<(u64, u64, TaskId)>> = std::cell::Cell::new(None);
 }
 
