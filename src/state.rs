@@ -160,11 +160,10 @@ impl Interp {
 /// 4. builtin classes with `__bases__`/`__mro__`;
 /// 5. caches: exception type cache, capability cache, argv.
 ///
-/// Owners still to come plug in at the marked places: method tables and the method cache
-/// next to the builtin classes; module cache and last-exception tracking next to the
-/// exception type cache; object pools (per runtime, with per-thread caches) and async
-/// registries (tasks, cancel tokens, per-task exception state, worker threads), which
-/// teardown quiesces and drains first.
+/// Behind the runtime lock ([`Interp`]): method tables and the method cache, the object heap
+/// on its pool, the module cache, per-thread and per-task exception state, and the async
+/// registries (tasks, cancel tokens, timers, worker threads), which shutdown quiesces and
+/// stops first (see `async_rt`).
 #[derive(Debug)]
 pub struct RuntimeState {
     id: RuntimeId,
@@ -176,7 +175,6 @@ pub struct RuntimeState {
     classes: BuiltinClasses,
     exception_types: HashMap<Symbol, ClassId>,
     exception_tracker: Option<Tracker>,
-    // -- module cache and last-exception tracking join the exception type cache here.
     capabilities: Capabilities,
     interp: Mutex<Interp>,
     /// Condition variables of the runtime lock: scheduler workers wait on `work_cv` for
