@@ -514,6 +514,11 @@ impl<'rt> Gil<'rt> {
     /// `seq[index]` for tuples and lists (negative indices count from the end); a new
     /// reference.
     pub fn get_item_index(&mut self, seq: Value, index: i64) -> PyResult<Value> {
+        if seq.as_obj().is_none() || self.check(seq).is_ok() && self.st.heap.get(seq).is_err() {
+            // A number, a singleton, a class or a function: valid, but not a sequence.
+            let t = self.type_name(seq)?;
+            return Err(self.raise_new("TypeError", format!("'{t}' object is not subscriptable")));
+        }
         let (items, what): (&[Value], &str) = match self.obj(seq)? {
             Object::Tuple(t) => (t, "tuple"),
             Object::List(l) => (l, "list"),
@@ -1127,8 +1132,15 @@ impl<'rt> Gil<'rt> {
         if let Some(t) = self.st.types.index_of(callable) {
             return self.instantiate(t, args);
         }
-        match self.obj(callable)? {
-            Object::Method(f, s) => {
+        // Numbers and singletons are valid values but not heap objects: not callable unless
+        // their class says so (below).
+        let heap = if callable.as_obj().is_none() {
+            None
+        } else {
+            Some(self.obj(callable)?)
+        };
+        match heap {
+            Some(Object::Method(f, s)) => {
                 let (f, s) = (*f, *s);
                 let mut full = Vec::with_capacity(args.len() + 1);
                 full.push(s);

@@ -178,15 +178,8 @@ def call(f):
     return f()
 
 
-# Known deviation: a value that is not a heap object (None, an int, a float, a class) where
-# the operation wants one raises ReferenceError "stale or foreign value ..." (Gil::obj in
-# src/gil.rs treats every heap lookup failure as a bad value) instead of CPython's TypeError.
-# Strict: this fails loudly once it is fixed.
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="non-heap operand raises ReferenceError, not TypeError",
-)
+# A value that is not a heap object (None, an int, a float) where the operation wants one
+# raises CPython's TypeError, not ReferenceError (it is a valid value, just the wrong kind).
 @pytest.mark.reclaims(None)
 @pytest.mark.parametrize(
     "case",
