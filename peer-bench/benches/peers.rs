@@ -10,6 +10,8 @@
 //!   - `molt_rust_api`: `Runtime::try_new` + `shutdown` with the registry off (the release
 //!     default) and the default config otherwise (random hash seed, environment read), i.e.
 //!     the same work as `molt_runtime_init`.
+//!   - `molt_rust_api_report_text`: the same plus formatting the teardown report as text
+//!     (a diagnostic: what `molt_runtime_shutdown` adds on top of the slot's teardown).
 //!   - `molt_c_abi`: `molt_runtime_init` + `molt_runtime_shutdown` (the process slot; shutdown
 //!     also formats the teardown report for `molt_last_teardown_report`).
 //!   - `lua54_bare`: `luaL_newstate` + `lua_close` (Lua 5.4, vendored, through its C API).
@@ -100,6 +102,14 @@ fn cycle(c: &mut Criterion) {
         b.iter(|| {
             let rt = Runtime::try_new(config()).unwrap();
             black_box(rt.shutdown().unwrap())
+        })
+    });
+    // Diagnostic: the Rust API cycle plus formatting the teardown report as text, which
+    // `molt_runtime_shutdown` does for `molt_last_teardown_report` on every shutdown.
+    g.bench_function("molt_rust_api_report_text", |b| {
+        b.iter(|| {
+            let rt = Runtime::try_new(config()).unwrap();
+            black_box(rt.shutdown().unwrap().to_string())
         })
     });
     assert_eq!(molt_runtime_is_initialized(), 0);
