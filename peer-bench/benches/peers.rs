@@ -6,6 +6,9 @@
 //! cargo bench --manifest-path peer-bench/Cargo.toml --bench peers -- --warm-up-time 1 --measurement-time 3
 //! ```
 //!
+//! Times are the benchmark thread's CPU time (see `clock.rs`: the machine is shared, and wall
+//! time counts other processes' time slices); `PEER_BENCH_CLOCK=wall` measures wall time.
+//!
 //! * `cycle/*`: one runtime built and torn down, end to end.
 //!   - `molt_rust_api`: `Runtime::try_new` + `shutdown` with the registry off (the release
 //!     default) and the default config otherwise (random hash seed, environment read), i.e.
@@ -35,8 +38,13 @@
 //!   per-thread magazine registered with the runtime's pool; the workers stay alive; then
 //!   shut down, which drains the magazines of the live threads. Only init and shutdown are
 //!   timed (`iter_custom`); the hand-off to the workers (thread wake-ups) is not.
-//!   `threads/0` is the same loop without workers (the baseline).
+//!   `threads/0` is the same loop without workers (the baseline). Each iteration reads the
+//!   clock four times (two spans); `threads/empty_spans` measures two empty spans, i.e. what
+//!   the clock itself adds to each iteration.
 
+mod clock;
+
+use clock::Clock;
 use criterion::{Criterion, criterion_group, criterion_main};
 use mlua_sys as lua;
 use molt_state::ffi::{
@@ -49,7 +57,7 @@ use std::hint::black_box;
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, Sender, channel};
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// The release default: registry off, everything else as `molt_runtime_init` resolves it.
 fn config() -> Config {
@@ -96,7 +104,7 @@ fn quickjs_cycle(full: bool) {
     }
 }
 
-fn cycle(c: &mut Criterion) {
+fn cycle(c: &mut Criterion<Clock>) {
     let mut g = c.benchmark_group("cycle");
     g.bench_function("molt_rust_api", |b| {
         b.iter(|| {
@@ -126,7 +134,7 @@ fn cycle(c: &mut Criterion) {
     g.finish();
 }
 
-fn intern(c: &mut Criterion) {
+fn intern(c: &mut Criterion<Clock>) {
     let rt = Runtime::try_new(config()).unwrap();
     let mut rodeo = lasso::Rodeo::default();
     let mut rodeo_fold: lasso::Rodeo<lasso::Spur, _> =
@@ -161,7 +169,7 @@ fn intern(c: &mut Criterion) {
 
 static PLAIN: u64 = 7;
 
-fn ffi(c: &mut Criterion) {
+fn ffi(c: &mut Criterion<Clock>) {
     assert_eq!(molt_runtime_init(), MOLT_OK);
     let mut g = c.benchmark_group("ffi");
     g.bench_function("baseline_static_load", |b| b.iter(|| *black_box(&PLAIN)));
@@ -217,10 +225,10 @@ impl Workers {
     }
 
     /// One timed cycle: init, (untimed) hand-off to the workers, shutdown.
-    fn cycle(&self) -> (Duration, molt_state::TeardownReport) {
-        let t0 = Instant::now();
+    fn cycle(&self, clock: Clock) -> (Duration, molt_state::TeardownReport) {
+        let t0 = clock.now();
         let rt = Arc::new(Runtime::try_new(config()).unwrap());
-        let init = t0.elapsed();
+        let init = clock.since(t0);
         for tx in &self.to {
             tx.send(Arc::clone(&rt)).unwrap();
         }
@@ -228,9 +236,9 @@ impl Workers {
             self.done.recv().unwrap();
         }
         let rt = Arc::try_unwrap(rt).expect("every worker dropped its handle");
-        let t1 = Instant::now();
+        let t1 = clock.now();
         let report = black_box(rt.shutdown().unwrap());
-        (init + t1.elapsed(), report)
+        (init + clock.since(t1), report)
     }
 
     fn join(self) {
@@ -241,22 +249,39 @@ impl Workers {
     }
 }
 
-fn threads(c: &mut Criterion) {
+fn threads(c: &mut Criterion<Clock>) {
+    let clock = Clock::from_env();
     let mut g = c.benchmark_group("threads");
     g.sample_size(30);
+    g.bench_function("empty_spans", |b| {
+        b.iter_custom(|iters| {
+            (0..iters)
+                .map(|_| {
+                    let t0 = clock.now();
+                    let first = clock.since(t0);
+                    let t1 = clock.now();
+                    first + clock.since(t1)
+                })
+                .sum()
+        })
+    });
     for n in [0usize, 1, 2, 4, 8] {
         let workers = Workers::new(n);
         // Check the premise once: shutdown drains exactly the n live threads' caches.
-        let (_, report) = workers.cycle();
+        let (_, report) = workers.cycle(clock);
         assert_eq!(report.pool.caches_drained, n as u64, "{n} threads");
         assert!(report.leaks.is_empty());
         g.bench_function(n.to_string(), |b| {
-            b.iter_custom(|iters| (0..iters).map(|_| workers.cycle().0).sum())
+            b.iter_custom(|iters| (0..iters).map(|_| workers.cycle(clock).0).sum())
         });
         workers.join();
     }
     g.finish();
 }
 
-criterion_group!(benches, cycle, intern, ffi, threads);
+criterion_group! {
+    name = benches;
+    config = Criterion::default().with_measurement(Clock::from_env());
+    targets = cycle, intern, ffi, threads
+}
 criterion_main!(benches);
