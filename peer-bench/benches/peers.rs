@@ -3,7 +3,7 @@
 //! Run the whole peer group (from the repository root; `CARGO_TARGET_DIR` optional):
 //!
 //! ```sh
-//! cargo bench --manifest-path peer-bench/Cargo.toml --bench peers -- --warm-up-time 1 --measurement-time 3
+//! cargo bench --manifest-path peer-bench/Cargo.toml --bench peers -- --warm-up-time 1 --measurement-time 5
 //! ```
 //!
 //! Times are the benchmark thread's CPU time (see `clock.rs`: the machine is shared, and wall
