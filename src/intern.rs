@@ -97,10 +97,19 @@ base_names! {
     hasattr = "hasattr", iter = "iter", next = "next", id = "id",
 }
 
+/// An interned name's text: compiled into the program (base names, builtin class and method
+/// names: nothing to copy at init) or copied into the interner's arena (names interned at run
+/// time).
+#[derive(Clone, Copy)]
+enum Name {
+    Static(&'static str),
+    Arena(ArenaStr),
+}
+
 /// The runtime's interner.
 pub struct Interner {
     arena: Arena,
-    names: Vec<ArenaStr>,
+    names: Vec<Name>,
     table: HashTable<u32>,
     hasher: DefaultHashBuilder,
 }
@@ -114,30 +123,49 @@ impl Interner {
             table: HashTable::with_capacity(BASE_NAMES.len() * 2),
             hasher: DefaultHashBuilder::default(),
         };
-        for (i, name) in BASE_NAMES.iter().enumerate() {
-            let s = this.intern(name);
-            debug_assert_eq!(s.index() as usize, i, "duplicate base name {name:?}");
+        for (i, &name) in BASE_NAMES.iter().enumerate() {
+            // Base names are distinct (a unit test checks), so no lookup before inserting.
+            debug_assert!(this.lookup(name).is_none(), "duplicate base name {name:?}");
+            let hash = this.hasher.hash_one(name);
+            this.push_new(hash, Name::Static(name));
+            debug_assert_eq!(this.names.len(), i + 1);
         }
         this
     }
 
-    /// Returns the symbol of `name`, interning it if it is new.
+    /// Returns the symbol of `name`, interning it if it is new (its text is copied into the
+    /// interner's arena).
     pub fn intern(&mut self, name: &str) -> Symbol {
         let hash = self.hasher.hash_one(name);
-        let (arena, names) = (&self.arena, &self.names);
-        let text = |i: &u32| {
-            arena
-                .str(names[*i as usize])
-                .expect("interner token from its own arena")
-        };
-        if let Some(&i) = self.table.find(hash, |i| text(i) == name) {
-            return Symbol(i);
+        if let Some(s) = self.find(hash, name) {
+            return s;
         }
+        let token = self.arena.alloc_str(name);
+        self.push_new(hash, Name::Arena(token))
+    }
+
+    /// [`intern`](Self::intern) for text compiled into the program: a new name is not copied.
+    pub fn intern_static(&mut self, name: &'static str) -> Symbol {
+        let hash = self.hasher.hash_one(name);
+        if let Some(s) = self.find(hash, name) {
+            return s;
+        }
+        self.push_new(hash, Name::Static(name))
+    }
+
+    fn find(&self, hash: u64, name: &str) -> Option<Symbol> {
+        self.table
+            .find(hash, |&i| self.text(i) == name)
+            .map(|&i| Symbol(i))
+    }
+
+    /// Appends a name known not to be interned yet.
+    fn push_new(&mut self, hash: u64, name: Name) -> Symbol {
         let i = u32::try_from(self.names.len()).expect("more than u32::MAX interned names");
-        self.names.push(self.arena.alloc_str(name));
+        self.names.push(name);
         let (arena, names, hasher) = (&self.arena, &self.names, &self.hasher);
         self.table.insert_unique(hash, i, |i| {
-            hasher.hash_one(arena.str(names[*i as usize]).expect("own token"))
+            hasher.hash_one(text_of(arena, names[*i as usize]))
         });
         Symbol(i)
     }
@@ -151,19 +179,13 @@ impl Interner {
     }
 
     fn text(&self, i: u32) -> &str {
-        self.arena
-            .str(self.names[i as usize])
-            .expect("interner token from its own arena")
+        text_of(&self.arena, self.names[i as usize])
     }
 
     /// The text of `sym`, or `None` if this interner has no such symbol.
     pub fn name(&self, sym: Symbol) -> Option<&str> {
-        let token = *self.names.get(sym.0 as usize)?;
-        Some(
-            self.arena
-                .str(token)
-                .expect("interner token from its own arena"),
-        )
+        let name = *self.names.get(sym.0 as usize)?;
+        Some(text_of(&self.arena, name))
     }
 
     /// Number of interned names.
@@ -176,9 +198,17 @@ impl Interner {
         self.names.is_empty()
     }
 
-    /// Bytes of name text held in the arena.
+    /// Bytes of name text held in the arena (names interned at run time; the base names'
+    /// text is part of the program).
     pub fn text_bytes(&self) -> u64 {
         self.arena.allocated_bytes()
+    }
+}
+
+fn text_of(arena: &Arena, name: Name) -> &str {
+    match name {
+        Name::Static(s) => s,
+        Name::Arena(token) => arena.str(token).expect("interner token from its own arena"),
     }
 }
 

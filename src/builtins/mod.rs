@@ -69,7 +69,7 @@ impl BuiltinClasses {
                 bases.push(by_index[i]);
             }
             let id = table.insert(ClassData {
-                name: interner.intern(spec.name),
+                name: interner.intern_static(spec.name),
                 bases: arena.alloc_slice(&bases),
                 mro: arena.alloc_slice::<ClassId>(&[]),
                 index: by_index.len() as u32,

@@ -173,7 +173,7 @@ pub(crate) fn build(
     let mut natives = Vec::with_capacity(count);
     for (name, func) in BUILTIN_FUNCTIONS {
         natives.push(Native {
-            name: interner.intern(name),
+            name: interner.intern_static(name),
             owner: None,
             func: *func,
         });
@@ -187,7 +187,7 @@ pub(crate) fn build(
         let cls = classes.index_of(id).ok_or("class index")?;
         table.clear();
         for (name, func) in *funcs {
-            let name = interner.intern(name);
+            let name = interner.intern_static(name);
             table.push((name, natives.len() as u32));
             natives.push(Native {
                 name,
