@@ -49,7 +49,15 @@ const DEFAULT_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(1);
 
 thread_local! {
     static LAST_ERROR: RefCell<Option<CString>> = const { RefCell::new(None) };
-    static LAST_REPORT: RefCell<Option<CString>> = const { RefCell::new(None) };
+    /// The last teardown report, formatted on first request (most hosts never ask, and
+    /// formatting costs as much as a third of a cycle).
+    static LAST_REPORT: RefCell<Option<LastReport>> = const { RefCell::new(None) };
+}
+
+/// A teardown report and, once asked for, its text.
+enum LastReport {
+    Report(Box<crate::TeardownReport>),
+    Text(CString),
 }
 
 /// A failed call: a status code and the message for `molt_last_error`.
@@ -166,11 +174,11 @@ pub extern "C" fn molt_runtime_shutdown() -> i32 {
             .unwrap_or(DEFAULT_SHUTDOWN_TIMEOUT);
         match DEFAULT.shutdown(timeout) {
             Ok(Some(report)) => {
-                let text = report.to_string();
                 if std::env::var_os("MOLT_PRINT_TEARDOWN").is_some_and(|v| v == "1") {
-                    eprintln!("{text}");
+                    eprintln!("{report}");
                 }
-                LAST_REPORT.with(|r| *r.borrow_mut() = Some(to_cstring(&text)));
+                let last = LastReport::Report(Box::new(report));
+                LAST_REPORT.with(|r| *r.borrow_mut() = Some(last));
                 Ok(())
             }
             Ok(None) => Ok(()),
@@ -204,7 +212,17 @@ pub extern "C" fn molt_last_error() -> *const c_char {
 /// down, or NULL if none. Valid until this thread's next such shutdown.
 #[unsafe(no_mangle)]
 pub extern "C" fn molt_last_teardown_report() -> *const c_char {
-    LAST_REPORT.with(|r| r.borrow().as_ref().map_or(std::ptr::null(), |c| c.as_ptr()))
+    LAST_REPORT.with(|r| {
+        let mut r = r.borrow_mut();
+        if let Some(LastReport::Report(report)) = r.as_ref() {
+            let text = to_cstring(&report.to_string());
+            *r = Some(LastReport::Text(text));
+        }
+        match r.as_ref() {
+            Some(LastReport::Text(c)) => c.as_ptr(),
+            _ => std::ptr::null(),
+        }
+    })
 }
 
 /// Replaces `sys.argv` with `argc` NUL-terminated UTF-8 strings.
