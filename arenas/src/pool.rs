@@ -46,13 +46,16 @@ use std::mem::MaybeUninit;
 pub const CHUNKS: usize = 17;
 /// Largest number of slots a pool addresses (ids are below this).
 pub const MAX_SLOTS: u32 = 1 << 24;
+/// Largest [`PoolConfig::magazine`].
+pub const MAGAZINE_MAX: usize = 255;
 
 /// Tuning of one pool.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PoolConfig {
     /// Slots in the first chunk (a power of two, at least 2).
     pub first_chunk: u32,
-    /// Ids a thread's magazine holds before it flushes half to the depot (at least 2).
+    /// Ids a thread's magazine holds before it flushes half to the depot (2 to
+    /// [`MAGAZINE_MAX`]).
     pub magazine: usize,
     /// A slot is retired when its version reaches a multiple of this (a power of two).
     pub retire_period: u32,
@@ -113,9 +116,6 @@ struct Depot {
     chunks: usize,
     caches: Vec<Arc<Cache>>,
     retired: u64,
-    /// Net allocations of magazines returned at thread exit, and of calls made while a
-    /// thread was exiting (no magazine).
-    net: i64,
 }
 
 /// The part of a pool that thread caches keep alive: its depot.
@@ -131,24 +131,59 @@ impl DepotShared {
     }
 }
 
-/// A magazine: free slot ids, and the thread's net allocations (allocs minus frees) through
-/// it, so teardown knows how many live values to look for without a shared counter.
-#[derive(Default)]
+/// A magazine: a stack of free slot ids stored inline in its [`Cache`], so the hit path is
+/// one pointer away from the ids (no `Vec` header to follow, no capacity check, no
+/// reallocation).
+///
+/// `len` is a `u8` and `ids` has 256 entries, so every index the stack uses (`len`, or
+/// `len - 1` when `len > 0`) is in bounds by its type: the compiler drops the bounds checks
+/// without any `unsafe`. `len <= cap <= MAGAZINE_MAX` always holds; a push that makes the
+/// magazine full flushes half of it before returning, so between operations `len < cap`.
 struct Mag {
-    ids: Vec<u32>,
-    net: i64,
+    len: u8,
+    /// The pool's [`PoolConfig::magazine`].
+    cap: u8,
+    ids: [u32; 256],
 }
 
-impl std::ops::Deref for Mag {
-    type Target = Vec<u32>;
-    fn deref(&self) -> &Vec<u32> {
-        &self.ids
+impl Mag {
+    fn new(cap: usize) -> Self {
+        Self {
+            len: 0,
+            cap: u8::try_from(cap).expect("magazine capacity is checked by the pool"),
+            ids: [0; 256],
+        }
     }
-}
 
-impl std::ops::DerefMut for Mag {
-    fn deref_mut(&mut self) -> &mut Vec<u32> {
-        &mut self.ids
+    #[inline(always)]
+    fn pop(&mut self) -> Option<u32> {
+        let len = self.len.checked_sub(1)?;
+        self.len = len;
+        Some(self.ids[usize::from(len)])
+    }
+
+    /// Pushes `id`; `true` if the magazine is now full (the caller flushes half of it).
+    #[inline(always)]
+    fn push(&mut self, id: u32) -> bool {
+        self.ids[usize::from(self.len)] = id;
+        self.len += 1;
+        self.len >= self.cap
+    }
+
+    /// Moves the ids above the lower half into `free` (a full magazine's flush).
+    #[cold]
+    fn flush_half(&mut self, free: &mut Vec<u32>) {
+        let keep = self.cap / 2;
+        let len = self.len;
+        // `len` first: whatever `extend` does, the magazine stays within its bounds.
+        self.len = keep.min(len);
+        free.extend_from_slice(&self.ids[usize::from(self.len)..usize::from(len)]);
+    }
+
+    /// Moves every id into `free`.
+    fn drain_into(&mut self, free: &mut Vec<u32>) {
+        let len = std::mem::take(&mut self.len);
+        free.extend_from_slice(&self.ids[..usize::from(len)]);
     }
 }
 
@@ -181,11 +216,8 @@ impl Cache {
         // SAFETY: the depot lock is held, and this runs on the owning thread at its exit
         // (it is not in the middle of a pool operation), so nothing else touches the
         // magazine now.
-        let mag = this
-            .magazine
-            .with_mut(|m| unsafe { std::mem::take(&mut *m) });
-        depot.free.extend_from_slice(&mag.ids);
-        depot.net += mag.net;
+        this.magazine
+            .with_mut(|m| unsafe { (*m).drain_into(&mut depot.free) });
         depot.caches.retain(|c| !Arc::ptr_eq(c, this));
     }
 }
@@ -280,7 +312,7 @@ impl<T> Pool<T> {
     /// If `config` breaks its documented bounds.
     pub fn with_config(config: PoolConfig) -> Self {
         assert!(config.first_chunk.is_power_of_two() && config.first_chunk >= 2);
-        assert!(config.magazine >= 2);
+        assert!((2..=MAGAZINE_MAX).contains(&config.magazine));
         assert!(config.retire_period.is_power_of_two() && config.retire_period >= 2);
         let id = next_instance_id().get();
         Self {
@@ -295,7 +327,6 @@ impl<T> Pool<T> {
                     chunks: 0,
                     caches: Vec::new(),
                     retired: 0,
-                    net: 0,
                 }),
             }),
             chunks: std::array::from_fn(|_| AtomicPtr::new(std::ptr::null_mut())),
@@ -308,7 +339,7 @@ impl<T> Pool<T> {
         self.id
     }
 
-    #[inline]
+    #[inline(always)]
     fn locate(&self, id: u32) -> (usize, usize) {
         // first_chunk is a power of two: shifts, not divisions.
         let shift = self.shift;
@@ -338,7 +369,7 @@ impl<T> Pool<T> {
 
     /// Runs `f` on this thread's magazine for this pool, registering one on first use.
     /// `None` if the thread is exiting (its thread-locals are gone).
-    #[inline]
+    #[inline(always)]
     fn with_magazine<R>(&self, f: impl FnOnce(&mut Mag) -> R) -> Option<R> {
         let last = LAST
             .try_with(|l| {
@@ -389,30 +420,22 @@ impl<T> Pool<T> {
     fn register(&self) -> Arc<Cache> {
         let cache = Arc::new(Cache {
             shared: Arc::clone(&self.shared),
-            magazine: UnsafeCell::new(Mag {
-                ids: Vec::with_capacity(self.config.magazine),
-                net: 0,
-            }),
+            magazine: UnsafeCell::new(Mag::new(self.config.magazine)),
             dead: AtomicBool::new(false),
         });
         self.shared.lock().caches.push(Arc::clone(&cache));
         cache
     }
 
-    /// Takes up to `n` free ids from the depot (allocating a chunk if needed).
-    fn take_from_depot(&self, depot: &mut Depot, n: usize, out: &mut Vec<u32>) {
-        while out.len() < n {
-            if let Some(id) = depot.free.pop() {
-                out.push(id);
-                continue;
-            }
-            if depot.fresh < depot.capacity {
-                out.push(depot.fresh);
-                depot.fresh += 1;
-                continue;
-            }
+    /// One free id from the depot: a freed one, else a never-used one (allocating the next
+    /// chunk if needed). `None` when the pool is full.
+    fn depot_take(&self, depot: &mut Depot) -> Option<u32> {
+        if let Some(id) = depot.free.pop() {
+            return Some(id);
+        }
+        if depot.fresh == depot.capacity {
             if depot.chunks == CHUNKS || depot.capacity >= MAX_SLOTS {
-                return;
+                return None;
             }
             let k = depot.chunks;
             let len = (self.config.first_chunk as usize) << k;
@@ -427,79 +450,112 @@ impl<T> Pool<T> {
             depot.chunks += 1;
             depot.capacity = depot.capacity.saturating_add(len as u32).min(MAX_SLOTS);
         }
+        let id = depot.fresh;
+        depot.fresh += 1;
+        Some(id)
+    }
+
+    /// Refills the empty magazine `m` with half its capacity from the depot and pops one id
+    /// (the miss path of alloc). `None` when the pool is full.
+    #[cold]
+    #[inline(never)]
+    fn refill(&self, m: &mut Mag) -> Option<u32> {
+        let mut depot = self.shared.lock();
+        let n = (m.cap / 2).max(1);
+        while m.len < n {
+            let Some(id) = self.depot_take(&mut depot) else {
+                break;
+            };
+            m.push(id); // never full: `n < cap`
+        }
+        m.pop()
+    }
+
+    /// Flushes half of the full magazine `m` to the depot (the miss path of free).
+    #[cold]
+    #[inline(never)]
+    fn flush(&self, m: &mut Mag) {
+        m.flush_half(&mut self.shared.lock().free);
+    }
+
+    /// Counts a retired slot (its id goes to no free list).
+    #[cold]
+    #[inline(never)]
+    fn retire(&self) {
+        self.shared.lock().retired += 1;
     }
 
     /// A free id: from this thread's magazine, else refilled from the depot.
-    #[inline]
+    #[inline(always)]
     fn take_id(&self) -> Result<u32, PoolFull> {
-        let half = self.config.magazine / 2;
-        let got = self.with_magazine(|m| {
-            let id = match m.pop() {
-                Some(id) => Some(id),
-                None => {
-                    let mut depot = self.shared.lock();
-                    self.take_from_depot(&mut depot, half.max(1), m);
-                    m.pop()
-                }
-            };
-            m.net += i64::from(id.is_some());
-            id
-        });
-        match got {
-            Some(Some(id)) => Ok(id),
-            Some(None) => Err(PoolFull),
-            None => {
-                // Thread exiting: go to the depot directly.
-                let mut depot = self.shared.lock();
-                let mut one = Vec::with_capacity(1);
-                self.take_from_depot(&mut depot, 1, &mut one);
-                let id = one.pop().ok_or(PoolFull)?;
-                depot.net += 1;
-                Ok(id)
-            }
+        match self.with_magazine(|m| m.pop().or_else(|| self.refill(m))) {
+            Some(id) => id.ok_or(PoolFull),
+            None => self.take_id_exiting(),
         }
+    }
+
+    /// A free id for a thread that is exiting (no magazine): from the depot directly.
+    #[cold]
+    fn take_id_exiting(&self) -> Result<u32, PoolFull> {
+        let mut depot = self.shared.lock();
+        self.depot_take(&mut depot).ok_or(PoolFull)
     }
 
     /// Returns a free id: to this thread's magazine, flushing half of it to the depot when
     /// full; a retired slot is only counted.
-    #[inline]
+    #[inline(always)]
     fn put_id(&self, id: u32, retired: bool) {
-        let cap = self.config.magazine;
+        if retired {
+            return self.retire();
+        }
         let done = self.with_magazine(|m| {
-            m.net -= 1;
-            if retired {
-                self.shared.lock().retired += 1;
-            } else {
-                m.push(id);
-                if m.len() >= cap {
-                    let keep = cap / 2;
-                    let mut depot = self.shared.lock();
-                    depot.free.extend(m.drain(keep..));
-                }
+            if m.push(id) {
+                self.flush(m);
             }
         });
         if done.is_none() {
-            let mut depot = self.shared.lock();
-            depot.net -= 1;
-            if retired {
-                depot.retired += 1;
-            } else {
-                depot.free.push(id);
-            }
+            // Thread exiting: straight to the depot.
+            self.shared.lock().free.push(id);
         }
     }
 
     /// Allocates a slot for `value`.
-    #[inline]
+    #[inline(always)]
     pub fn alloc(&self, value: T) -> Result<Owned, PoolFull> {
         let id = self.take_id()?;
-        Ok(self.fill(id, value))
+        // SAFETY: `id` was just taken from a free list for this call.
+        Ok(unsafe { self.fill(id, value) })
+    }
+
+    /// The slot `id`, whose chunk is known to exist: no range or null checks.
+    ///
+    /// # Safety
+    /// `id` must have been handed out by this pool's depot (every id in a free list, and
+    /// every id of a live slot, was), so its chunk was allocated before the id existed.
+    #[inline(always)]
+    unsafe fn slot_unchecked(&self, id: u32) -> &Slot<T> {
+        let (k, i) = self.locate(id);
+        debug_assert!(k < CHUNKS && i < (self.config.first_chunk as usize) << k);
+        // SAFETY: the depot hands out ids only below its capacity, which counts allocated
+        // chunks only, so `k < CHUNKS`.
+        let chunk = unsafe { self.chunks.get_unchecked(k) }.load(Ordering::Acquire);
+        debug_assert!(!chunk.is_null());
+        // SAFETY: chunk `k` was published (release store, under the depot lock) before `id`
+        // left the depot, and whoever holds `id` synchronized with that (through the depot
+        // lock, or through whatever passed an `Owned` between threads); chunks are freed only
+        // by teardown, which needs `&mut self`; `i < len` by construction of `locate`.
+        unsafe { &*chunk.add(i) }
     }
 
     /// Writes `value` into the free slot `id` and marks it live.
-    #[inline]
-    fn fill(&self, id: u32, value: T) -> Owned {
-        let slot = self.slot(id).expect("ids handed out have a chunk");
+    ///
+    /// # Safety
+    /// `id` must have been taken from one of this pool's free lists (a magazine or the
+    /// depot) by the caller, and not yet filled.
+    #[inline(always)]
+    unsafe fn fill(&self, id: u32, value: T) -> Owned {
+        // SAFETY: ids in free lists were handed out by the depot.
+        let slot = unsafe { self.slot_unchecked(id) };
         // SAFETY: `id` came from a free list, so this thread is the only one that can touch
         // the slot's value until the reference below is published.
         slot.value.with_mut(|p| unsafe { (*p).write(value) });
@@ -556,39 +612,51 @@ impl<T> Pool<T> {
     }
 
     /// Frees the slot `r` refers to and returns its value, if it is still live.
-    #[inline]
     ///
     /// # Safety
     /// No other thread may access or free this slot concurrently, and no reference obtained
     /// from [`get_ref`](Self::get_ref)/[`get_mut_ref`](Self::get_mut_ref) to it may be alive.
+    #[inline]
     pub unsafe fn free_ref(&self, r: PoolRef) -> Option<T> {
+        let slot = self.slot(r.id)?;
         // SAFETY: forwarded contract.
-        let (value, retired) = unsafe { self.vacate(r) }?;
+        let (value, retired) = unsafe { self.vacate(slot, r.version) }?;
         self.put_id(r.id, retired);
         Some(value)
     }
 
-    /// Moves the value out of live slot `r` and marks the slot free with the next version;
-    /// returns the value and whether the slot is now retired. The id is not yet returned to
-    /// any free list.
+    /// Moves the value out of `slot` if it is live with `version`, and marks the slot free
+    /// with the next version; returns the value and whether the slot is now retired. The
+    /// id is not yet returned to any free list.
     ///
     /// # Safety
-    /// As for [`free_ref`](Self::free_ref).
-    #[inline]
-    unsafe fn vacate(&self, r: PoolRef) -> Option<(T, bool)> {
-        let slot = self.slot(r.id)?;
-        if slot.state.load(Ordering::Acquire) != (r.version << 1 | 1) {
+    /// `slot` is a slot of this pool; as for [`free_ref`](Self::free_ref).
+    #[inline(always)]
+    unsafe fn vacate(&self, slot: &Slot<T>, version: u32) -> Option<(T, bool)> {
+        if slot.state.load(Ordering::Acquire) != (version << 1 | 1) {
             return None;
         }
         // SAFETY: live with this version, so initialized; the caller guarantees exclusive
         // access, and the state store below marks it free before anyone can reuse the id.
         let value = slot.value.with(|p| unsafe { (*p).assume_init_read() });
-        let next = r.version.wrapping_add(1) & (u32::MAX >> 1);
+        let next = version.wrapping_add(1) & (u32::MAX >> 1);
         slot.state.store(next << 1, Ordering::Release);
         // retire_period is a power of two: a mask, not a division.
         Some((value, next & (self.config.retire_period - 1) == 0))
     }
 
+    /// Checks that `o` belongs to this pool and vacates its slot (see `vacate`).
+    ///
+    /// # Panics
+    /// If `o` belongs to another pool.
+    #[inline(always)]
+    fn vacate_owned(&self, o: &Owned) -> (T, bool) {
+        assert_eq!(o.pool, self.id, "Owned from another pool");
+        // SAFETY: `o` belongs to this pool, whose depot handed out its id.
+        let slot = unsafe { self.slot_unchecked(o.r.id) };
+        // SAFETY: `o` is the unique owner of a live slot, and the caller consumes it.
+        unsafe { self.vacate(slot, o.r.version) }.expect("an Owned slot is live")
+    }
     /// The value owned by `o`.
     ///
     /// # Panics
@@ -620,11 +688,11 @@ impl<T> Pool<T> {
     ///
     /// # Panics
     /// If `o` belongs to another pool.
-    #[inline]
+    #[inline(always)]
     pub fn free(&self, o: Owned) -> T {
-        assert_eq!(o.pool, self.id, "Owned from another pool");
-        // SAFETY: `o` is the unique owner and is consumed here.
-        unsafe { self.free_ref(o.r) }.expect("an Owned slot is live")
+        let (value, retired) = self.vacate_owned(&o);
+        self.put_id(o.r.id, retired);
+        value
     }
 
     /// This thread's cache for this pool as a handle: its `alloc`/`free` skip the
@@ -676,7 +744,7 @@ impl<T> Pool<T> {
         for cache in &depot.caches {
             // SAFETY: `&mut self` excludes every pool operation, and the exit guards of the
             // magazines' threads need the depot lock, which is held.
-            free += cache.magazine.with(|m| unsafe { (*m).len() }) as u64;
+            free += cache.magazine.with(|m| unsafe { (*m).len }) as u64;
         }
         (free, depot.capacity)
     }
@@ -694,39 +762,39 @@ impl<T> Pool<T> {
 
     fn teardown(&mut self) -> PoolReport {
         let mut report = PoolReport::default();
-        let live: i64;
+        let live: u64;
         {
             let mut depot = self.shared.lock();
             if !depot.alive {
                 return report;
             }
             depot.alive = false;
-            let mut net = depot.net;
+            // Every id the depot ever handed out (those below `fresh`) is now in the depot's
+            // free list, in a registered magazine, retired, or live: the live count follows
+            // without any per-operation bookkeeping.
+            let mut not_live = depot.free.len() as u64 + depot.retired;
             for cache in depot.caches.drain(..) {
                 // SAFETY: teardown has exclusive ownership of the pool, so no thread is in a
                 // pool operation; a thread exiting now waits for the depot lock we hold and
                 // then sees `alive == false` and leaves its magazine alone.
-                net += cache
+                let drained = cache
                     .magazine
-                    .with_mut(|m| unsafe { std::mem::take(&mut *m) })
-                    .net;
+                    .with_mut(|m| unsafe { std::mem::take(&mut (*m).len) });
+                not_live += u64::from(drained);
                 cache.dead.store(true, Ordering::Release);
                 report.caches_drained += 1;
             }
+            debug_assert!(not_live <= u64::from(depot.fresh), "ids were counted twice");
+            live = u64::from(depot.fresh).saturating_sub(not_live);
             depot.free = Vec::new();
             report.retired = depot.retired;
             report.chunks = depot.chunks as u64;
             report.capacity = u64::from(depot.capacity);
-            live = net;
         }
         // With nothing live (or nothing to drop), teardown costs one free per chunk, not a
         // visit per slot; otherwise the scan stops at the last live value.
-        let mut remaining = if std::mem::needs_drop::<T>() {
-            live.max(0) as u64
-        } else {
-            0
-        };
-        report.live_dropped = live.max(0) as u64;
+        let mut remaining = if std::mem::needs_drop::<T>() { live } else { 0 };
+        report.live_dropped = live;
         for k in 0..CHUNKS {
             let ptr = self.chunks[k].swap(std::ptr::null_mut(), Ordering::Acquire);
             if ptr.is_null() {
@@ -793,7 +861,7 @@ pub struct LocalCache<'p, T> {
 }
 
 impl<T> LocalCache<'_, T> {
-    #[inline]
+    #[inline(always)]
     fn magazine<R>(&self, f: impl FnOnce(&mut Mag) -> R) -> R {
         // SAFETY: the magazine belongs to this thread (`LocalCache` is not `Send`, and the
         // thread-local path hands out the same magazine only on this thread); it is borrowed
@@ -803,49 +871,33 @@ impl<T> LocalCache<'_, T> {
     }
 
     /// Allocates a slot for `value` from this thread's magazine.
-    #[inline]
+    #[inline(always)]
     pub fn alloc(&self, value: T) -> Result<Owned, PoolFull> {
         let pool = self.pool;
         let id = self
-            .magazine(|m| {
-                let id = match m.pop() {
-                    Some(id) => Some(id),
-                    None => {
-                        let mut depot = pool.shared.lock();
-                        pool.take_from_depot(&mut depot, (pool.config.magazine / 2).max(1), m);
-                        m.pop()
-                    }
-                };
-                m.net += i64::from(id.is_some());
-                id
-            })
+            .magazine(|m| m.pop().or_else(|| pool.refill(m)))
             .ok_or(PoolFull)?;
-        Ok(pool.fill(id, value))
+        // SAFETY: `id` was just taken from a free list for this call.
+        Ok(unsafe { pool.fill(id, value) })
     }
 
     /// Frees the slot owned by `o` into this thread's magazine and returns its value.
     ///
     /// # Panics
     /// If `o` belongs to another pool.
-    #[inline]
+    #[inline(always)]
     pub fn free(&self, o: Owned) -> T {
         let pool = self.pool;
-        assert_eq!(o.pool, pool.id, "Owned from another pool");
-        // SAFETY: `o` is the unique owner of a live slot and is consumed here.
-        let (value, retired) = unsafe { pool.vacate(o.r) }.expect("an Owned slot is live");
-        let cap = pool.config.magazine;
-        self.magazine(|m| {
-            m.net -= 1;
-            if retired {
-                pool.shared.lock().retired += 1;
-            } else {
-                m.push(o.r.id);
-                if m.len() >= cap {
-                    let mut depot = pool.shared.lock();
-                    depot.free.extend(m.drain(cap / 2..));
+        let (value, retired) = pool.vacate_owned(&o);
+        if retired {
+            pool.retire();
+        } else {
+            self.magazine(|m| {
+                if m.push(o.r.id) {
+                    pool.flush(m);
                 }
-            }
-        });
+            });
+        }
         value
     }
 
