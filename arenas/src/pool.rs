@@ -41,13 +41,14 @@ use crate::sync::{
 };
 use std::cell::{Cell, RefCell};
 use std::mem::MaybeUninit;
+use std::ptr::NonNull;
 
 /// Number of chunks (each twice the size of the previous one).
 pub const CHUNKS: usize = 17;
 /// Largest number of slots a pool addresses (ids are below this).
 pub const MAX_SLOTS: u32 = 1 << 24;
 /// Largest [`PoolConfig::magazine`].
-pub const MAGAZINE_MAX: usize = 255;
+pub const MAGAZINE_MAX: usize = 128;
 
 /// Tuning of one pool.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -131,41 +132,71 @@ impl DepotShared {
     }
 }
 
-/// A magazine: a stack of free slot ids stored inline in its [`Cache`], so the hit path is
-/// one pointer away from the ids (no `Vec` header to follow, no capacity check, no
-/// reallocation).
+/// A free slot as a magazine holds it: its id, its current version, and the slot itself (a
+/// `*const Slot<T>` of the magazine's pool), so alloc neither computes the slot's address
+/// nor reads its state word to learn the version.
+#[derive(Clone, Copy)]
+struct Free {
+    id: u32,
+    version: u32,
+    /// Non-null, so an `Option<Free>` is 16 bytes and comes back from a call in registers.
+    slot: NonNull<()>,
+}
+
+/// Entries in a magazine's arrays (a power of two, at least [`MAGAZINE_MAX`]).
+const MAG_ENTRIES: usize = 128;
+
+/// A magazine: a stack of free slots stored inline in its [`Cache`], so the hit path is one
+/// pointer away from them (no `Vec` header to follow, no capacity check, no reallocation).
 ///
-/// `len` is a `u8` and `ids` has 256 entries, so every index the stack uses (`len`, or
-/// `len - 1` when `len > 0`) is in bounds by its type: the compiler drops the bounds checks
-/// without any `unsafe`. `len <= cap <= MAGAZINE_MAX` always holds; a push that makes the
-/// magazine full flushes half of it before returning, so between operations `len < cap`.
+/// A [`Free`] is kept in two parallel arrays, each written and read with one access of the
+/// same width (a 16-byte entry written in pieces and read whole, or the reverse, defeats
+/// store-to-load forwarding on the hit path, where a free's push is read back by the next
+/// alloc's pop).
+///
+/// `len <= cap <= MAGAZINE_MAX` always holds; a push that makes the magazine full flushes
+/// half of it before returning, so between operations `len < cap`. Indices are masked to
+/// the arrays' size (a no-op under the invariant), so the compiler drops the bounds checks
+/// without any `unsafe`.
 struct Mag {
-    len: u8,
+    len: usize,
     /// The pool's [`PoolConfig::magazine`].
-    cap: u8,
-    ids: [u32; 256],
+    cap: usize,
+    /// `id | version << 32` of each entry.
+    keys: [u64; MAG_ENTRIES],
+    /// The slot of each entry.
+    slots: [NonNull<()>; MAG_ENTRIES],
 }
 
 impl Mag {
     fn new(cap: usize) -> Self {
         Self {
             len: 0,
-            cap: u8::try_from(cap).expect("magazine capacity is checked by the pool"),
-            ids: [0; 256],
+            cap,
+            keys: [0; MAG_ENTRIES],
+            slots: [NonNull::dangling(); MAG_ENTRIES],
         }
     }
 
     #[inline(always)]
-    fn pop(&mut self) -> Option<u32> {
+    fn pop(&mut self) -> Option<Free> {
         let len = self.len.checked_sub(1)?;
         self.len = len;
-        Some(self.ids[usize::from(len)])
+        let i = len & (MAG_ENTRIES - 1);
+        let key = self.keys[i];
+        Some(Free {
+            id: key as u32,
+            version: (key >> 32) as u32,
+            slot: self.slots[i],
+        })
     }
 
-    /// Pushes `id`; `true` if the magazine is now full (the caller flushes half of it).
+    /// Pushes `free`; `true` if the magazine is now full (the caller flushes half of it).
     #[inline(always)]
-    fn push(&mut self, id: u32) -> bool {
-        self.ids[usize::from(self.len)] = id;
+    fn push(&mut self, free: Free) -> bool {
+        let i = self.len & (MAG_ENTRIES - 1);
+        self.keys[i] = u64::from(free.id) | u64::from(free.version) << 32;
+        self.slots[i] = free.slot;
         self.len += 1;
         self.len >= self.cap
     }
@@ -173,17 +204,17 @@ impl Mag {
     /// Moves the ids above the lower half into `free` (a full magazine's flush).
     #[cold]
     fn flush_half(&mut self, free: &mut Vec<u32>) {
-        let keep = self.cap / 2;
         let len = self.len;
         // `len` first: whatever `extend` does, the magazine stays within its bounds.
-        self.len = keep.min(len);
-        free.extend_from_slice(&self.ids[usize::from(self.len)..usize::from(len)]);
+        self.len = (self.cap / 2).min(len);
+        free.extend(self.keys[self.len..len].iter().map(|&k| k as u32));
     }
 
-    /// Moves every id into `free`.
-    fn drain_into(&mut self, free: &mut Vec<u32>) {
+    /// Moves every id into `free`; returns how many.
+    fn drain_into(&mut self, free: &mut Vec<u32>) -> usize {
         let len = std::mem::take(&mut self.len);
-        free.extend_from_slice(&self.ids[..usize::from(len)]);
+        free.extend(self.keys[..len].iter().map(|&k| k as u32));
+        len
     }
 }
 
@@ -371,7 +402,7 @@ impl<T> Pool<T> {
     /// `None` if the thread is exiting (its thread-locals are gone).
     #[inline(always)]
     fn with_magazine<R>(&self, f: impl FnOnce(&mut Mag) -> R) -> Option<R> {
-        let last = LAST
+        let mut cache = LAST
             .try_with(|l| {
                 let (id, cache) = l.get();
                 if id == self.id {
@@ -381,40 +412,49 @@ impl<T> Pool<T> {
                 }
             })
             .unwrap_or(std::ptr::null());
-        if last.is_null() {
-            return self.with_magazine_slow(f);
+        if cache.is_null() {
+            // `f` stays out of the slow path, so the hit path builds no closure for it.
+            cache = self.cache_slow();
+            if cache.is_null() {
+                return None;
+            }
         }
-        // SAFETY: see `Last`: the id matched this live pool, so the `Cache` is alive (held by
-        // this thread's `LOCAL`). The magazine is this thread's; it is touched without the
-        // lock only on this thread while it uses the pool (teardown, which needs the pool
-        // exclusively, cannot run), and `f` does not re-enter.
-        let cache = unsafe { &*last };
+        // SAFETY: the `Cache` is alive: see `Last` (the id matched this live pool), or
+        // `cache_slow`; either way this thread's `LOCAL` holds it, and `f` (pool-internal
+        // magazine work that never touches `LOCAL`) cannot make it let go. The magazine is
+        // this thread's; it is touched without the lock only on this thread while it uses
+        // the pool (teardown, which needs the pool exclusively, cannot run), and `f` does
+        // not re-enter.
+        let cache = unsafe { &*cache };
         Some(cache.magazine.with_mut(|m| f(unsafe { &mut *m })))
     }
 
+    /// This thread's `Cache` for this pool, registered on first use and made the `LAST`
+    /// one; it stays in this thread's `LOCAL` (which keeps it alive) until the thread exits
+    /// or calls [`release_thread_caches`]. Null if the thread is exiting.
     #[cold]
-    fn with_magazine_slow<R>(&self, f: impl FnOnce(&mut Mag) -> R) -> Option<R> {
+    #[inline(never)]
+    fn cache_slow(&self) -> *const Cache {
         LOCAL
             .try_with(|local| {
                 let mut local = local.borrow_mut();
                 let cache = match local.caches.iter().position(|(p, _)| *p == self.id) {
-                    Some(i) => Arc::clone(&local.caches[i].1),
+                    Some(i) => Arc::as_ptr(&local.caches[i].1),
                     None => {
                         let cache = self.register();
                         // Forget magazines of pools that have been torn down.
                         local
                             .caches
                             .retain(|(_, c)| !c.dead.load(Ordering::Acquire));
-                        local.caches.push((self.id, Arc::clone(&cache)));
-                        cache
+                        let ptr = Arc::as_ptr(&cache);
+                        local.caches.push((self.id, cache));
+                        ptr
                     }
                 };
-                let _ = LAST.try_with(|l| l.set((self.id, Arc::as_ptr(&cache))));
-                // SAFETY: as in `with_magazine`; `local` is borrowed, so this is not
-                // re-entered.
-                cache.magazine.with_mut(|m| f(unsafe { &mut *m }))
+                let _ = LAST.try_with(|l| l.set((self.id, cache)));
+                cache
             })
-            .ok()
+            .unwrap_or(std::ptr::null())
     }
 
     fn register(&self) -> Arc<Cache> {
@@ -455,20 +495,35 @@ impl<T> Pool<T> {
         Some(id)
     }
 
-    /// Refills the empty magazine `m` with half its capacity from the depot and pops one id
-    /// (the miss path of alloc). `None` when the pool is full.
+    /// Refills the empty magazine `m` with half its capacity from the depot and pops one
+    /// slot (the miss path of alloc). `None` when the pool is full.
     #[cold]
     #[inline(never)]
-    fn refill(&self, m: &mut Mag) -> Option<u32> {
+    fn refill(&self, m: &mut Mag) -> Option<Free> {
         let mut depot = self.shared.lock();
         let n = (m.cap / 2).max(1);
         while m.len < n {
             let Some(id) = self.depot_take(&mut depot) else {
                 break;
             };
-            m.push(id); // never full: `n < cap`
+            m.push(self.depot_free(id)); // never full: `n < cap`
         }
         m.pop()
+    }
+
+    /// The magazine entry for `id`, just taken from the depot (under its lock).
+    fn depot_free(&self, id: u32) -> Free {
+        let slot = self.slot(id).expect("ids the depot hands out have a chunk");
+        // The id is free, so its state word was last written by the thread that freed it,
+        // before the id reached the depot (whose lock this thread holds), or by the chunk's
+        // initialization.
+        let state = slot.state.load(Ordering::Acquire);
+        debug_assert_eq!(state & 1, 0, "a free slot is not live");
+        Free {
+            id,
+            version: state >> 1,
+            slot: NonNull::from(slot).cast(),
+        }
     }
 
     /// Flushes half of the full magazine `m` to the depot (the miss path of free).
@@ -485,88 +540,87 @@ impl<T> Pool<T> {
         self.shared.lock().retired += 1;
     }
 
-    /// A free id: from this thread's magazine, else refilled from the depot.
+    /// A free slot: from this thread's magazine, else refilled from the depot.
     #[inline(always)]
-    fn take_id(&self) -> Result<u32, PoolFull> {
+    fn take_free(&self) -> Result<Free, PoolFull> {
         match self.with_magazine(|m| m.pop().or_else(|| self.refill(m))) {
-            Some(id) => id.ok_or(PoolFull),
-            None => self.take_id_exiting(),
+            Some(free) => free.ok_or(PoolFull),
+            None => self.take_free_exiting(),
         }
     }
 
-    /// A free id for a thread that is exiting (no magazine): from the depot directly.
+    /// A free slot for a thread that is exiting (no magazine): from the depot directly.
     #[cold]
-    fn take_id_exiting(&self) -> Result<u32, PoolFull> {
+    #[inline(never)]
+    fn take_free_exiting(&self) -> Result<Free, PoolFull> {
         let mut depot = self.shared.lock();
-        self.depot_take(&mut depot).ok_or(PoolFull)
+        let id = self.depot_take(&mut depot).ok_or(PoolFull)?;
+        Ok(self.depot_free(id))
     }
 
-    /// Returns a free id: to this thread's magazine, flushing half of it to the depot when
-    /// full; a retired slot is only counted.
+    /// Returns a slot that `vacate` just freed: to this thread's magazine, flushing half of
+    /// it to the depot when full; a retired slot is only counted.
     #[inline(always)]
-    fn put_id(&self, id: u32, retired: bool) {
-        if retired {
+    fn put_free(&self, free: Free) {
+        if self.retires(free.version) {
             return self.retire();
         }
         let done = self.with_magazine(|m| {
-            if m.push(id) {
+            if m.push(free) {
                 self.flush(m);
             }
         });
         if done.is_none() {
-            // Thread exiting: straight to the depot.
-            self.shared.lock().free.push(id);
+            self.put_free_exiting(free.id);
         }
+    }
+
+    /// Returns a free id for a thread that is exiting (no magazine): to the depot directly.
+    #[cold]
+    #[inline(never)]
+    fn put_free_exiting(&self, id: u32) {
+        self.shared.lock().free.push(id);
+    }
+
+    /// Whether a slot whose version just became `version` is retired.
+    #[inline(always)]
+    fn retires(&self, version: u32) -> bool {
+        // retire_period is a power of two: a mask, not a division.
+        version & (self.config.retire_period - 1) == 0
     }
 
     /// Allocates a slot for `value`.
     #[inline(always)]
     pub fn alloc(&self, value: T) -> Result<Owned, PoolFull> {
-        let id = self.take_id()?;
-        // SAFETY: `id` was just taken from a free list for this call.
-        Ok(unsafe { self.fill(id, value) })
+        let free = self.take_free()?;
+        // SAFETY: `free` was just taken from a free list for this call.
+        Ok(unsafe { self.fill(free, value) })
     }
 
-    /// The slot `id`, whose chunk is known to exist: no range or null checks.
+    /// Writes `value` into the free slot `free` and marks it live.
     ///
     /// # Safety
-    /// `id` must have been handed out by this pool's depot (every id in a free list, and
-    /// every id of a live slot, was), so its chunk was allocated before the id existed.
+    /// `free` must have been taken from one of this pool's free lists (a magazine, or the
+    /// depot through `depot_free`) by the caller, and not yet filled.
     #[inline(always)]
-    unsafe fn slot_unchecked(&self, id: u32) -> &Slot<T> {
-        let (k, i) = self.locate(id);
-        debug_assert!(k < CHUNKS && i < (self.config.first_chunk as usize) << k);
-        // SAFETY: the depot hands out ids only below its capacity, which counts allocated
-        // chunks only, so `k < CHUNKS`.
-        let chunk = unsafe { self.chunks.get_unchecked(k) }.load(Ordering::Acquire);
-        debug_assert!(!chunk.is_null());
-        // SAFETY: chunk `k` was published (release store, under the depot lock) before `id`
-        // left the depot, and whoever holds `id` synchronized with that (through the depot
-        // lock, or through whatever passed an `Owned` between threads); chunks are freed only
-        // by teardown, which needs `&mut self`; `i < len` by construction of `locate`.
-        unsafe { &*chunk.add(i) }
-    }
-
-    /// Writes `value` into the free slot `id` and marks it live.
-    ///
-    /// # Safety
-    /// `id` must have been taken from one of this pool's free lists (a magazine or the
-    /// depot) by the caller, and not yet filled.
-    #[inline(always)]
-    unsafe fn fill(&self, id: u32, value: T) -> Owned {
-        // SAFETY: ids in free lists were handed out by the depot.
-        let slot = unsafe { self.slot_unchecked(id) };
-        // SAFETY: `id` came from a free list, so this thread is the only one that can touch
-        // the slot's value until the reference below is published.
+    unsafe fn fill(&self, free: Free, value: T) -> Owned {
+        // SAFETY: a `Free` of this pool points to the slot of its id, in a chunk that lives
+        // as long as the pool.
+        let slot = unsafe { free.slot.cast::<Slot<T>>().as_ref() };
+        // SAFETY: the slot came from a free list, so this thread is the only one that can
+        // touch its value until the reference below is published.
         slot.value.with_mut(|p| unsafe { (*p).write(value) });
-        let state = slot.state.load(Ordering::Relaxed);
-        slot.state.store(state | 1, Ordering::Release);
+        // The magazine knows the version: the state word is written, not read (a read would
+        // wait for the previous free's store to the same word).
+        debug_assert_eq!(slot.state.load(Ordering::Relaxed), free.version << 1);
+        slot.state.store(free.version << 1 | 1, Ordering::Release);
         Owned {
             r: PoolRef {
-                id,
-                version: state >> 1,
+                id: free.id,
+                version: free.version,
             },
             pool: self.id,
+            slot: NonNull::from(slot).cast(),
         }
     }
 
@@ -585,8 +639,17 @@ impl<T> Pool<T> {
     /// one lock the caller holds, as the runtime lock does for the object heap).
     #[inline]
     pub unsafe fn get_ref(&self, r: PoolRef) -> Option<&T> {
-        let slot = self.slot(r.id)?;
-        if slot.state.load(Ordering::Acquire) != (r.version << 1 | 1) {
+        // SAFETY: forwarded contract.
+        unsafe { Self::value_ref(self.slot(r.id)?, r.version) }
+    }
+
+    /// The value in `slot`, if it is live with `version`.
+    ///
+    /// # Safety
+    /// As for [`get_ref`](Self::get_ref).
+    #[inline(always)]
+    unsafe fn value_ref(slot: &Slot<T>, version: u32) -> Option<&T> {
+        if slot.state.load(Ordering::Acquire) != (version << 1 | 1) {
             return None;
         }
         // SAFETY: the slot is live with this version, so its value is initialized; the
@@ -602,8 +665,18 @@ impl<T> Pool<T> {
     #[inline]
     #[allow(clippy::mut_from_ref)]
     pub unsafe fn get_mut_ref(&self, r: PoolRef) -> Option<&mut T> {
-        let slot = self.slot(r.id)?;
-        if slot.state.load(Ordering::Acquire) != (r.version << 1 | 1) {
+        // SAFETY: forwarded contract.
+        unsafe { Self::value_mut(self.slot(r.id)?, r.version) }
+    }
+
+    /// The value in `slot`, mutably, if it is live with `version`.
+    ///
+    /// # Safety
+    /// As for [`get_mut_ref`](Self::get_mut_ref).
+    #[inline(always)]
+    #[allow(clippy::mut_from_ref)]
+    unsafe fn value_mut(slot: &Slot<T>, version: u32) -> Option<&mut T> {
+        if slot.state.load(Ordering::Acquire) != (version << 1 | 1) {
             return None;
         }
         // SAFETY: live with this version, so initialized; exclusivity is the caller's
@@ -620,29 +693,33 @@ impl<T> Pool<T> {
     pub unsafe fn free_ref(&self, r: PoolRef) -> Option<T> {
         let slot = self.slot(r.id)?;
         // SAFETY: forwarded contract.
-        let (value, retired) = unsafe { self.vacate(slot, r.version) }?;
-        self.put_id(r.id, retired);
+        let (value, free) = unsafe { self.vacate(slot, r) }?;
+        self.put_free(free);
         Some(value)
     }
 
-    /// Moves the value out of `slot` if it is live with `version`, and marks the slot free
-    /// with the next version; returns the value and whether the slot is now retired. The
-    /// id is not yet returned to any free list.
+    /// Moves the value out of `slot` (the slot of `r.id`) if it is live with `r.version`,
+    /// and marks the slot free with the next version; returns the value and the slot's
+    /// magazine entry. The slot is not yet returned to any free list.
     ///
     /// # Safety
-    /// `slot` is a slot of this pool; as for [`free_ref`](Self::free_ref).
+    /// `slot` is the slot of `r.id` in this pool; as for [`free_ref`](Self::free_ref).
     #[inline(always)]
-    unsafe fn vacate(&self, slot: &Slot<T>, version: u32) -> Option<(T, bool)> {
-        if slot.state.load(Ordering::Acquire) != (version << 1 | 1) {
+    unsafe fn vacate(&self, slot: &Slot<T>, r: PoolRef) -> Option<(T, Free)> {
+        if slot.state.load(Ordering::Acquire) != (r.version << 1 | 1) {
             return None;
         }
         // SAFETY: live with this version, so initialized; the caller guarantees exclusive
         // access, and the state store below marks it free before anyone can reuse the id.
         let value = slot.value.with(|p| unsafe { (*p).assume_init_read() });
-        let next = version.wrapping_add(1) & (u32::MAX >> 1);
-        slot.state.store(next << 1, Ordering::Release);
-        // retire_period is a power of two: a mask, not a division.
-        Some((value, next & (self.config.retire_period - 1) == 0))
+        let version = r.version.wrapping_add(1) & (u32::MAX >> 1);
+        slot.state.store(version << 1, Ordering::Release);
+        let free = Free {
+            id: r.id,
+            version,
+            slot: NonNull::from(slot).cast(),
+        };
+        Some((value, free))
     }
 
     /// Checks that `o` belongs to this pool and vacates its slot (see `vacate`).
@@ -650,13 +727,26 @@ impl<T> Pool<T> {
     /// # Panics
     /// If `o` belongs to another pool.
     #[inline(always)]
-    fn vacate_owned(&self, o: &Owned) -> (T, bool) {
-        assert_eq!(o.pool, self.id, "Owned from another pool");
-        // SAFETY: `o` belongs to this pool, whose depot handed out its id.
-        let slot = unsafe { self.slot_unchecked(o.r.id) };
-        // SAFETY: `o` is the unique owner of a live slot, and the caller consumes it.
-        unsafe { self.vacate(slot, o.r.version) }.expect("an Owned slot is live")
+    fn vacate_owned(&self, o: &Owned) -> (T, Free) {
+        let slot = self.owned_slot(o);
+        // SAFETY: `slot` is the slot of `o.r.id`; `o` is the unique owner of a live slot,
+        // and the caller consumes it.
+        unsafe { self.vacate(slot, o.r) }.expect("an Owned slot is live")
     }
+
+    /// The slot of `o`, after checking that `o` belongs to this pool.
+    ///
+    /// # Panics
+    /// If `o` belongs to another pool.
+    #[inline(always)]
+    fn owned_slot(&self, o: &Owned) -> &Slot<T> {
+        assert_eq!(o.pool, self.id, "Owned from another pool");
+        // SAFETY: `o` was made by this pool (pool ids are never reused), so `o.slot` points
+        // to one of its slots (`fill`), in a chunk that lives until teardown, which `&self`
+        // excludes.
+        unsafe { o.slot.cast::<Slot<T>>().as_ref() }
+    }
+
     /// The value owned by `o`.
     ///
     /// # Panics
@@ -665,10 +755,10 @@ impl<T> Pool<T> {
     where
         T: Sync,
     {
-        assert_eq!(o.pool, self.id, "Owned from another pool");
+        let slot = self.owned_slot(o);
         // SAFETY: `o` is the unique owner of a live slot of this pool (it is not `Copy`, and
         // only `free` ends it), so no one frees or mutates the value while `&o` is borrowed.
-        unsafe { self.get_ref(o.r) }.expect("an Owned slot is live")
+        unsafe { Self::value_ref(slot, o.r.version) }.expect("an Owned slot is live")
     }
 
     /// The value owned by `o`, mutably.
@@ -679,9 +769,9 @@ impl<T> Pool<T> {
     // borrows it, so no `free` can end the slot while the reference lives.
     #[allow(clippy::mut_from_ref)]
     pub fn get_mut<'a>(&'a self, o: &'a mut Owned) -> &'a mut T {
-        assert_eq!(o.pool, self.id, "Owned from another pool");
+        let slot = self.owned_slot(o);
         // SAFETY: as in `get`, and `&mut o` excludes every other access through `o`.
-        unsafe { self.get_mut_ref(o.r) }.expect("an Owned slot is live")
+        unsafe { Self::value_mut(slot, o.r.version) }.expect("an Owned slot is live")
     }
 
     /// Frees the slot owned by `o` and returns its value.
@@ -690,8 +780,8 @@ impl<T> Pool<T> {
     /// If `o` belongs to another pool.
     #[inline(always)]
     pub fn free(&self, o: Owned) -> T {
-        let (value, retired) = self.vacate_owned(&o);
-        self.put_id(o.r.id, retired);
+        let (value, free) = self.vacate_owned(&o);
+        self.put_free(free);
         value
     }
 
@@ -780,7 +870,7 @@ impl<T> Pool<T> {
                 let drained = cache
                     .magazine
                     .with_mut(|m| unsafe { std::mem::take(&mut (*m).len) });
-                not_live += u64::from(drained);
+                not_live += drained as u64;
                 cache.dead.store(true, Ordering::Release);
                 report.caches_drained += 1;
             }
@@ -874,11 +964,11 @@ impl<T> LocalCache<'_, T> {
     #[inline(always)]
     pub fn alloc(&self, value: T) -> Result<Owned, PoolFull> {
         let pool = self.pool;
-        let id = self
+        let free = self
             .magazine(|m| m.pop().or_else(|| pool.refill(m)))
             .ok_or(PoolFull)?;
-        // SAFETY: `id` was just taken from a free list for this call.
-        Ok(unsafe { pool.fill(id, value) })
+        // SAFETY: `free` was just taken from a free list for this call.
+        Ok(unsafe { pool.fill(free, value) })
     }
 
     /// Frees the slot owned by `o` into this thread's magazine and returns its value.
@@ -888,12 +978,12 @@ impl<T> LocalCache<'_, T> {
     #[inline(always)]
     pub fn free(&self, o: Owned) -> T {
         let pool = self.pool;
-        let (value, retired) = pool.vacate_owned(&o);
-        if retired {
+        let (value, free) = pool.vacate_owned(&o);
+        if pool.retires(free.version) {
             pool.retire();
         } else {
             self.magazine(|m| {
-                if m.push(o.r.id) {
+                if m.push(free) {
                     pool.flush(m);
                 }
             });
@@ -932,7 +1022,16 @@ impl<T> Drop for LocalCache<'_, T> {
 pub struct Owned {
     r: PoolRef,
     pool: u64,
+    /// The slot (a `Slot<T>` of pool `pool`), so `free`/`get` do not compute it.
+    slot: NonNull<()>,
 }
+
+// SAFETY: `slot` is only dereferenced by the pool that made it, after checking `pool`
+// (`Pool::owned_slot`), with the same synchronization as any other access to the slot; an
+// `Owned` itself gives access to nothing else.
+unsafe impl Send for Owned {}
+// SAFETY: `&Owned` gives no access to the slot (only `weak`).
+unsafe impl Sync for Owned {}
 
 impl Owned {
     /// A checked, copyable reference to the slot (see [`Pool::is_live`]).
