@@ -684,6 +684,24 @@ impl<T> Pool<T> {
         Some(slot.value.with_mut(|p| unsafe { (*p).assume_init_mut() }))
     }
 
+    /// The live slot `r` refers to, as a handle that reads, updates or frees its value
+    /// without looking the slot up again (one lookup for "decrement, and free at zero").
+    /// `None` if `r` is stale.
+    ///
+    /// # Safety
+    /// While the handle (or a reference obtained from it) lives, no other reference to this
+    /// slot's value may exist and no other thread may access or free the slot (as for
+    /// [`get_mut_ref`](Self::get_mut_ref) and [`free_ref`](Self::free_ref)).
+    #[inline]
+    pub unsafe fn resolve_mut(&self, r: PoolRef) -> Option<LiveMut<'_, T>> {
+        let slot = self.slot(r.id)?;
+        (slot.state.load(Ordering::Acquire) == (r.version << 1 | 1)).then_some(LiveMut {
+            pool: self,
+            slot,
+            r,
+        })
+    }
+
     /// Frees the slot `r` refers to and returns its value, if it is still live.
     ///
     /// # Safety
@@ -710,16 +728,22 @@ impl<T> Pool<T> {
             return None;
         }
         // SAFETY: live with this version, so initialized; the caller guarantees exclusive
-        // access, and the state store below marks it free before anyone can reuse the id.
+        // access, and `mark_free` marks it free before anyone can reuse the id.
         let value = slot.value.with(|p| unsafe { (*p).assume_init_read() });
+        Some((value, Self::mark_free(slot, r)))
+    }
+
+    /// Marks the live slot `slot` (of `r`) free with the next version; returns its magazine
+    /// entry (the id is not yet in any free list).
+    #[inline(always)]
+    fn mark_free(slot: &Slot<T>, r: PoolRef) -> Free {
         let version = r.version.wrapping_add(1) & (u32::MAX >> 1);
         slot.state.store(version << 1, Ordering::Release);
-        let free = Free {
+        Free {
             id: r.id,
             version,
             slot: NonNull::from(slot).cast(),
-        };
-        Some((value, free))
+        }
     }
 
     /// Checks that `o` belongs to this pool and vacates its slot (see `vacate`).
@@ -1012,6 +1036,88 @@ impl<T> Drop for LocalCache<'_, T> {
         if !registered {
             Cache::release(&self.cache);
         }
+    }
+}
+
+/// A live slot of a pool, resolved once by [`Pool::resolve_mut`] (whose contract makes the
+/// access exclusive): read or update its value, or free it.
+pub struct LiveMut<'a, T> {
+    pool: &'a Pool<T>,
+    slot: &'a Slot<T>,
+    r: PoolRef,
+}
+
+impl<'a, T> LiveMut<'a, T> {
+    /// The value.
+    #[inline]
+    pub fn get_mut(&mut self) -> &mut T {
+        // SAFETY: the slot is live with `r.version` (checked by `resolve_mut`, and only this
+        // handle can free it), so initialized; `resolve_mut`'s contract makes the access
+        // exclusive, and `&mut self` excludes another reference through this handle.
+        self.slot
+            .value
+            .with_mut(|p| unsafe { (*p).assume_init_mut() })
+    }
+
+    /// The value, for as long as the handle's borrow of the pool.
+    #[inline]
+    pub fn into_mut(self) -> &'a mut T {
+        // SAFETY: as in `get_mut`; the handle is consumed, so this is the only reference.
+        self.slot
+            .value
+            .with_mut(|p| unsafe { (*p).assume_init_mut() })
+    }
+
+    /// Frees the slot and returns its value.
+    #[inline]
+    pub fn free(self) -> T {
+        // SAFETY: live with this version, so initialized, and exclusively accessed (as in
+        // `get_mut`); the handle is consumed, and `mark_free` marks the slot free before
+        // `put_free` makes the id reusable.
+        let value = self.slot.value.with(|p| unsafe { (*p).assume_init_read() });
+        let free = Pool::mark_free(self.slot, self.r);
+        self.pool.put_free(free);
+        value
+    }
+
+    /// Runs `f` on the value in place, then frees the slot, dropping the value in place:
+    /// the value is never moved (for a large `T`, cheaper than `free` and a drop).
+    ///
+    /// The slot is marked free before the value is dropped, and its id becomes reusable only
+    /// after the drop has finished (or unwound), so a `Drop` that uses this pool cannot be
+    /// handed this slot while it is dropped. If `f` panics, the slot stays live.
+    #[inline]
+    pub fn drop_with<R>(self, f: impl FnOnce(&mut T) -> R) -> R {
+        let LiveMut { pool, slot, r } = self;
+        // SAFETY: as in `get_mut`.
+        let result = slot
+            .value
+            .with_mut(|p| f(unsafe { (*p).assume_init_mut() }));
+        /// Returns the id to a free list when dropped (after the value's drop, even if it
+        /// panics).
+        struct Recycle<'a, T> {
+            pool: &'a Pool<T>,
+            free: Free,
+        }
+        impl<T> Drop for Recycle<'_, T> {
+            fn drop(&mut self) {
+                self.pool.put_free(self.free);
+            }
+        }
+        let _recycle = Recycle {
+            pool,
+            free: Pool::mark_free(slot, r),
+        };
+        // SAFETY: the value is initialized (live until `mark_free` just now), accessed
+        // exclusively, and dropped exactly once: the slot is free and its id is in no free
+        // list until `_recycle` drops, after this.
+        slot.value.with_mut(|p| unsafe { (*p).assume_init_drop() });
+        result
+    }
+
+    /// The reference this handle was resolved from.
+    pub fn weak(&self) -> PoolRef {
+        self.r
     }
 }
 
