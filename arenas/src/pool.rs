@@ -14,13 +14,27 @@
 //!
 //! # Thread caches
 //!
-//! Every thread that allocates from a pool gets a magazine of free slot ids for it, kept in
-//! a thread-local list (one entry per pool, so several pools, i.e. several runtimes, are
-//! independent on one thread). The hit path pops or pushes an id in that magazine: no lock
-//! and no read-modify-write atomic (the slot's state word is written with a plain release
-//! store). A miss refills half a magazine from the pool's depot, and a full magazine
-//! flushes half to it; the depot (free ids, fresh ids, chunk allocation, the registry of
-//! magazines) is the only place with a lock.
+//! Every thread that allocates from a pool gets a magazine of free slots for it, kept in a
+//! thread-local list (one entry per pool, so several pools, i.e. several runtimes, are
+//! independent on one thread; a one-entry "last used" cache keyed by pool id skips the list
+//! search). A magazine is a fixed-capacity stack stored inline in its registered cache (at
+//! most [`MAGAZINE_MAX`] entries, no `Vec`); each entry holds the slot's id, its current
+//! version and a pointer to the slot, and an [`Owned`] carries its slot pointer too. So the
+//! hit path pops or pushes one entry and touches one slot: no lock, no read-modify-write
+//! atomic, no slot-address computation, and alloc writes the state word (a plain release
+//! store) without reading it. A miss refills half a magazine from the pool's depot, and a
+//! full magazine flushes half to it (ids only: a refill reads the version back from the
+//! slot); the depot (free ids, fresh ids, chunk allocation, the registry of magazines,
+//! retired count) is the only place with a lock. [`Pool::local`] returns a [`LocalCache`]
+//! handle on the same magazine that skips the thread-local lookup.
+//!
+//! Nothing on the hit path counts allocations: at teardown every id the depot ever handed
+//! out is in the depot's free list, in a registered magazine, retired, or live, so the live
+//! count is the difference.
+//!
+//! [`Pool::resolve_mut`] resolves a [`PoolRef`] once into a [`LiveMut`] handle that can
+//! update the value and then free it (in place, with [`LiveMut::drop_with`]) without a
+//! second lookup: the object heap's "decrement, free at zero".
 //!
 //! Magazines are registered with the depot. At thread exit a guard returns the thread's
 //! magazines to their depots (if their pools are alive; a dead pool's magazines were
@@ -1192,6 +1206,88 @@ mod tests {
         let _never_freed = b;
         let report = p.shutdown();
         assert_eq!(report.live_dropped, 1, "b was never freed");
+    }
+
+    #[test]
+    fn resolve_mut_updates_frees_and_rejects_stale_refs() {
+        let p = Pool::with_config(small());
+        let a = p.alloc(vec![1u32]).unwrap();
+        let r = a.weak();
+        drop(a); // the value now belongs to whoever holds `r`
+        // Single-threaded test; each handle is used and dropped before the next is made.
+        // SAFETY: as above.
+        let mut live = unsafe { p.resolve_mut(r) }.unwrap();
+        live.get_mut().push(2);
+        assert_eq!(live.weak(), r);
+        // SAFETY: as above (`live` was last used above).
+        assert_eq!(unsafe { p.resolve_mut(r) }.unwrap().into_mut(), &[1, 2]);
+        // SAFETY: as above (the reference above is gone).
+        let live = unsafe { p.resolve_mut(r) }.unwrap();
+        assert_eq!(live.drop_with(|v| v.len()), 2);
+        assert!(!p.is_live(r));
+        // SAFETY: as above.
+        assert!(
+            unsafe { p.resolve_mut(r) }.is_none(),
+            "a freed slot is stale"
+        );
+        // The slot is reused with the next version; the old ref stays stale.
+        let b = p.alloc(vec![3]).unwrap();
+        assert_eq!((b.weak().id, b.weak().version), (r.id, r.version + 1));
+        // SAFETY: as above.
+        assert!(unsafe { p.resolve_mut(r) }.is_none());
+        let rb = b.weak();
+        drop(b);
+        // SAFETY: as above; `b` (the slot's owner) was given up.
+        assert_eq!(unsafe { p.resolve_mut(rb) }.unwrap().free(), vec![3]);
+        assert!(!p.is_live(rb));
+        assert_eq!(p.shutdown().live_dropped, 0);
+    }
+
+    #[test]
+    fn drop_with_drops_in_place_once_and_recycles_the_slot_after_the_drop() {
+        let marker = Arc::new(());
+        let p = Pool::with_config(small());
+        let o = p.alloc(Arc::clone(&marker)).unwrap();
+        let r = o.weak();
+        drop(o);
+        // SAFETY: single-threaded test; no other reference to the slot exists.
+        unsafe { p.resolve_mut(r) }.unwrap().drop_with(|_| ());
+        assert_eq!(Arc::strong_count(&marker), 1, "dropped exactly once");
+        let again = p.alloc(Arc::clone(&marker)).unwrap();
+        assert_eq!(again.weak().id, r.id, "the slot went back to the magazine");
+        assert_eq!(p.shutdown().live_dropped, 1);
+        assert_eq!(Arc::strong_count(&marker), 1);
+    }
+
+    #[test]
+    fn local_handles_and_the_thread_local_path_share_one_magazine() {
+        let p: Pool<u32> = Pool::with_config(small());
+        let local = p.local();
+        let a = local.alloc(1).unwrap();
+        let id = a.weak().id;
+        assert_eq!(p.free(a), 1); // into the same magazine
+        let b = local.alloc(2).unwrap();
+        assert_eq!(b.weak().id, id);
+        // Many more than a magazine holds: refills and flushes through both paths.
+        let many: Vec<Owned> = (0..50).map(|i| p.alloc(i).unwrap()).collect();
+        for o in many {
+            local.free(o);
+        }
+        assert_eq!(local.free(b), 2);
+        drop(local);
+        let mut p = p;
+        let (free, capacity) = p.free_slots();
+        assert_eq!(free, u64::from(capacity));
+        assert_eq!(p.shutdown().live_dropped, 0);
+    }
+
+    #[test]
+    #[should_panic]
+    fn magazines_larger_than_the_inline_array_are_refused() {
+        let _ = Pool::<u8>::with_config(PoolConfig {
+            magazine: MAGAZINE_MAX + 1,
+            ..PoolConfig::default()
+        });
     }
 
     #[test]
