@@ -1208,12 +1208,16 @@ mod tests {
         assert_eq!(report.live_dropped, 1, "b was never freed");
     }
 
+    /// Ends an `Owned` without freeing its slot; its `PoolRef` now stands for the value.
+    fn give_up(o: Owned) -> PoolRef {
+        o.weak()
+    }
+
     #[test]
     fn resolve_mut_updates_frees_and_rejects_stale_refs() {
         let p = Pool::with_config(small());
-        let a = p.alloc(vec![1u32]).unwrap();
-        let r = a.weak();
-        drop(a); // the value now belongs to whoever holds `r`
+        // The value now belongs to whoever holds `r` (as the object heap does it).
+        let r = give_up(p.alloc(vec![1u32]).unwrap());
         // Single-threaded test; each handle is used and dropped before the next is made.
         // SAFETY: as above.
         let mut live = unsafe { p.resolve_mut(r) }.unwrap();
@@ -1235,8 +1239,7 @@ mod tests {
         assert_eq!((b.weak().id, b.weak().version), (r.id, r.version + 1));
         // SAFETY: as above.
         assert!(unsafe { p.resolve_mut(r) }.is_none());
-        let rb = b.weak();
-        drop(b);
+        let rb = give_up(b);
         // SAFETY: as above; `b` (the slot's owner) was given up.
         assert_eq!(unsafe { p.resolve_mut(rb) }.unwrap().free(), vec![3]);
         assert!(!p.is_live(rb));
@@ -1247,9 +1250,7 @@ mod tests {
     fn drop_with_drops_in_place_once_and_recycles_the_slot_after_the_drop() {
         let marker = Arc::new(());
         let p = Pool::with_config(small());
-        let o = p.alloc(Arc::clone(&marker)).unwrap();
-        let r = o.weak();
-        drop(o);
+        let r = give_up(p.alloc(Arc::clone(&marker)).unwrap());
         // SAFETY: single-threaded test; no other reference to the slot exists.
         unsafe { p.resolve_mut(r) }.unwrap().drop_with(|_| ());
         assert_eq!(Arc::strong_count(&marker), 1, "dropped exactly once");
