@@ -1114,6 +1114,7 @@ impl<'a, T> LiveMut<'a, T> {
             free: Free,
         }
         impl<T> Drop for Recycle<'_, T> {
+            #[inline(always)]
             fn drop(&mut self) {
                 self.pool.put_free(self.free);
             }
