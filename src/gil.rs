@@ -20,7 +20,7 @@ use crate::hash;
 use crate::intern::{Symbol, sym};
 use crate::object::natives::Native;
 use crate::object::types::{Layout, Seq, TypeObj, core};
-use crate::object::{BadValue, ExcObj, Object, StrObj, char_count, dict::Dict};
+use crate::object::{BadValue, ExcObj, Object, StrObj, char_count, dict::Dict, is_heap_value};
 use crate::state::{Interp, RuntimeState};
 use crate::value::{Kind, ObjRef, Unpacked, Value};
 use hashbrown::HashMap;
@@ -331,14 +331,21 @@ impl<'rt> Gil<'rt> {
 
     /// Adds a reference to `v`.
     pub fn incref(&mut self, v: Value) -> PyResult<()> {
-        self.check(v).map_err(|e| self.bad(e))?;
-        self.st.heap.incref(v).map_err(|e| self.bad(e))
+        // A heap value is checked by the heap's own lookup (the same check as `check`, so
+        // the same error); other values are checked here.
+        if is_heap_value(v) {
+            return self.st.heap.incref(v).map_err(|e| self.bad(e));
+        }
+        self.check(v).map_err(|e| self.bad(e))
     }
 
     /// Drops a reference to `v` (freeing it, and what it owns, at zero).
     pub fn decref(&mut self, v: Value) -> PyResult<()> {
-        self.check(v).map_err(|e| self.bad(e))?;
-        self.st.heap.decref(v).map_err(|e| self.bad(e))
+        // As in `incref`: one lookup for a heap value.
+        if is_heap_value(v) {
+            return self.st.heap.decref(v).map_err(|e| self.bad(e));
+        }
+        self.check(v).map_err(|e| self.bad(e))
     }
 
     /// Drops references this code owns and knows to be live (internal bookkeeping).

@@ -14,13 +14,27 @@
 //!
 //! # Thread caches
 //!
-//! Every thread that allocates from a pool gets a magazine of free slot ids for it, kept in
-//! a thread-local list (one entry per pool, so several pools, i.e. several runtimes, are
-//! independent on one thread). The hit path pops or pushes an id in that magazine: no lock
-//! and no read-modify-write atomic (the slot's state word is written with a plain release
-//! store). A miss refills half a magazine from the pool's depot, and a full magazine
-//! flushes half to it; the depot (free ids, fresh ids, chunk allocation, the registry of
-//! magazines) is the only place with a lock.
+//! Every thread that allocates from a pool gets a magazine of free slots for it, kept in a
+//! thread-local list (one entry per pool, so several pools, i.e. several runtimes, are
+//! independent on one thread; a one-entry "last used" cache keyed by pool id skips the list
+//! search). A magazine is a fixed-capacity stack stored inline in its registered cache (at
+//! most [`MAGAZINE_MAX`] entries, no `Vec`); each entry holds the slot's id, its current
+//! version and a pointer to the slot, and an [`Owned`] carries its slot pointer too. So the
+//! hit path pops or pushes one entry and touches one slot: no lock, no read-modify-write
+//! atomic, no slot-address computation, and alloc writes the state word (a plain release
+//! store) without reading it. A miss refills half a magazine from the pool's depot, and a
+//! full magazine flushes half to it (ids only: a refill reads the version back from the
+//! slot); the depot (free ids, fresh ids, chunk allocation, the registry of magazines,
+//! retired count) is the only place with a lock. [`Pool::local`] returns a [`LocalCache`]
+//! handle on the same magazine that skips the thread-local lookup.
+//!
+//! Nothing on the hit path counts allocations: at teardown every id the depot ever handed
+//! out is in the depot's free list, in a registered magazine, retired, or live, so the live
+//! count is the difference.
+//!
+//! [`Pool::resolve_mut`] resolves a [`PoolRef`] once into a [`LiveMut`] handle that can
+//! update the value and then free it (in place, with [`LiveMut::drop_with`]) without a
+//! second lookup: the object heap's "decrement, free at zero".
 //!
 //! Magazines are registered with the depot. At thread exit a guard returns the thread's
 //! magazines to their depots (if their pools are alive; a dead pool's magazines were
@@ -41,18 +55,22 @@ use crate::sync::{
 };
 use std::cell::{Cell, RefCell};
 use std::mem::MaybeUninit;
+use std::ptr::NonNull;
 
 /// Number of chunks (each twice the size of the previous one).
 pub const CHUNKS: usize = 17;
 /// Largest number of slots a pool addresses (ids are below this).
 pub const MAX_SLOTS: u32 = 1 << 24;
+/// Largest [`PoolConfig::magazine`].
+pub const MAGAZINE_MAX: usize = 128;
 
 /// Tuning of one pool.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PoolConfig {
     /// Slots in the first chunk (a power of two, at least 2).
     pub first_chunk: u32,
-    /// Ids a thread's magazine holds before it flushes half to the depot (at least 2).
+    /// Ids a thread's magazine holds before it flushes half to the depot (2 to
+    /// [`MAGAZINE_MAX`]).
     pub magazine: usize,
     /// A slot is retired when its version reaches a multiple of this (a power of two).
     pub retire_period: u32,
@@ -113,9 +131,6 @@ struct Depot {
     chunks: usize,
     caches: Vec<Arc<Cache>>,
     retired: u64,
-    /// Net allocations of magazines returned at thread exit, and of calls made while a
-    /// thread was exiting (no magazine).
-    net: i64,
 }
 
 /// The part of a pool that thread caches keep alive: its depot.
@@ -131,24 +146,89 @@ impl DepotShared {
     }
 }
 
-/// A magazine: free slot ids, and the thread's net allocations (allocs minus frees) through
-/// it, so teardown knows how many live values to look for without a shared counter.
-#[derive(Default)]
+/// A free slot as a magazine holds it: its id, its current version, and the slot itself (a
+/// `*const Slot<T>` of the magazine's pool), so alloc neither computes the slot's address
+/// nor reads its state word to learn the version.
+#[derive(Clone, Copy)]
+struct Free {
+    id: u32,
+    version: u32,
+    /// Non-null, so an `Option<Free>` is 16 bytes and comes back from a call in registers.
+    slot: NonNull<()>,
+}
+
+/// Entries in a magazine's arrays (a power of two, at least [`MAGAZINE_MAX`]).
+const MAG_ENTRIES: usize = 128;
+
+/// A magazine: a stack of free slots stored inline in its [`Cache`], so the hit path is one
+/// pointer away from them (no `Vec` header to follow, no capacity check, no reallocation).
+///
+/// A [`Free`] is kept in two parallel arrays, each written and read with one access of the
+/// same width (a 16-byte entry written in pieces and read whole, or the reverse, defeats
+/// store-to-load forwarding on the hit path, where a free's push is read back by the next
+/// alloc's pop).
+///
+/// `len <= cap <= MAGAZINE_MAX` always holds; a push that makes the magazine full flushes
+/// half of it before returning, so between operations `len < cap`. Indices are masked to
+/// the arrays' size (a no-op under the invariant), so the compiler drops the bounds checks
+/// without any `unsafe`.
 struct Mag {
-    ids: Vec<u32>,
-    net: i64,
+    len: usize,
+    /// The pool's [`PoolConfig::magazine`].
+    cap: usize,
+    /// `id | version << 32` of each entry.
+    keys: [u64; MAG_ENTRIES],
+    /// The slot of each entry.
+    slots: [NonNull<()>; MAG_ENTRIES],
 }
 
-impl std::ops::Deref for Mag {
-    type Target = Vec<u32>;
-    fn deref(&self) -> &Vec<u32> {
-        &self.ids
+impl Mag {
+    fn new(cap: usize) -> Self {
+        Self {
+            len: 0,
+            cap,
+            keys: [0; MAG_ENTRIES],
+            slots: [NonNull::dangling(); MAG_ENTRIES],
+        }
     }
-}
 
-impl std::ops::DerefMut for Mag {
-    fn deref_mut(&mut self) -> &mut Vec<u32> {
-        &mut self.ids
+    #[inline(always)]
+    fn pop(&mut self) -> Option<Free> {
+        let len = self.len.checked_sub(1)?;
+        self.len = len;
+        let i = len & (MAG_ENTRIES - 1);
+        let key = self.keys[i];
+        Some(Free {
+            id: key as u32,
+            version: (key >> 32) as u32,
+            slot: self.slots[i],
+        })
+    }
+
+    /// Pushes `free`; `true` if the magazine is now full (the caller flushes half of it).
+    #[inline(always)]
+    fn push(&mut self, free: Free) -> bool {
+        let i = self.len & (MAG_ENTRIES - 1);
+        self.keys[i] = u64::from(free.id) | u64::from(free.version) << 32;
+        self.slots[i] = free.slot;
+        self.len += 1;
+        self.len >= self.cap
+    }
+
+    /// Moves the ids above the lower half into `free` (a full magazine's flush).
+    #[cold]
+    fn flush_half(&mut self, free: &mut Vec<u32>) {
+        let len = self.len;
+        // `len` first: whatever `extend` does, the magazine stays within its bounds.
+        self.len = (self.cap / 2).min(len);
+        free.extend(self.keys[self.len..len].iter().map(|&k| k as u32));
+    }
+
+    /// Moves every id into `free`; returns how many.
+    fn drain_into(&mut self, free: &mut Vec<u32>) -> usize {
+        let len = std::mem::take(&mut self.len);
+        free.extend(self.keys[..len].iter().map(|&k| k as u32));
+        len
     }
 }
 
@@ -181,11 +261,8 @@ impl Cache {
         // SAFETY: the depot lock is held, and this runs on the owning thread at its exit
         // (it is not in the middle of a pool operation), so nothing else touches the
         // magazine now.
-        let mag = this
-            .magazine
-            .with_mut(|m| unsafe { std::mem::take(&mut *m) });
-        depot.free.extend_from_slice(&mag.ids);
-        depot.net += mag.net;
+        this.magazine
+            .with_mut(|m| unsafe { (*m).drain_into(&mut depot.free) });
         depot.caches.retain(|c| !Arc::ptr_eq(c, this));
     }
 }
@@ -280,7 +357,7 @@ impl<T> Pool<T> {
     /// If `config` breaks its documented bounds.
     pub fn with_config(config: PoolConfig) -> Self {
         assert!(config.first_chunk.is_power_of_two() && config.first_chunk >= 2);
-        assert!(config.magazine >= 2);
+        assert!((2..=MAGAZINE_MAX).contains(&config.magazine));
         assert!(config.retire_period.is_power_of_two() && config.retire_period >= 2);
         let id = next_instance_id().get();
         Self {
@@ -295,7 +372,6 @@ impl<T> Pool<T> {
                     chunks: 0,
                     caches: Vec::new(),
                     retired: 0,
-                    net: 0,
                 }),
             }),
             chunks: std::array::from_fn(|_| AtomicPtr::new(std::ptr::null_mut())),
@@ -308,7 +384,7 @@ impl<T> Pool<T> {
         self.id
     }
 
-    #[inline]
+    #[inline(always)]
     fn locate(&self, id: u32) -> (usize, usize) {
         // first_chunk is a power of two: shifts, not divisions.
         let shift = self.shift;
@@ -338,9 +414,9 @@ impl<T> Pool<T> {
 
     /// Runs `f` on this thread's magazine for this pool, registering one on first use.
     /// `None` if the thread is exiting (its thread-locals are gone).
-    #[inline]
+    #[inline(always)]
     fn with_magazine<R>(&self, f: impl FnOnce(&mut Mag) -> R) -> Option<R> {
-        let last = LAST
+        let mut cache = LAST
             .try_with(|l| {
                 let (id, cache) = l.get();
                 if id == self.id {
@@ -350,69 +426,70 @@ impl<T> Pool<T> {
                 }
             })
             .unwrap_or(std::ptr::null());
-        if last.is_null() {
-            return self.with_magazine_slow(f);
+        if cache.is_null() {
+            // `f` stays out of the slow path, so the hit path builds no closure for it.
+            cache = self.cache_slow();
+            if cache.is_null() {
+                return None;
+            }
         }
-        // SAFETY: see `Last`: the id matched this live pool, so the `Cache` is alive (held by
-        // this thread's `LOCAL`). The magazine is this thread's; it is touched without the
-        // lock only on this thread while it uses the pool (teardown, which needs the pool
-        // exclusively, cannot run), and `f` does not re-enter.
-        let cache = unsafe { &*last };
+        // SAFETY: the `Cache` is alive: see `Last` (the id matched this live pool), or
+        // `cache_slow`; either way this thread's `LOCAL` holds it, and `f` (pool-internal
+        // magazine work that never touches `LOCAL`) cannot make it let go. The magazine is
+        // this thread's; it is touched without the lock only on this thread while it uses
+        // the pool (teardown, which needs the pool exclusively, cannot run), and `f` does
+        // not re-enter.
+        let cache = unsafe { &*cache };
         Some(cache.magazine.with_mut(|m| f(unsafe { &mut *m })))
     }
 
+    /// This thread's `Cache` for this pool, registered on first use and made the `LAST`
+    /// one; it stays in this thread's `LOCAL` (which keeps it alive) until the thread exits
+    /// or calls [`release_thread_caches`]. Null if the thread is exiting.
     #[cold]
-    fn with_magazine_slow<R>(&self, f: impl FnOnce(&mut Mag) -> R) -> Option<R> {
+    #[inline(never)]
+    fn cache_slow(&self) -> *const Cache {
         LOCAL
             .try_with(|local| {
                 let mut local = local.borrow_mut();
                 let cache = match local.caches.iter().position(|(p, _)| *p == self.id) {
-                    Some(i) => Arc::clone(&local.caches[i].1),
+                    Some(i) => Arc::as_ptr(&local.caches[i].1),
                     None => {
                         let cache = self.register();
                         // Forget magazines of pools that have been torn down.
                         local
                             .caches
                             .retain(|(_, c)| !c.dead.load(Ordering::Acquire));
-                        local.caches.push((self.id, Arc::clone(&cache)));
-                        cache
+                        let ptr = Arc::as_ptr(&cache);
+                        local.caches.push((self.id, cache));
+                        ptr
                     }
                 };
-                let _ = LAST.try_with(|l| l.set((self.id, Arc::as_ptr(&cache))));
-                // SAFETY: as in `with_magazine`; `local` is borrowed, so this is not
-                // re-entered.
-                cache.magazine.with_mut(|m| f(unsafe { &mut *m }))
+                let _ = LAST.try_with(|l| l.set((self.id, cache)));
+                cache
             })
-            .ok()
+            .unwrap_or(std::ptr::null())
     }
 
     fn register(&self) -> Arc<Cache> {
         let cache = Arc::new(Cache {
             shared: Arc::clone(&self.shared),
-            magazine: UnsafeCell::new(Mag {
-                ids: Vec::with_capacity(self.config.magazine),
-                net: 0,
-            }),
+            magazine: UnsafeCell::new(Mag::new(self.config.magazine)),
             dead: AtomicBool::new(false),
         });
         self.shared.lock().caches.push(Arc::clone(&cache));
         cache
     }
 
-    /// Takes up to `n` free ids from the depot (allocating a chunk if needed).
-    fn take_from_depot(&self, depot: &mut Depot, n: usize, out: &mut Vec<u32>) {
-        while out.len() < n {
-            if let Some(id) = depot.free.pop() {
-                out.push(id);
-                continue;
-            }
-            if depot.fresh < depot.capacity {
-                out.push(depot.fresh);
-                depot.fresh += 1;
-                continue;
-            }
+    /// One free id from the depot: a freed one, else a never-used one (allocating the next
+    /// chunk if needed). `None` when the pool is full.
+    fn depot_take(&self, depot: &mut Depot) -> Option<u32> {
+        if let Some(id) = depot.free.pop() {
+            return Some(id);
+        }
+        if depot.fresh == depot.capacity {
             if depot.chunks == CHUNKS || depot.capacity >= MAX_SLOTS {
-                return;
+                return None;
             }
             let k = depot.chunks;
             let len = (self.config.first_chunk as usize) << k;
@@ -427,90 +504,137 @@ impl<T> Pool<T> {
             depot.chunks += 1;
             depot.capacity = depot.capacity.saturating_add(len as u32).min(MAX_SLOTS);
         }
+        let id = depot.fresh;
+        depot.fresh += 1;
+        Some(id)
     }
 
-    /// A free id: from this thread's magazine, else refilled from the depot.
-    #[inline]
-    fn take_id(&self) -> Result<u32, PoolFull> {
-        let half = self.config.magazine / 2;
-        let got = self.with_magazine(|m| {
-            let id = match m.pop() {
-                Some(id) => Some(id),
-                None => {
-                    let mut depot = self.shared.lock();
-                    self.take_from_depot(&mut depot, half.max(1), m);
-                    m.pop()
-                }
+    /// Refills the empty magazine `m` with half its capacity from the depot and pops one
+    /// slot (the miss path of alloc). `None` when the pool is full.
+    #[cold]
+    #[inline(never)]
+    fn refill(&self, m: &mut Mag) -> Option<Free> {
+        let mut depot = self.shared.lock();
+        let n = (m.cap / 2).max(1);
+        while m.len < n {
+            let Some(id) = self.depot_take(&mut depot) else {
+                break;
             };
-            m.net += i64::from(id.is_some());
-            id
-        });
-        match got {
-            Some(Some(id)) => Ok(id),
-            Some(None) => Err(PoolFull),
-            None => {
-                // Thread exiting: go to the depot directly.
-                let mut depot = self.shared.lock();
-                let mut one = Vec::with_capacity(1);
-                self.take_from_depot(&mut depot, 1, &mut one);
-                let id = one.pop().ok_or(PoolFull)?;
-                depot.net += 1;
-                Ok(id)
-            }
+            m.push(self.depot_free(id)); // never full: `n < cap`
+        }
+        m.pop()
+    }
+
+    /// The magazine entry for `id`, just taken from the depot (under its lock).
+    fn depot_free(&self, id: u32) -> Free {
+        let slot = self.slot(id).expect("ids the depot hands out have a chunk");
+        // The id is free, so its state word was last written by the thread that freed it,
+        // before the id reached the depot (whose lock this thread holds), or by the chunk's
+        // initialization.
+        let state = slot.state.load(Ordering::Acquire);
+        debug_assert_eq!(state & 1, 0, "a free slot is not live");
+        Free {
+            id,
+            version: state >> 1,
+            slot: NonNull::from(slot).cast(),
         }
     }
 
-    /// Returns a free id: to this thread's magazine, flushing half of it to the depot when
-    /// full; a retired slot is only counted.
-    #[inline]
-    fn put_id(&self, id: u32, retired: bool) {
-        let cap = self.config.magazine;
+    /// Flushes half of the full magazine `m` to the depot (the miss path of free).
+    #[cold]
+    #[inline(never)]
+    fn flush(&self, m: &mut Mag) {
+        m.flush_half(&mut self.shared.lock().free);
+    }
+
+    /// Counts a retired slot (its id goes to no free list).
+    #[cold]
+    #[inline(never)]
+    fn retire(&self) {
+        self.shared.lock().retired += 1;
+    }
+
+    /// A free slot: from this thread's magazine, else refilled from the depot.
+    #[inline(always)]
+    fn take_free(&self) -> Result<Free, PoolFull> {
+        match self.with_magazine(|m| m.pop().or_else(|| self.refill(m))) {
+            Some(free) => free.ok_or(PoolFull),
+            None => self.take_free_exiting(),
+        }
+    }
+
+    /// A free slot for a thread that is exiting (no magazine): from the depot directly.
+    #[cold]
+    #[inline(never)]
+    fn take_free_exiting(&self) -> Result<Free, PoolFull> {
+        let mut depot = self.shared.lock();
+        let id = self.depot_take(&mut depot).ok_or(PoolFull)?;
+        Ok(self.depot_free(id))
+    }
+
+    /// Returns a slot that `vacate` just freed: to this thread's magazine, flushing half of
+    /// it to the depot when full; a retired slot is only counted.
+    #[inline(always)]
+    fn put_free(&self, free: Free) {
+        if self.retires(free.version) {
+            return self.retire();
+        }
         let done = self.with_magazine(|m| {
-            m.net -= 1;
-            if retired {
-                self.shared.lock().retired += 1;
-            } else {
-                m.push(id);
-                if m.len() >= cap {
-                    let keep = cap / 2;
-                    let mut depot = self.shared.lock();
-                    depot.free.extend(m.drain(keep..));
-                }
+            if m.push(free) {
+                self.flush(m);
             }
         });
         if done.is_none() {
-            let mut depot = self.shared.lock();
-            depot.net -= 1;
-            if retired {
-                depot.retired += 1;
-            } else {
-                depot.free.push(id);
-            }
+            self.put_free_exiting(free.id);
         }
     }
 
-    /// Allocates a slot for `value`.
-    #[inline]
-    pub fn alloc(&self, value: T) -> Result<Owned, PoolFull> {
-        let id = self.take_id()?;
-        Ok(self.fill(id, value))
+    /// Returns a free id for a thread that is exiting (no magazine): to the depot directly.
+    #[cold]
+    #[inline(never)]
+    fn put_free_exiting(&self, id: u32) {
+        self.shared.lock().free.push(id);
     }
 
-    /// Writes `value` into the free slot `id` and marks it live.
-    #[inline]
-    fn fill(&self, id: u32, value: T) -> Owned {
-        let slot = self.slot(id).expect("ids handed out have a chunk");
-        // SAFETY: `id` came from a free list, so this thread is the only one that can touch
-        // the slot's value until the reference below is published.
+    /// Whether a slot whose version just became `version` is retired.
+    #[inline(always)]
+    fn retires(&self, version: u32) -> bool {
+        // retire_period is a power of two: a mask, not a division.
+        version & (self.config.retire_period - 1) == 0
+    }
+
+    /// Allocates a slot for `value`.
+    #[inline(always)]
+    pub fn alloc(&self, value: T) -> Result<Owned, PoolFull> {
+        let free = self.take_free()?;
+        // SAFETY: `free` was just taken from a free list for this call.
+        Ok(unsafe { self.fill(free, value) })
+    }
+
+    /// Writes `value` into the free slot `free` and marks it live.
+    ///
+    /// # Safety
+    /// `free` must have been taken from one of this pool's free lists (a magazine, or the
+    /// depot through `depot_free`) by the caller, and not yet filled.
+    #[inline(always)]
+    unsafe fn fill(&self, free: Free, value: T) -> Owned {
+        // SAFETY: a `Free` of this pool points to the slot of its id, in a chunk that lives
+        // as long as the pool.
+        let slot = unsafe { free.slot.cast::<Slot<T>>().as_ref() };
+        // SAFETY: the slot came from a free list, so this thread is the only one that can
+        // touch its value until the reference below is published.
         slot.value.with_mut(|p| unsafe { (*p).write(value) });
-        let state = slot.state.load(Ordering::Relaxed);
-        slot.state.store(state | 1, Ordering::Release);
+        // The magazine knows the version: the state word is written, not read (a read would
+        // wait for the previous free's store to the same word).
+        debug_assert_eq!(slot.state.load(Ordering::Relaxed), free.version << 1);
+        slot.state.store(free.version << 1 | 1, Ordering::Release);
         Owned {
             r: PoolRef {
-                id,
-                version: state >> 1,
+                id: free.id,
+                version: free.version,
             },
             pool: self.id,
+            slot: NonNull::from(slot).cast(),
         }
     }
 
@@ -529,8 +653,17 @@ impl<T> Pool<T> {
     /// one lock the caller holds, as the runtime lock does for the object heap).
     #[inline]
     pub unsafe fn get_ref(&self, r: PoolRef) -> Option<&T> {
-        let slot = self.slot(r.id)?;
-        if slot.state.load(Ordering::Acquire) != (r.version << 1 | 1) {
+        // SAFETY: forwarded contract.
+        unsafe { Self::value_ref(self.slot(r.id)?, r.version) }
+    }
+
+    /// The value in `slot`, if it is live with `version`.
+    ///
+    /// # Safety
+    /// As for [`get_ref`](Self::get_ref).
+    #[inline(always)]
+    unsafe fn value_ref(slot: &Slot<T>, version: u32) -> Option<&T> {
+        if slot.state.load(Ordering::Acquire) != (version << 1 | 1) {
             return None;
         }
         // SAFETY: the slot is live with this version, so its value is initialized; the
@@ -546,8 +679,18 @@ impl<T> Pool<T> {
     #[inline]
     #[allow(clippy::mut_from_ref)]
     pub unsafe fn get_mut_ref(&self, r: PoolRef) -> Option<&mut T> {
-        let slot = self.slot(r.id)?;
-        if slot.state.load(Ordering::Acquire) != (r.version << 1 | 1) {
+        // SAFETY: forwarded contract.
+        unsafe { Self::value_mut(self.slot(r.id)?, r.version) }
+    }
+
+    /// The value in `slot`, mutably, if it is live with `version`.
+    ///
+    /// # Safety
+    /// As for [`get_mut_ref`](Self::get_mut_ref).
+    #[inline(always)]
+    #[allow(clippy::mut_from_ref)]
+    unsafe fn value_mut(slot: &Slot<T>, version: u32) -> Option<&mut T> {
+        if slot.state.load(Ordering::Acquire) != (version << 1 | 1) {
             return None;
         }
         // SAFETY: live with this version, so initialized; exclusivity is the caller's
@@ -555,38 +698,91 @@ impl<T> Pool<T> {
         Some(slot.value.with_mut(|p| unsafe { (*p).assume_init_mut() }))
     }
 
-    /// Frees the slot `r` refers to and returns its value, if it is still live.
+    /// The live slot `r` refers to, as a handle that reads, updates or frees its value
+    /// without looking the slot up again (one lookup for "decrement, and free at zero").
+    /// `None` if `r` is stale.
+    ///
+    /// # Safety
+    /// While the handle (or a reference obtained from it) lives, no other reference to this
+    /// slot's value may exist and no other thread may access or free the slot (as for
+    /// [`get_mut_ref`](Self::get_mut_ref) and [`free_ref`](Self::free_ref)).
     #[inline]
+    pub unsafe fn resolve_mut(&self, r: PoolRef) -> Option<LiveMut<'_, T>> {
+        let slot = self.slot(r.id)?;
+        (slot.state.load(Ordering::Acquire) == (r.version << 1 | 1)).then_some(LiveMut {
+            pool: self,
+            slot,
+            r,
+        })
+    }
+
+    /// Frees the slot `r` refers to and returns its value, if it is still live.
     ///
     /// # Safety
     /// No other thread may access or free this slot concurrently, and no reference obtained
     /// from [`get_ref`](Self::get_ref)/[`get_mut_ref`](Self::get_mut_ref) to it may be alive.
+    #[inline]
     pub unsafe fn free_ref(&self, r: PoolRef) -> Option<T> {
+        let slot = self.slot(r.id)?;
         // SAFETY: forwarded contract.
-        let (value, retired) = unsafe { self.vacate(r) }?;
-        self.put_id(r.id, retired);
+        let (value, free) = unsafe { self.vacate(slot, r) }?;
+        self.put_free(free);
         Some(value)
     }
 
-    /// Moves the value out of live slot `r` and marks the slot free with the next version;
-    /// returns the value and whether the slot is now retired. The id is not yet returned to
-    /// any free list.
+    /// Moves the value out of `slot` (the slot of `r.id`) if it is live with `r.version`,
+    /// and marks the slot free with the next version; returns the value and the slot's
+    /// magazine entry. The slot is not yet returned to any free list.
     ///
     /// # Safety
-    /// As for [`free_ref`](Self::free_ref).
-    #[inline]
-    unsafe fn vacate(&self, r: PoolRef) -> Option<(T, bool)> {
-        let slot = self.slot(r.id)?;
+    /// `slot` is the slot of `r.id` in this pool; as for [`free_ref`](Self::free_ref).
+    #[inline(always)]
+    unsafe fn vacate(&self, slot: &Slot<T>, r: PoolRef) -> Option<(T, Free)> {
         if slot.state.load(Ordering::Acquire) != (r.version << 1 | 1) {
             return None;
         }
         // SAFETY: live with this version, so initialized; the caller guarantees exclusive
-        // access, and the state store below marks it free before anyone can reuse the id.
+        // access, and `mark_free` marks it free before anyone can reuse the id.
         let value = slot.value.with(|p| unsafe { (*p).assume_init_read() });
-        let next = r.version.wrapping_add(1) & (u32::MAX >> 1);
-        slot.state.store(next << 1, Ordering::Release);
-        // retire_period is a power of two: a mask, not a division.
-        Some((value, next & (self.config.retire_period - 1) == 0))
+        Some((value, Self::mark_free(slot, r)))
+    }
+
+    /// Marks the live slot `slot` (of `r`) free with the next version; returns its magazine
+    /// entry (the id is not yet in any free list).
+    #[inline(always)]
+    fn mark_free(slot: &Slot<T>, r: PoolRef) -> Free {
+        let version = r.version.wrapping_add(1) & (u32::MAX >> 1);
+        slot.state.store(version << 1, Ordering::Release);
+        Free {
+            id: r.id,
+            version,
+            slot: NonNull::from(slot).cast(),
+        }
+    }
+
+    /// Checks that `o` belongs to this pool and vacates its slot (see `vacate`).
+    ///
+    /// # Panics
+    /// If `o` belongs to another pool.
+    #[inline(always)]
+    fn vacate_owned(&self, o: &Owned) -> (T, Free) {
+        let slot = self.owned_slot(o);
+        // SAFETY: `slot` is the slot of `o.r.id`; `o` is the unique owner of a live slot,
+        // and the caller consumes it.
+        unsafe { self.vacate(slot, o.r) }.expect("an Owned slot is live")
+    }
+
+    /// The slot of `o`, after checking that `o` belongs to this pool.
+    ///
+    /// # Panics
+    /// If `o` belongs to another pool.
+    #[inline(always)]
+    fn owned_slot(&self, o: &Owned) -> &Slot<T> {
+        assert_eq!(o.pool, self.id, "Owned from another pool");
+        // SAFETY: `o` was made by this pool (pool ids are never reused), so `o.slot` points
+        // to one of its slots (`fill`), in a chunk that lives until teardown, which `&self`
+        // excludes.
+        unsafe { o.slot.cast::<Slot<T>>().as_ref() }
     }
 
     /// The value owned by `o`.
@@ -597,10 +793,10 @@ impl<T> Pool<T> {
     where
         T: Sync,
     {
-        assert_eq!(o.pool, self.id, "Owned from another pool");
+        let slot = self.owned_slot(o);
         // SAFETY: `o` is the unique owner of a live slot of this pool (it is not `Copy`, and
         // only `free` ends it), so no one frees or mutates the value while `&o` is borrowed.
-        unsafe { self.get_ref(o.r) }.expect("an Owned slot is live")
+        unsafe { Self::value_ref(slot, o.r.version) }.expect("an Owned slot is live")
     }
 
     /// The value owned by `o`, mutably.
@@ -611,20 +807,20 @@ impl<T> Pool<T> {
     // borrows it, so no `free` can end the slot while the reference lives.
     #[allow(clippy::mut_from_ref)]
     pub fn get_mut<'a>(&'a self, o: &'a mut Owned) -> &'a mut T {
-        assert_eq!(o.pool, self.id, "Owned from another pool");
+        let slot = self.owned_slot(o);
         // SAFETY: as in `get`, and `&mut o` excludes every other access through `o`.
-        unsafe { self.get_mut_ref(o.r) }.expect("an Owned slot is live")
+        unsafe { Self::value_mut(slot, o.r.version) }.expect("an Owned slot is live")
     }
 
     /// Frees the slot owned by `o` and returns its value.
     ///
     /// # Panics
     /// If `o` belongs to another pool.
-    #[inline]
+    #[inline(always)]
     pub fn free(&self, o: Owned) -> T {
-        assert_eq!(o.pool, self.id, "Owned from another pool");
-        // SAFETY: `o` is the unique owner and is consumed here.
-        unsafe { self.free_ref(o.r) }.expect("an Owned slot is live")
+        let (value, free) = self.vacate_owned(&o);
+        self.put_free(free);
+        value
     }
 
     /// This thread's cache for this pool as a handle: its `alloc`/`free` skip the
@@ -676,7 +872,7 @@ impl<T> Pool<T> {
         for cache in &depot.caches {
             // SAFETY: `&mut self` excludes every pool operation, and the exit guards of the
             // magazines' threads need the depot lock, which is held.
-            free += cache.magazine.with(|m| unsafe { (*m).len() }) as u64;
+            free += cache.magazine.with(|m| unsafe { (*m).len }) as u64;
         }
         (free, depot.capacity)
     }
@@ -694,39 +890,39 @@ impl<T> Pool<T> {
 
     fn teardown(&mut self) -> PoolReport {
         let mut report = PoolReport::default();
-        let live: i64;
+        let live: u64;
         {
             let mut depot = self.shared.lock();
             if !depot.alive {
                 return report;
             }
             depot.alive = false;
-            let mut net = depot.net;
+            // Every id the depot ever handed out (those below `fresh`) is now in the depot's
+            // free list, in a registered magazine, retired, or live: the live count follows
+            // without any per-operation bookkeeping.
+            let mut not_live = depot.free.len() as u64 + depot.retired;
             for cache in depot.caches.drain(..) {
                 // SAFETY: teardown has exclusive ownership of the pool, so no thread is in a
                 // pool operation; a thread exiting now waits for the depot lock we hold and
                 // then sees `alive == false` and leaves its magazine alone.
-                net += cache
+                let drained = cache
                     .magazine
-                    .with_mut(|m| unsafe { std::mem::take(&mut *m) })
-                    .net;
+                    .with_mut(|m| unsafe { std::mem::take(&mut (*m).len) });
+                not_live += drained as u64;
                 cache.dead.store(true, Ordering::Release);
                 report.caches_drained += 1;
             }
+            debug_assert!(not_live <= u64::from(depot.fresh), "ids were counted twice");
+            live = u64::from(depot.fresh).saturating_sub(not_live);
             depot.free = Vec::new();
             report.retired = depot.retired;
             report.chunks = depot.chunks as u64;
             report.capacity = u64::from(depot.capacity);
-            live = net;
         }
         // With nothing live (or nothing to drop), teardown costs one free per chunk, not a
         // visit per slot; otherwise the scan stops at the last live value.
-        let mut remaining = if std::mem::needs_drop::<T>() {
-            live.max(0) as u64
-        } else {
-            0
-        };
-        report.live_dropped = live.max(0) as u64;
+        let mut remaining = if std::mem::needs_drop::<T>() { live } else { 0 };
+        report.live_dropped = live;
         for k in 0..CHUNKS {
             let ptr = self.chunks[k].swap(std::ptr::null_mut(), Ordering::Acquire);
             if ptr.is_null() {
@@ -793,7 +989,7 @@ pub struct LocalCache<'p, T> {
 }
 
 impl<T> LocalCache<'_, T> {
-    #[inline]
+    #[inline(always)]
     fn magazine<R>(&self, f: impl FnOnce(&mut Mag) -> R) -> R {
         // SAFETY: the magazine belongs to this thread (`LocalCache` is not `Send`, and the
         // thread-local path hands out the same magazine only on this thread); it is borrowed
@@ -803,49 +999,33 @@ impl<T> LocalCache<'_, T> {
     }
 
     /// Allocates a slot for `value` from this thread's magazine.
-    #[inline]
+    #[inline(always)]
     pub fn alloc(&self, value: T) -> Result<Owned, PoolFull> {
         let pool = self.pool;
-        let id = self
-            .magazine(|m| {
-                let id = match m.pop() {
-                    Some(id) => Some(id),
-                    None => {
-                        let mut depot = pool.shared.lock();
-                        pool.take_from_depot(&mut depot, (pool.config.magazine / 2).max(1), m);
-                        m.pop()
-                    }
-                };
-                m.net += i64::from(id.is_some());
-                id
-            })
+        let free = self
+            .magazine(|m| m.pop().or_else(|| pool.refill(m)))
             .ok_or(PoolFull)?;
-        Ok(pool.fill(id, value))
+        // SAFETY: `free` was just taken from a free list for this call.
+        Ok(unsafe { pool.fill(free, value) })
     }
 
     /// Frees the slot owned by `o` into this thread's magazine and returns its value.
     ///
     /// # Panics
     /// If `o` belongs to another pool.
-    #[inline]
+    #[inline(always)]
     pub fn free(&self, o: Owned) -> T {
         let pool = self.pool;
-        assert_eq!(o.pool, pool.id, "Owned from another pool");
-        // SAFETY: `o` is the unique owner of a live slot and is consumed here.
-        let (value, retired) = unsafe { pool.vacate(o.r) }.expect("an Owned slot is live");
-        let cap = pool.config.magazine;
-        self.magazine(|m| {
-            m.net -= 1;
-            if retired {
-                pool.shared.lock().retired += 1;
-            } else {
-                m.push(o.r.id);
-                if m.len() >= cap {
-                    let mut depot = pool.shared.lock();
-                    depot.free.extend(m.drain(cap / 2..));
+        let (value, free) = pool.vacate_owned(&o);
+        if pool.retires(free.version) {
+            pool.retire();
+        } else {
+            self.magazine(|m| {
+                if m.push(free) {
+                    pool.flush(m);
                 }
-            }
-        });
+            });
+        }
         value
     }
 
@@ -873,6 +1053,89 @@ impl<T> Drop for LocalCache<'_, T> {
     }
 }
 
+/// A live slot of a pool, resolved once by [`Pool::resolve_mut`] (whose contract makes the
+/// access exclusive): read or update its value, or free it.
+pub struct LiveMut<'a, T> {
+    pool: &'a Pool<T>,
+    slot: &'a Slot<T>,
+    r: PoolRef,
+}
+
+impl<'a, T> LiveMut<'a, T> {
+    /// The value.
+    #[inline]
+    pub fn get_mut(&mut self) -> &mut T {
+        // SAFETY: the slot is live with `r.version` (checked by `resolve_mut`, and only this
+        // handle can free it), so initialized; `resolve_mut`'s contract makes the access
+        // exclusive, and `&mut self` excludes another reference through this handle.
+        self.slot
+            .value
+            .with_mut(|p| unsafe { (*p).assume_init_mut() })
+    }
+
+    /// The value, for as long as the handle's borrow of the pool.
+    #[inline]
+    pub fn into_mut(self) -> &'a mut T {
+        // SAFETY: as in `get_mut`; the handle is consumed, so this is the only reference.
+        self.slot
+            .value
+            .with_mut(|p| unsafe { (*p).assume_init_mut() })
+    }
+
+    /// Frees the slot and returns its value.
+    #[inline]
+    pub fn free(self) -> T {
+        // SAFETY: live with this version, so initialized, and exclusively accessed (as in
+        // `get_mut`); the handle is consumed, and `mark_free` marks the slot free before
+        // `put_free` makes the id reusable.
+        let value = self.slot.value.with(|p| unsafe { (*p).assume_init_read() });
+        let free = Pool::mark_free(self.slot, self.r);
+        self.pool.put_free(free);
+        value
+    }
+
+    /// Runs `f` on the value in place, then frees the slot, dropping the value in place:
+    /// the value is never moved (for a large `T`, cheaper than `free` and a drop).
+    ///
+    /// The slot is marked free before the value is dropped, and its id becomes reusable only
+    /// after the drop has finished (or unwound), so a `Drop` that uses this pool cannot be
+    /// handed this slot while it is dropped. If `f` panics, the slot stays live.
+    #[inline]
+    pub fn drop_with<R>(self, f: impl FnOnce(&mut T) -> R) -> R {
+        let LiveMut { pool, slot, r } = self;
+        // SAFETY: as in `get_mut`.
+        let result = slot
+            .value
+            .with_mut(|p| f(unsafe { (*p).assume_init_mut() }));
+        /// Returns the id to a free list when dropped (after the value's drop, even if it
+        /// panics).
+        struct Recycle<'a, T> {
+            pool: &'a Pool<T>,
+            free: Free,
+        }
+        impl<T> Drop for Recycle<'_, T> {
+            #[inline(always)]
+            fn drop(&mut self) {
+                self.pool.put_free(self.free);
+            }
+        }
+        let _recycle = Recycle {
+            pool,
+            free: Pool::mark_free(slot, r),
+        };
+        // SAFETY: the value is initialized (live until `mark_free` just now), accessed
+        // exclusively, and dropped exactly once: the slot is free and its id is in no free
+        // list until `_recycle` drops, after this.
+        slot.value.with_mut(|p| unsafe { (*p).assume_init_drop() });
+        result
+    }
+
+    /// The reference this handle was resolved from.
+    pub fn weak(&self) -> PoolRef {
+        self.r
+    }
+}
+
 /// The unique owner of one pool slot (not `Copy`): [`Pool::get`], [`Pool::get_mut`] and
 /// [`Pool::free`] take it. Dropping it without `free` leaves the value to the pool's
 /// teardown.
@@ -880,7 +1143,16 @@ impl<T> Drop for LocalCache<'_, T> {
 pub struct Owned {
     r: PoolRef,
     pool: u64,
+    /// The slot (a `Slot<T>` of pool `pool`), so `free`/`get` do not compute it.
+    slot: NonNull<()>,
 }
+
+// SAFETY: `slot` is only dereferenced by the pool that made it, after checking `pool`
+// (`Pool::owned_slot`), with the same synchronization as any other access to the slot; an
+// `Owned` itself gives access to nothing else.
+unsafe impl Send for Owned {}
+// SAFETY: `&Owned` gives no access to the slot (only `weak`).
+unsafe impl Sync for Owned {}
 
 impl Owned {
     /// A checked, copyable reference to the slot (see [`Pool::is_live`]).
@@ -935,6 +1207,89 @@ mod tests {
         let _never_freed = b;
         let report = p.shutdown();
         assert_eq!(report.live_dropped, 1, "b was never freed");
+    }
+
+    /// Ends an `Owned` without freeing its slot; its `PoolRef` now stands for the value.
+    fn give_up(o: Owned) -> PoolRef {
+        o.weak()
+    }
+
+    #[test]
+    fn resolve_mut_updates_frees_and_rejects_stale_refs() {
+        let p = Pool::with_config(small());
+        // The value now belongs to whoever holds `r` (as the object heap does it).
+        let r = give_up(p.alloc(vec![1u32]).unwrap());
+        // Single-threaded test; each handle is used and dropped before the next is made.
+        // SAFETY: as above.
+        let mut live = unsafe { p.resolve_mut(r) }.unwrap();
+        live.get_mut().push(2);
+        assert_eq!(live.weak(), r);
+        // SAFETY: as above (`live` was last used above).
+        assert_eq!(unsafe { p.resolve_mut(r) }.unwrap().into_mut(), &[1, 2]);
+        // SAFETY: as above (the reference above is gone).
+        let live = unsafe { p.resolve_mut(r) }.unwrap();
+        assert_eq!(live.drop_with(|v| v.len()), 2);
+        assert!(!p.is_live(r));
+        // SAFETY: as above.
+        assert!(
+            unsafe { p.resolve_mut(r) }.is_none(),
+            "a freed slot is stale"
+        );
+        // The slot is reused with the next version; the old ref stays stale.
+        let b = p.alloc(vec![3]).unwrap();
+        assert_eq!((b.weak().id, b.weak().version), (r.id, r.version + 1));
+        // SAFETY: as above.
+        assert!(unsafe { p.resolve_mut(r) }.is_none());
+        let rb = give_up(b);
+        // SAFETY: as above; `b` (the slot's owner) was given up.
+        assert_eq!(unsafe { p.resolve_mut(rb) }.unwrap().free(), vec![3]);
+        assert!(!p.is_live(rb));
+        assert_eq!(p.shutdown().live_dropped, 0);
+    }
+
+    #[test]
+    fn drop_with_drops_in_place_once_and_recycles_the_slot_after_the_drop() {
+        let marker = Arc::new(());
+        let p = Pool::with_config(small());
+        let r = give_up(p.alloc(Arc::clone(&marker)).unwrap());
+        // SAFETY: single-threaded test; no other reference to the slot exists.
+        unsafe { p.resolve_mut(r) }.unwrap().drop_with(|_| ());
+        assert_eq!(Arc::strong_count(&marker), 1, "dropped exactly once");
+        let again = p.alloc(Arc::clone(&marker)).unwrap();
+        assert_eq!(again.weak().id, r.id, "the slot went back to the magazine");
+        assert_eq!(p.shutdown().live_dropped, 1);
+        assert_eq!(Arc::strong_count(&marker), 1);
+    }
+
+    #[test]
+    fn local_handles_and_the_thread_local_path_share_one_magazine() {
+        let p: Pool<u32> = Pool::with_config(small());
+        let local = p.local();
+        let a = local.alloc(1).unwrap();
+        let id = a.weak().id;
+        assert_eq!(p.free(a), 1); // into the same magazine
+        let b = local.alloc(2).unwrap();
+        assert_eq!(b.weak().id, id);
+        // Many more than a magazine holds: refills and flushes through both paths.
+        let many: Vec<Owned> = (0..50).map(|i| p.alloc(i).unwrap()).collect();
+        for o in many {
+            local.free(o);
+        }
+        assert_eq!(local.free(b), 2);
+        drop(local);
+        let mut p = p;
+        let (free, capacity) = p.free_slots();
+        assert_eq!(free, u64::from(capacity));
+        assert_eq!(p.shutdown().live_dropped, 0);
+    }
+
+    #[test]
+    #[should_panic]
+    fn magazines_larger_than_the_inline_array_are_refused() {
+        let _ = Pool::<u8>::with_config(PoolConfig {
+            magazine: MAGAZINE_MAX + 1,
+            ..PoolConfig::default()
+        });
     }
 
     #[test]

@@ -105,8 +105,8 @@ impl Dict {
         self.entries.iter().flatten().map(|e| (e.key, e.value))
     }
 
-    pub(crate) fn release_into(self, out: &mut Vec<Value>) {
-        for e in self.entries.into_iter().flatten() {
+    pub(crate) fn release_into(&self, out: &mut Vec<Value>) {
+        for e in self.entries.iter().flatten() {
             out.push(e.key);
             out.push(e.value);
         }

@@ -104,19 +104,20 @@ impl Object {
         }
     }
 
-    /// Pushes every value this object owns a reference to.
-    fn release_into(self, out: &mut Vec<Value>) {
+    /// Pushes every value this object owns a reference to (values are `Copy`: the object,
+    /// dropped next, gives them up without being moved).
+    fn release_into(&self, out: &mut Vec<Value>) {
         match self {
             Object::Str(_) | Object::Bytes(..) => {}
-            Object::Tuple(items) => out.extend(items.iter().copied()),
-            Object::List(items) => out.extend(items),
+            Object::Tuple(items) => out.extend_from_slice(items),
+            Object::List(items) => out.extend_from_slice(items),
             Object::Dict(d) => d.release_into(out),
-            Object::Module(_, ns) | Object::Instance(_, ns) => out.extend(ns.into_values()),
+            Object::Module(_, ns) | Object::Instance(_, ns) => out.extend(ns.values().copied()),
             Object::Exception(e) => {
                 out.extend([e.args, e.cause, e.context]);
-                out.extend(e.dict.into_values());
+                out.extend(e.dict.values().copied());
             }
-            Object::Method(f, s) => out.extend([f, s]),
+            Object::Method(f, s) => out.extend([*f, *s]),
         }
     }
 }
@@ -283,45 +284,46 @@ impl Heap {
     }
 
     /// Drops a reference; frees the object (and releases what it owns) at zero.
+    #[inline]
     pub fn decref(&mut self, v: Value) -> Result<(), BadValue> {
         if !is_heap_value(v) {
             return Ok(());
         }
-        let c = self.cell_mut(v)?;
-        c.refcnt -= 1;
-        if c.refcnt > 0 {
-            return Ok(());
-        }
         let mut pending = Vec::new();
-        self.free(v, &mut pending);
+        self.release(v, &mut pending)?;
         while let Some(v) = pending.pop() {
-            if !is_heap_value(v) {
-                continue;
-            }
             // Owned references are to live objects (their owner held them), but a stale
             // one is skipped rather than trusted.
-            let Ok(c) = self.cell_mut(v) else { continue };
-            c.refcnt -= 1;
-            if c.refcnt == 0 {
-                self.free(v, &mut pending);
+            if is_heap_value(v) {
+                let _ = self.release(v, &mut pending);
             }
         }
         Ok(())
     }
 
-    fn free(&mut self, v: Value, pending: &mut Vec<Value>) {
-        let Ok((r, _)) = self.pool_ref(v) else { return };
-        // SAFETY: the pool's values are reached only through this heap and `&mut self` is
-        // exclusive; no reference into the slot outlives this call.
-        let Some(cell) = (unsafe { self.pool.free_ref(r) }) else {
-            return;
-        };
-        let k = heap_kind_index(cell.obj.kind());
+    /// Drops one reference to the heap object `v` with one pool lookup; at zero frees it
+    /// (in place, without moving the cell) and pushes the references it owned.
+    #[inline]
+    fn release(&mut self, v: Value, pending: &mut Vec<Value>) -> Result<(), BadValue> {
+        let (r, kind) = self.pool_ref(v)?;
+        // SAFETY: the pool's values are reached only through this heap, and `&mut self` is
+        // exclusive; the handle does not outlive this call.
+        let mut live = unsafe { self.pool.resolve_mut(r) }.ok_or(BadValue(v))?;
+        let c = live.get_mut();
+        if c.obj.kind() != kind {
+            return Err(BadValue(v));
+        }
+        c.refcnt -= 1;
+        if c.refcnt > 0 {
+            return Ok(());
+        }
+        live.drop_with(|c| c.obj.release_into(pending));
+        let k = heap_kind_index(kind);
         self.live[k] -= 1;
         if let Some(t) = &self.trackers {
             t[k].free(1, size_of::<Cell>() as u64);
         }
-        cell.obj.release_into(pending);
+        Ok(())
     }
 
     /// Total live objects.
