@@ -23,6 +23,8 @@ import os
 import re
 import subprocess
 import sys
+import threading
+from collections.abc import Callable
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -32,6 +34,21 @@ ROOT = Path(__file__).resolve().parents[2]
 HEADER = ROOT / "include" / "molt_state.h"
 
 # ------------------------------------------------------------------------- the header
+
+
+class MoltTask(ctypes.Structure):
+    """``struct MoltTask``: a task handle, two words, passed by value (and written through a
+    ``struct MoltTask *`` by the spawn functions)."""
+
+    _fields_ = [("key", ctypes.c_uint64), ("runtime", ctypes.c_uint64)]
+
+    def __repr__(self) -> str:
+        return f"MoltTask(key={self.key:#x}, runtime={self.runtime})"
+
+
+# ``MoltTaskFn``: int32_t (*)(void *user_data, uint64_t *result). A CFUNCTYPE object must
+# outlive every call a worker thread may still make to it (see Molt.spawn).
+MoltTaskFn = ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.c_void_p, ctypes.POINTER(ctypes.c_uint64))
 
 C_TYPES = {
     "void": None,
@@ -50,6 +67,11 @@ C_TYPES = {
     "int64_t *": ctypes.POINTER(ctypes.c_int64),
     "size_t *": ctypes.POINTER(ctypes.c_size_t),
     "double *": ctypes.POINTER(ctypes.c_double),
+    "int32_t *": ctypes.POINTER(ctypes.c_int32),
+    "void *": ctypes.c_void_p,
+    "MoltTaskFn": MoltTaskFn,
+    "struct MoltTask": MoltTask,
+    "struct MoltTask *": ctypes.POINTER(MoltTask),
 }
 
 _PROTOTYPE = re.compile(r"^([A-Za-z_][\w ]*?[\s*]+)(molt_\w+)\(([^)]*)\);", re.M | re.S)
@@ -126,6 +148,13 @@ GATED = [
     "molt_err_occurred",
     "molt_err_fetch",
     "molt_raise",
+    "molt_task_spawn",
+    "molt_task_spawn_after",
+    "molt_task_join",
+    "molt_task_cancel",
+    "molt_task_state",
+    "molt_sleep",
+    "molt_task_check_cancelled",
 ]
 USED = UNGATED + GATED
 
@@ -200,6 +229,14 @@ class Molt:
         for name in USED:
             func = getattr(self.lib, name)
             func.restype, func.argtypes = ctypes_signature(name)
+        # The task bodies (CFUNCTYPE objects) of the tasks spawned through `spawn` that the
+        # runtime may still call: (runtime, key) -> (runtime generation at spawn, body). One
+        # goes when its task is joined, or when its runtime has shut down (the generation
+        # moved on: the workers are joined), never earlier.
+        self._task_bodies: dict[tuple[int, int], tuple[int, MoltTaskFn]] = {}
+        self._task_bodies_lock = threading.Lock()
+        # Python exceptions that escaped a task body made by `task_fn` (bugs of the test).
+        self.callback_errors: list[BaseException] = []
 
     # -- status handling
 
@@ -352,6 +389,98 @@ class Molt:
         arr = (ctypes.c_char_p * len(args))(*(a.encode("utf-8") for a in args))
         self.check("molt_runtime_set_argv", self.lib.molt_runtime_set_argv(len(args), arr))
 
+    # -- tasks
+
+    def task_fn(self, body: Callable[[], int | None]) -> MoltTaskFn:
+        """A task body (``MoltTaskFn``) that runs ``body()`` on whichever thread the runtime
+        runs the task. What ``body`` returns (a new reference; None: ``MOLT_NONE``) is the
+        task's result. A MoltError from a helper it calls returns that status: after a molt
+        exception (MOLT_ERR_EXCEPTION, e.g. ``molt_raise`` or a cancelled ``sleep``) the task
+        fails with it, or is cancelled by a ``CancelledError``. Any other Python exception is
+        a bug of the test: it is kept in ``callback_errors`` (the fixtures fail the test on
+        it) and fails the task with ``RuntimeError("python: ...")``. Keep the returned
+        object alive while the runtime may call it (``spawn`` does)."""
+
+        def call(_user_data, result):
+            try:
+                value = body()
+                if value is not None:
+                    result[0] = value
+                return C.MOLT_OK
+            except MoltError as e:
+                return e.status
+            except BaseException as e:  # never let an exception into ctypes' callback
+                self.callback_errors.append(e)
+                try:
+                    cls = self.builtin_class("RuntimeError")
+                    self.check("molt_raise", self.lib.molt_raise(cls, f"python: {e!r}".encode()))
+                    return C.MOLT_ERR_EXCEPTION
+                except BaseException:
+                    return C.MOLT_ERR_INTERNAL
+
+        return MoltTaskFn(call)
+
+    def spawn(self, body: Callable[[], int | None] | MoltTaskFn, delay: float | None = None):
+        """Spawns a task running ``body`` (a Python callable, wrapped by ``task_fn``, or a
+        ``MoltTaskFn``), after ``delay`` seconds if given; returns its ``MoltTask``. The
+        body object is kept until the task is joined or its runtime has shut down."""
+        self.forget_finished_task_bodies()
+        fn = body if isinstance(body, MoltTaskFn) else self.task_fn(body)
+        generation = self.lib.molt_runtime_generation()
+        task = MoltTask()
+        if delay is None:
+            status = self.lib.molt_task_spawn(fn, None, ctypes.byref(task))
+            self.check("molt_task_spawn", status)
+        else:
+            status = self.lib.molt_task_spawn_after(delay, fn, None, ctypes.byref(task))
+            self.check("molt_task_spawn_after", status)
+        with self._task_bodies_lock:
+            self._task_bodies[(task.runtime, task.key)] = (generation, fn)
+        return task
+
+    def join(self, task: MoltTask) -> int:
+        """The task's result (a new reference); MoltError (MOLT_ERR_EXCEPTION, the task's
+        exception now this thread's current one) if it raised or was cancelled."""
+        out = ctypes.c_uint64()
+        status = self.lib.molt_task_join(task, ctypes.byref(out))
+        if status in (C.MOLT_OK, C.MOLT_ERR_EXCEPTION):  # finished: its body is done with
+            with self._task_bodies_lock:
+                self._task_bodies.pop((task.runtime, task.key), None)
+        self.check("molt_task_join", status)
+        return out.value
+
+    def cancel(self, task: MoltTask, message: str | None = None) -> bool:
+        """Cancels the task; whether the cancellation took effect (False: already finished)."""
+        took = ctypes.c_int32(-1)
+        msg = None if message is None else message.encode("utf-8")
+        self.check("molt_task_cancel", self.lib.molt_task_cancel(task, msg, ctypes.byref(took)))
+        assert took.value in (0, 1), took.value
+        return bool(took.value)
+
+    def task_state(self, task: MoltTask) -> int:
+        """The task's ``MOLT_TASK_*`` state."""
+        return self._out("molt_task_state", ctypes.c_int32, task)
+
+    def sleep(self, seconds: float) -> None:
+        self.check("molt_sleep", self.lib.molt_sleep(seconds))
+
+    def task_bodies_kept(self) -> int:
+        """How many task bodies the harness keeps alive."""
+        with self._task_bodies_lock:
+            return len(self._task_bodies)
+
+    def forget_finished_task_bodies(self) -> None:
+        """Drops the task bodies of runtimes that have shut down (their workers are joined,
+        so nothing calls them any more)."""
+        generation = self.lib.molt_runtime_generation()
+        with self._task_bodies_lock:
+            for k in [k for k, (g, _) in self._task_bodies.items() if g != generation]:
+                del self._task_bodies[k]
+
+    def take_callback_errors(self) -> list[BaseException]:
+        errors, self.callback_errors = self.callback_errors, []
+        return errors
+
     # -- lifecycle
 
     @contextlib.contextmanager
@@ -369,8 +498,10 @@ class Molt:
         finally:
             status = self.lib.molt_runtime_shutdown()
             assert status == C.MOLT_OK, f"shutdown: {status}: {self.last_error()}"
+            self.forget_finished_task_bodies()
         assert self.lib.molt_runtime_is_initialized() == 0
         assert_clean_teardown(self.teardown_report(), reclaimed)
+        assert_no_callback_errors(self)
 
 
 def assert_clean_teardown(report: str | None, reclaimed: str | None = "none") -> None:
@@ -385,6 +516,12 @@ def assert_clean_teardown(report: str | None, reclaimed: str | None = "none") ->
     elif reclaimed is not None:
         line = f"\n  objects live at shutdown (reclaimed): {reclaimed}\n"
         assert line in report, report
+
+
+def assert_no_callback_errors(m: Molt) -> None:
+    """No Python exception escaped a task body (they are the test's bugs)."""
+    errors = m.take_callback_errors()
+    assert not errors, f"Python exceptions in task bodies: {errors!r}"
 
 
 @contextlib.contextmanager
@@ -407,7 +544,13 @@ def environment(env: dict[str, str]):
 
 
 # The process-default runtime reads these at init: start every run from a known state.
-for _var in ("MOLT_HASHSEED", "MOLT_CAPABILITIES", "MOLT_FAIL_INIT_AT", "MOLT_PRINT_TEARDOWN"):
+for _var in (
+    "MOLT_HASHSEED",
+    "MOLT_CAPABILITIES",
+    "MOLT_WORKERS",
+    "MOLT_FAIL_INIT_AT",
+    "MOLT_PRINT_TEARDOWN",
+):
     os.environ.pop(_var, None)
 os.environ["MOLT_ALLOC_REGISTRY"] = "1"
 
@@ -439,8 +582,10 @@ def molt(lib: Molt, request):
     lib.check("molt_runtime_init", lib.lib.molt_runtime_init())
     yield lib
     assert lib.lib.molt_runtime_shutdown() == C.MOLT_OK, lib.last_error()
+    lib.forget_finished_task_bodies()
     failed = getattr(request.node, "report_call", None) is None or request.node.report_call.failed
     assert_clean_teardown(lib.teardown_report(), None if failed else reclaimed)
+    assert_no_callback_errors(lib)
 
 
 @pytest.fixture(autouse=True)
@@ -455,4 +600,5 @@ def no_runtime_left_behind(request):
     yield
     if lib.lib.molt_runtime_is_initialized():
         status = lib.lib.molt_runtime_shutdown()
+        lib.forget_finished_task_bodies()
         pytest.fail(f"the test left a runtime live (shut down now: status {status})")

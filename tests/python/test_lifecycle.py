@@ -7,9 +7,22 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import GATED, C, Molt, MoltError, assert_clean_teardown, environment
+from conftest import (
+    GATED,
+    C,
+    Molt,
+    MoltError,
+    MoltTask,
+    MoltTaskFn,
+    assert_clean_teardown,
+    environment,
+)
 
 u64, i64, usize = ctypes.c_uint64, ctypes.c_int64, ctypes.c_size_t
+
+# A task body for the call table below: returns None. Module-level, so it outlives every
+# runtime that may run it (with a runtime, the table's spawns really start tasks).
+_NONE_TASK = MoltTaskFn(lambda _user_data, _result: C.MOLT_OK)
 
 
 def test_init_twice_shutdown_twice(lib: Molt):
@@ -84,6 +97,8 @@ def _calls_without_a_runtime(lib):
     L = lib.lib
     v = C.MOLT_NONE
     o_u64, o_i64, o_sz, o_f64 = u64(0xDEAD), i64(-99), usize(99), ctypes.c_double(9.5)
+    o_i32, o_task = ctypes.c_int32(-99), MoltTask(0xDEAD, 0xBEEF)
+    task = MoltTask(1, 1)  # well-formed, names no task
     o_ptr = ctypes.c_char_p(b"sentinel")
     arr = (u64 * 1)(v)
     argv = (ctypes.c_char_p * 1)(b"prog")
@@ -123,8 +138,15 @@ def _calls_without_a_runtime(lib):
         "molt_err_occurred": lambda: L.molt_err_occurred(),
         "molt_err_fetch": lambda: L.molt_err_fetch(o_u64),
         "molt_raise": lambda: L.molt_raise(v, None),
+        "molt_task_spawn": lambda: L.molt_task_spawn(_NONE_TASK, None, o_task),
+        "molt_task_spawn_after": lambda: L.molt_task_spawn_after(0.01, _NONE_TASK, None, o_task),
+        "molt_task_join": lambda: L.molt_task_join(task, o_u64),
+        "molt_task_cancel": lambda: L.molt_task_cancel(task, b"why", o_i32),
+        "molt_task_state": lambda: L.molt_task_state(task, o_i32),
+        "molt_sleep": lambda: L.molt_sleep(0.01),
+        "molt_task_check_cancelled": lambda: L.molt_task_check_cancelled(),
     }
-    outs = (o_u64, o_i64, o_sz, o_f64, o_ptr, buf)
+    outs = (o_u64, o_i64, o_sz, o_f64, o_ptr, buf, o_i32, o_task)
     return calls, outs
 
 
@@ -151,7 +173,8 @@ def test_gated_calls_work_again_after_init(lib: Molt):
     references they return and the exceptions they raise are released. Still live at
     shutdown: the module cache's `sys` (module, `argv` list holding "prog", `version_info`
     tuple) and the thread's last exception (`molt_raise(None)`'s TypeError, its args tuple
-    and message), which the runtime keeps after it is fetched."""
+    and message), which the runtime keeps after it is fetched. The two tasks the spawns
+    start (their body returns None) are left to shutdown."""
     with lib.runtime(reclaimed="str 2 tuple 2 list 1 module 1 exception 1"):
         calls, outs = _calls_without_a_runtime(lib)
         out = outs[0]
