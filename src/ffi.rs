@@ -1070,6 +1070,8 @@ unsafe impl Send for CTask {}
 impl CTask {
     fn run(self, cx: &mut crate::TaskCx<'_>) -> crate::PyResult<Value> {
         let mut result = MOLT_NONE;
+        // A failure message quoted below must be the body's own, not one from before.
+        LAST_ERROR.with(|e| *e.borrow_mut() = None);
         // SAFETY: `molt_task_spawn`'s contract: `func` is a valid task body, callable with
         // `user_data` on this thread; `result` is a valid, writable `uint64_t`.
         let status = unsafe { (self.func)(self.user_data, &mut result) };
@@ -1088,7 +1090,7 @@ impl CTask {
                     e.borrow()
                         .as_ref()
                         .map(|c| c.to_string_lossy().into_owned())
-                        .unwrap_or_default()
+                        .unwrap_or_else(|| "no molt_* call of the body failed".into())
                 });
                 Err(g.raise_new(
                     "RuntimeError",

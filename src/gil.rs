@@ -885,19 +885,31 @@ impl<'rt> Gil<'rt> {
     /// A new exception instance of class `cls` with one str argument, built without going
     /// through anything that can raise (so raising never recurses).
     pub(crate) fn new_exception(&mut self, cls: u32, message: &str) -> Value {
-        let msg = self
-            .st
-            .heap
-            .alloc(Object::Str(StrObj {
-                text: message.into(),
-                chars: char_count(message),
-                hash: -1,
-            }))
-            .unwrap_or(Value::NONE);
+        self.new_exception_with(cls, Some(message))
+    }
+
+    /// [`new_exception`](Self::new_exception); with `None`, the instance has no arguments
+    /// (`Cls()`).
+    pub(crate) fn new_exception_with(&mut self, cls: u32, message: Option<&str>) -> Value {
+        let items: Box<[Value]> = match message {
+            Some(message) => {
+                let msg = self
+                    .st
+                    .heap
+                    .alloc(Object::Str(StrObj {
+                        text: message.into(),
+                        chars: char_count(message),
+                        hash: -1,
+                    }))
+                    .unwrap_or(Value::NONE);
+                Box::new([msg])
+            }
+            None => Box::new([]),
+        };
         let args = self
             .st
             .heap
-            .alloc(Object::Tuple(Box::new([msg])))
+            .alloc(Object::Tuple(items))
             .unwrap_or(Value::NONE);
         self.st
             .heap

@@ -425,7 +425,7 @@ impl Gil<'_> {
             Err(r) => return r,
         };
         let idx = self.st.types.index_of(cls).expect("own class");
-        let exc = self.new_exception(idx, message.unwrap_or(""));
+        let exc = self.new_exception_with(idx, message);
         self.set_current(exc);
         crate::gil::raised()
     }
@@ -738,13 +738,20 @@ impl Gil<'_> {
                 t.state = TaskState::Cancelled;
                 let body = t.body.take();
                 let detached = t.detached;
+                let delayed = t.due.is_some();
                 drop(body);
+                if delayed {
+                    // Its start timer goes too (a host cancelling many delayed tasks would
+                    // otherwise pile them up until they came due).
+                    self.st.tasks.timers.retain(|tm| tm.task != task);
+                }
                 if detached {
                     self.remove_task(task);
                 }
                 true
             }
-            TaskState::Running => t.sleeping,
+            // Sleeping, or waiting in a join: it must wake to see the cancellation.
+            TaskState::Running => true,
             _ => false,
         }
     }
@@ -821,6 +828,11 @@ impl Gil<'_> {
         if detached {
             return Err(self.raise_new("ValueError", "the task was detached"));
         }
+        let me = current_task(self.runtime().id().get()).map(|(_, id)| id);
+        if me == Some(task) {
+            // As CPython does for a task awaiting itself: it could never finish.
+            return Err(self.raise_new("RuntimeError", "a task cannot join itself"));
+        }
         loop {
             let t = self.task_ref(task)?;
             let state = t.state;
@@ -841,6 +853,11 @@ impl Gil<'_> {
                     }
                 }
                 continue;
+            }
+            // A task waiting here can be cancelled (say, two tasks joining each other): the
+            // cancellation wakes it and ends the wait.
+            if let Some(me) = me {
+                self.task_check_cancelled(me)?;
             }
             self.wait(&self.runtime().done_cv, None);
         }

@@ -595,3 +595,70 @@ fn spawning_needs_a_pinned_runtime_and_an_open_one() {
     assert!(b.shutdown().unwrap().leaks.is_empty());
     assert!(a.shutdown().unwrap().leaks.is_empty());
 }
+
+#[test]
+fn a_task_cannot_join_itself_and_a_join_inside_a_task_can_be_cancelled() {
+    let rt = Runtime::new(config(2));
+    let mut g = rt.gil();
+    let me = g
+        .spawn(|cx| {
+            let id = cx.id();
+            let mut g = cx.gil();
+            match g.join(id) {
+                Ok(_) => g.str("joined itself?"),
+                Err(r) => Err(r),
+            }
+        })
+        .unwrap();
+    assert!(g.join(me).is_err());
+    assert_eq!(caught(&mut g), "RuntimeError: a task cannot join itself");
+    // A task waiting in a join for a long sleeper: cancelling the waiter ends its wait.
+    let sleeper = g
+        .spawn(|cx| {
+            cx.sleep(Duration::from_secs(3600))?;
+            Ok(Value::NONE)
+        })
+        .unwrap();
+    let waiting = Arc::new(AtomicBool::new(false));
+    let w = Arc::clone(&waiting);
+    let waiter = g
+        .spawn(move |cx| {
+            let mut g = cx.gil();
+            w.store(true, Ordering::SeqCst);
+            g.join(sleeper)
+        })
+        .unwrap();
+    drop(g);
+    while !waiting.load(Ordering::SeqCst) {
+        std::thread::yield_now();
+    }
+    let mut g = rt.gil();
+    assert!(g.cancel(waiter, None).unwrap());
+    assert!(g.join(waiter).is_err());
+    // No message: CancelledError() with no arguments, as CPython's task.cancel() gives.
+    let e = g.err_fetch().unwrap();
+    assert_eq!(g.repr(e).unwrap(), "CancelledError()");
+    g.decref(e).unwrap();
+    g.clear_last_exception();
+    drop(g);
+    let report = rt.shutdown().unwrap();
+    assert!(report.leaks.is_empty(), "{}", report.leaks);
+}
+
+#[test]
+fn cancelling_a_delayed_task_drops_its_timer() {
+    let rt = Runtime::new(config(1));
+    let mut g = rt.gil();
+    for _ in 0..10 {
+        let t = g
+            .spawn_after(Duration::from_secs(3600), |_| Ok(Value::NONE))
+            .unwrap();
+        g.cancel(t, None).unwrap();
+        g.detach(t).unwrap();
+    }
+    drop(g);
+    let report = rt.shutdown().unwrap();
+    assert_eq!(report.tasks.timers, 0);
+    assert_eq!(report.tasks.records(), 0);
+    assert!(report.leaks.is_empty(), "{}", report.leaks);
+}

@@ -178,13 +178,9 @@ def test_cancelling_a_pending_task(molt: Molt):
     assert ran == [], "a cancelled pending task never runs"
 
 
-# Known deviation: a cancellation without a message (molt_task_cancel(task, NULL, ...))
-# raises CancelledError('') (args ('',)); CPython's task.cancel() raises CancelledError()
-# (args ()). Strict: this fails loudly once it is fixed.
-@pytest.mark.xfail(
-    strict=True, raises=AssertionError, reason="CancelledError('') for a NULL cancel message"
-)
-@pytest.mark.reclaims("str 1 tuple 1 exception 1")
+# A cancellation without a message (molt_task_cancel(task, NULL, ...)) raises
+# CancelledError() (args ()), as CPython's task.cancel() does.
+@pytest.mark.reclaims("tuple 1 exception 1")
 def test_a_cancellation_without_a_message_raises_a_bare_cancelled_error(molt: Molt):
     task = molt.spawn(lambda: None, delay=3600)
     assert molt.cancel(task) is True
