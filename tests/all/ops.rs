@@ -23,7 +23,7 @@ fn cases() -> ProptestConfig {
 }
 
 /// The longest sequence generated.
-const MAX_OPS: usize = crate::scaled(64, 12);
+const MAX_OPS: usize = crate::scaled(64, 6);
 
 fn idx() -> impl Strategy<Value = u8> {
     any::<u8>()
