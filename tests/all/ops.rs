@@ -13,12 +13,14 @@ use proptest::prelude::*;
 use proptest::test_runner::TestRunner;
 use std::cell::RefCell;
 
-/// Cases and ops per sequence: a few seconds natively in debug; a handful under Miri.
+/// Cases and ops per sequence: a few seconds natively in debug. Under Miri every runtime
+/// init and teardown costs ~20 s, so two short cases (the fixed sequence below covers every
+/// kind of op there).
 fn cases() -> ProptestConfig {
     ProptestConfig {
         // No failure-persistence files: the test also runs under Miri's isolation.
         failure_persistence: None,
-        ..ProptestConfig::with_cases(if cfg!(miri) { 4 } else { 384 })
+        ..ProptestConfig::with_cases(if cfg!(miri) { 2 } else { 384 })
     }
 }
 
@@ -201,9 +203,6 @@ fn a_fixed_sequence_through_every_kind_of_op() {
         Op::Shutdown,
         Op::Len(0), // stale: ReferenceError
         Op::OverRelease(0),
-        Op::Switch,
-        Op::Dict,
-        Op::Switch,
         Op::Repr(0),
         Op::C(COp::Len(0)), // no C values yet: skipped
         Op::C(COp::Str("x".into())),
