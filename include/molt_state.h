@@ -54,6 +54,38 @@
 // The bits of `False`.
 #define MOLT_FALSE 18445055223849287680ull
 
+// `molt_task_state`: waiting to run.
+#define MOLT_TASK_PENDING 0
+
+// `molt_task_state`: running (or sleeping inside its body).
+#define MOLT_TASK_RUNNING 1
+
+// `molt_task_state`: returned a value.
+#define MOLT_TASK_DONE 2
+
+// `molt_task_state`: cancelled.
+#define MOLT_TASK_CANCELLED 3
+
+// `molt_task_state`: raised.
+#define MOLT_TASK_FAILED 4
+
+// A task body: called on a worker thread (or on the thread that joins the task) with the
+// `user_data` given at spawn and a result slot preset to `MOLT_NONE`. It may call any
+// `molt_*` function; exceptions it raises are the task's own. It returns `MOLT_OK` after
+// writing a new reference to `*result` (or leaving `MOLT_NONE`), or `MOLT_ERR_EXCEPTION`
+// after raising (`molt_raise`), which fails the task (`CancelledError` cancels it). Any
+// other status fails the task with a `RuntimeError` that quotes `molt_last_error`.
+typedef int32_t (*MoltTaskFn)(void *user_data, uint64_t *result);
+
+// A task of the default runtime: two words (key and runtime identity). A task handle from
+// an earlier runtime, or one already joined, is rejected with `MOLT_ERR_STALE_VALUE`.
+typedef struct MoltTask {
+  // The task's key in its runtime's task table.
+  uint64_t key;
+  // The identity of the runtime that spawned it.
+  uint64_t runtime;
+} MoltTask;
+
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
@@ -314,6 +346,59 @@ int32_t molt_err_fetch(uint64_t *out);
 // # Safety
 // `message` must be NULL or NUL-terminated.
 int32_t molt_raise(uint64_t exc, const char *message);
+
+// Spawns a task of the default runtime that runs `func(user_data, result)` on a worker
+// thread (see [`MoltTaskFn`]); writes its handle to `*out`. Worker threads start on the
+// first spawn. Fails with `MOLT_ERR_EXCEPTION` (`RuntimeError`) once shutdown has begun.
+//
+// # Safety
+// `func` must be NULL (an error) or a task body that may be called with `user_data` on
+// another thread, and `user_data` must stay valid until the task has finished (joined, or
+// shutdown returned). `out` must be NULL (an error) or valid for a write of `MoltTask`.
+int32_t molt_task_spawn(MoltTaskFn func, void *user_data, struct MoltTask *out);
+
+// [`molt_task_spawn`] for a task that starts after `delay_seconds` (a timer of the sleep
+// worker).
+//
+// # Safety
+// As for [`molt_task_spawn`].
+int32_t molt_task_spawn_after(double delay_seconds,
+                              MoltTaskFn func,
+                              void *user_data,
+                              struct MoltTask *out);
+
+// Waits for the task and writes its result (a new reference) to `*out`; or, if it raised
+// or was cancelled, makes its exception this thread's current exception and returns
+// `MOLT_ERR_EXCEPTION`. The handle is spent either way (a second join is
+// `MOLT_ERR_STALE_VALUE`). A task not yet started runs on the calling thread.
+//
+// # Safety
+// `out` must be NULL (an error) or valid for a write of `uint64_t`.
+int32_t molt_task_join(struct MoltTask task, uint64_t *out);
+
+// Cancels the task with `message` (NULL: none): a pending task never runs; a running one
+// sees it at its next `molt_task_check_cancelled` or `molt_sleep`. Writes 1 to `*took`
+// (when not NULL) if the cancellation took effect, 0 if the task had already finished.
+//
+// # Safety
+// `message` must be NULL or NUL-terminated; `took` NULL or valid for a write of `int32_t`.
+int32_t molt_task_cancel(struct MoltTask task, const char *message, int32_t *took);
+
+// Writes the task's state (`MOLT_TASK_*`) to `*out`.
+//
+// # Safety
+// `out` must be NULL (an error) or valid for a write of `int32_t`.
+int32_t molt_task_state(struct MoltTask task, int32_t *out);
+
+// Sleeps for `seconds`. Inside a task (a task body calling it) the sleep worker wakes the
+// task, and a cancellation or shutdown ends the sleep early with `MOLT_ERR_EXCEPTION`
+// (`CancelledError`, the task's current exception). Elsewhere it sleeps the calling thread
+// without holding anything of the runtime.
+int32_t molt_sleep(double seconds);
+
+// Inside a task: `MOLT_OK`, or `MOLT_ERR_EXCEPTION` with `CancelledError` raised if the task
+// was cancelled. Outside a task: `MOLT_ERR_INVALID_ARGUMENT`.
+int32_t molt_task_check_cancelled(void);
 
 #ifdef __cplusplus
 }  // extern "C"

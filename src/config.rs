@@ -10,6 +10,7 @@
 //! | capabilities | [`Config::capabilities`] | `MOLT_CAPABILITIES` (comma-separated) |
 //! | allocation registry | [`Config::track_allocations`] | `MOLT_ALLOC_REGISTRY=1` (on by default in debug builds) |
 //! | shutdown wait bound | [`Config::shutdown_timeout`] | – |
+//! | task worker threads | [`Config::workers`] | `MOLT_WORKERS` (0: tasks run on the joining thread) |
 //! | fault injection (tests) | [`Config::fail_at`] | `MOLT_FAIL_INIT_AT=<step name>` |
 
 use crate::error::{InitError, InitStep};
@@ -22,6 +23,10 @@ pub const ENV_HASHSEED: &str = "MOLT_HASHSEED";
 pub const ENV_CAPABILITIES: &str = "MOLT_CAPABILITIES";
 /// Environment variable turning the allocation registry on (`1`) or off (`0`).
 pub const ENV_ALLOC_REGISTRY: &str = "MOLT_ALLOC_REGISTRY";
+/// Environment variable holding the number of task worker threads.
+pub const ENV_WORKERS: &str = "MOLT_WORKERS";
+/// The most task worker threads a runtime may have.
+pub const MAX_WORKERS: usize = 256;
 /// Environment variable naming an init step to fail (fault injection, for tests).
 pub const ENV_FAIL_INIT_AT: &str = "MOLT_FAIL_INIT_AT";
 
@@ -38,9 +43,14 @@ pub struct Config {
     /// Whether the allocation registry counts; `None` reads `MOLT_ALLOC_REGISTRY`, and
     /// without it is on in debug builds and off in release builds.
     pub track_allocations: Option<bool>,
-    /// How long shutdown waits for other threads to leave the runtime before it returns
-    /// `Busy` and leaves the runtime running.
+    /// How long shutdown waits for other threads to leave the runtime, and for running tasks
+    /// to finish, before it returns `Busy` and leaves the runtime running.
     pub shutdown_timeout: Duration,
+    /// Number of scheduler worker threads that run tasks (started on the first spawn, so
+    /// init stays cheap); `None` reads `MOLT_WORKERS`, and without it uses the machine's
+    /// parallelism, at most 4. `Some(0)`: no worker threads, tasks run on the thread that
+    /// joins them (also what targets without threads do).
+    pub workers: Option<usize>,
     /// Whether unset settings are read from the environment (default `true`). Tests that
     /// must not depend on the caller's environment set it to `false`.
     pub read_env: bool,
@@ -57,6 +67,7 @@ impl Default for Config {
             capabilities: None,
             track_allocations: None,
             shutdown_timeout: Duration::from_secs(1),
+            workers: None,
             read_env: true,
             fail_at: None,
         }
@@ -76,6 +87,9 @@ pub struct Resolved {
     pub track_allocations: bool,
     /// Shutdown's wait bound.
     pub shutdown_timeout: Duration,
+    /// Task worker threads; `None`: the machine's parallelism, at most 4, decided when the
+    /// first task is spawned.
+    pub workers: Option<usize>,
     /// The init step to fail, if any.
     pub fail_at: Option<InitStep>,
 }
@@ -145,6 +159,22 @@ impl Config {
                 None => cfg!(debug_assertions),
             },
         };
+        let workers = match self.workers {
+            Some(n) => Some(n),
+            None => match env(ENV_WORKERS)? {
+                Some(v) => Some(v.trim().parse::<usize>().map_err(|e| {
+                    InitError::config(format!("{ENV_WORKERS}: expected a thread count: {e}"))
+                })?),
+                None => None,
+            },
+        };
+        if let Some(n) = workers
+            && n > MAX_WORKERS
+        {
+            return Err(InitError::config(format!(
+                "workers: {n} is more than the maximum of {MAX_WORKERS}"
+            )));
+        }
         let fail_at = match self.fail_at {
             Some(step) => Some(step),
             None => match env(ENV_FAIL_INIT_AT)? {
@@ -163,6 +193,7 @@ impl Config {
             capabilities,
             track_allocations,
             shutdown_timeout: self.shutdown_timeout,
+            workers,
             fail_at,
         })
     }

@@ -107,6 +107,28 @@ pub enum ShutdownError {
         /// How long shutdown waited.
         waited_ms: u64,
     },
+    /// Tasks were still running when the wait bound ran out. Pending and sleeping tasks
+    /// were cancelled; new spawns are accepted again.
+    #[error(
+        "runtime busy: {running} task(s) still running after waiting {waited_ms} ms; pending and sleeping tasks were cancelled, the runtime is still running"
+    )]
+    TasksRunning {
+        /// How many tasks were running.
+        running: u64,
+        /// How long shutdown waited.
+        waited_ms: u64,
+    },
+}
+
+/// [`Runtime::shutdown`](crate::Runtime::shutdown) could not proceed: the error, and the
+/// runtime itself, still fully usable, so the caller can retry later.
+#[derive(Debug, thiserror::Error)]
+#[error("{error}")]
+pub struct RuntimeBusy {
+    /// Why shutdown did not proceed.
+    pub error: ShutdownError,
+    /// The runtime, still running.
+    pub runtime: crate::Runtime,
 }
 
 /// A capability the program needs was not granted.
@@ -123,3 +145,12 @@ pub struct PermissionError {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[error("no runtime is initialized (call molt_runtime_init first)")]
 pub struct NotInitialized;
+
+/// The text of a panic payload (a `&str` or `String` message, as `panic!` makes).
+pub(crate) fn panic_message(payload: &(dyn std::any::Any + Send)) -> &str {
+    payload
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("non-string panic payload")
+}

@@ -24,7 +24,7 @@ use crate::object::{BadValue, ExcObj, Object, StrObj, char_count, dict::Dict};
 use crate::state::{Interp, RuntimeState};
 use crate::value::{Kind, ObjRef, Unpacked, Value};
 use hashbrown::HashMap;
-use molt_arenas::sync::MutexGuard;
+use molt_arenas::sync::{Condvar, MutexGuard};
 use std::fmt;
 use std::fmt::Write as _;
 
@@ -41,6 +41,11 @@ impl fmt::Display for Raised {
 
 impl std::error::Error for Raised {}
 
+/// The `Err` of an operation that raised (crate-internal: the exception is set first).
+pub(crate) fn raised() -> Raised {
+    Raised(())
+}
+
 /// The result of an operation that can raise.
 pub type PyResult<T> = Result<T, Raised>;
 
@@ -53,8 +58,16 @@ pub type ModuleInit = fn(&mut Gil<'_>, Value) -> PyResult<()>;
 /// Not `std::thread::current().id()`: on a thread std did not start (a C host's main
 /// thread) that allocates a handle that is never freed, which valgrind reports.
 pub(crate) fn thread_key() -> u64 {
-    std::thread_local! {
+    // The shim's thread-local: loom threads (coroutines on one OS thread) get their own.
+    // `const` except under loom, whose macro has no `const` form.
+    #[cfg(not(molt_loom))]
+    molt_arenas::sync::thread_local! {
         static KEY: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+    }
+    #[cfg(molt_loom)]
+    molt_arenas::sync::thread_local! {
+        #[allow(clippy::missing_const_for_thread_local)]
+        static KEY: std::cell::Cell<u64> = std::cell::Cell::new(0);
     }
     KEY.with(|k| {
         if k.get() == 0 {
@@ -62,6 +75,15 @@ pub(crate) fn thread_key() -> u64 {
         }
         k.get()
     })
+}
+
+/// The key of the exception state the calling code raises into, in runtime `runtime`: the
+/// running task's own key inside a task of that runtime, else the thread's key.
+pub(crate) fn exc_key(runtime: u64) -> u64 {
+    match crate::async_rt::current_task(runtime) {
+        Some((key, _)) => key,
+        None => thread_key(),
+    }
 }
 
 /// This thread's exception state in one runtime.
@@ -77,6 +99,9 @@ pub(crate) struct ExcState {
 pub struct Gil<'rt> {
     rt: &'rt RuntimeState,
     pub(crate) st: MutexGuard<'rt, Interp>,
+    /// The key of the exception state this token raises into: the calling thread's, or,
+    /// inside a task, the task's own (see [`exc_key`]).
+    pub(crate) exc: u64,
 }
 
 impl fmt::Debug for Gil<'_> {
@@ -94,7 +119,42 @@ pub(crate) enum Num {
 
 impl<'rt> Gil<'rt> {
     pub(crate) fn new(rt: &'rt RuntimeState, st: MutexGuard<'rt, Interp>) -> Self {
-        Self { rt, st }
+        Self {
+            rt,
+            st,
+            exc: exc_key(rt.id().get()),
+        }
+    }
+
+    /// Runs `f` with the runtime lock released, then takes it again (other threads, task
+    /// workers included, may run object-model code meanwhile). A panic in `f` is re-raised
+    /// after the lock is back.
+    pub(crate) fn unlocked<R>(&mut self, f: impl FnOnce() -> R) -> R {
+        let rt = self.rt;
+        let mut out = None;
+        replace_with::replace_with_or_abort(&mut self.st, |guard| {
+            drop(guard);
+            out = Some(std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)));
+            rt.lock()
+        });
+        match out.expect("the closure above always runs") {
+            Ok(r) => r,
+            Err(payload) => std::panic::resume_unwind(payload),
+        }
+    }
+
+    /// Waits on `cv` (a condition variable of this runtime's lock), releasing the lock while
+    /// waiting; with `timeout`, for at most that long (spurious wake-ups are possible: callers
+    /// re-check their condition).
+    pub(crate) fn wait(&mut self, cv: &Condvar, timeout: Option<std::time::Duration>) {
+        replace_with::replace_with_or_abort(&mut self.st, |guard| match timeout {
+            None => cv.wait(guard).unwrap_or_else(|e| e.into_inner()),
+            Some(t) => {
+                cv.wait_timeout(guard, t)
+                    .unwrap_or_else(|e| e.into_inner())
+                    .0
+            }
+        });
     }
 
     /// The runtime this token belongs to.
@@ -454,6 +514,11 @@ impl<'rt> Gil<'rt> {
     /// `seq[index]` for tuples and lists (negative indices count from the end); a new
     /// reference.
     pub fn get_item_index(&mut self, seq: Value, index: i64) -> PyResult<Value> {
+        if seq.as_obj().is_none() || self.check(seq).is_ok() && self.st.heap.get(seq).is_err() {
+            // A number, a singleton, a class or a function: valid, but not a sequence.
+            let t = self.type_name(seq)?;
+            return Err(self.raise_new("TypeError", format!("'{t}' object is not subscriptable")));
+        }
         let (items, what): (&[Value], &str) = match self.obj(seq)? {
             Object::Tuple(t) => (t, "tuple"),
             Object::List(l) => (l, "list"),
@@ -775,8 +840,8 @@ impl<'rt> Gil<'rt> {
 
     /// Makes `exc` the current exception, taking over the caller's reference (for
     /// `current`) and adding one (for `last`).
-    fn set_current(&mut self, exc: Value) {
-        let tid = thread_key();
+    pub(crate) fn set_current(&mut self, exc: Value) {
+        let tid = self.exc;
         let previous = self.st.exc.entry(tid).or_default().current.take();
         if let Some(prev) = previous {
             if prev != exc
@@ -812,7 +877,7 @@ impl<'rt> Gil<'rt> {
 
     /// A new exception instance of class `cls` with one str argument, built without going
     /// through anything that can raise (so raising never recurses).
-    fn new_exception(&mut self, cls: u32, message: &str) -> Value {
+    pub(crate) fn new_exception(&mut self, cls: u32, message: &str) -> Value {
         let msg = self
             .st
             .heap
@@ -835,12 +900,12 @@ impl<'rt> Gil<'rt> {
 
     /// This thread's current exception (borrowed), if one is being raised.
     pub fn err_occurred(&self) -> Option<Value> {
-        self.st.exc.get(&thread_key()).and_then(|s| s.current)
+        self.st.exc.get(&self.exc).and_then(|s| s.current)
     }
 
     /// Catches this thread's current exception: clears it and returns it (a new reference).
     pub fn err_fetch(&mut self) -> Option<Value> {
-        let tid = thread_key();
+        let tid = self.exc;
         let s = self.st.exc.get_mut(&tid)?;
         let e = s.current.take();
         if s.last.is_none() {
@@ -852,12 +917,12 @@ impl<'rt> Gil<'rt> {
     /// The last exception raised on this thread (borrowed), kept for diagnostics until
     /// [`clear_last_exception`](Self::clear_last_exception).
     pub fn last_exception(&self) -> Option<Value> {
-        self.st.exc.get(&thread_key()).and_then(|s| s.last)
+        self.st.exc.get(&self.exc).and_then(|s| s.last)
     }
 
     /// Forgets this thread's last exception.
     pub fn clear_last_exception(&mut self) {
-        let tid = thread_key();
+        let tid = self.exc;
         let Some(s) = self.st.exc.get_mut(&tid) else {
             return;
         };
@@ -1067,8 +1132,15 @@ impl<'rt> Gil<'rt> {
         if let Some(t) = self.st.types.index_of(callable) {
             return self.instantiate(t, args);
         }
-        match self.obj(callable)? {
-            Object::Method(f, s) => {
+        // Numbers and singletons are valid values but not heap objects: not callable unless
+        // their class says so (below).
+        let heap = if callable.as_obj().is_none() {
+            None
+        } else {
+            Some(self.obj(callable)?)
+        };
+        match heap {
+            Some(Object::Method(f, s)) => {
                 let (f, s) = (*f, *s);
                 let mut full = Vec::with_capacity(args.len() + 1);
                 full.push(s);

@@ -24,6 +24,7 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(missing_docs)]
 
+pub mod async_rt;
 pub mod builtins;
 pub mod caps;
 pub mod config;
@@ -39,8 +40,9 @@ pub mod report;
 pub mod state;
 pub mod value;
 
+pub use async_rt::{CancelToken, TaskCx, TaskId, TaskState};
 pub use config::Config;
-pub use error::{InitError, InitStep, NotInitialized, PermissionError, ShutdownError};
+pub use error::{InitError, InitStep, NotInitialized, PermissionError, RuntimeBusy, ShutdownError};
 pub use gil::{Gil, PyResult, Raised};
 pub use lifecycle::{Runtime, RuntimeSlot};
 pub use report::TeardownReport;

@@ -18,25 +18,48 @@
 //! the one that builds has published.
 
 use crate::config::Config;
-use crate::error::{InitError, NotInitialized, ShutdownError};
+use crate::error::{InitError, NotInitialized, RuntimeBusy, ShutdownError};
 use crate::report::TeardownReport;
 use crate::state::RuntimeState;
 use molt_arenas::sync::{AtomicPtr, AtomicU64, Mutex, MutexGuard, Ordering, spin_wait};
 use std::ops::Deref;
+use std::ptr::NonNull;
 use std::time::Duration;
 
 /// A runtime owned by its creator. Several may live at once (one per test thread, say);
 /// nothing of one is visible from another. Dropping it shuts it down.
-#[derive(Debug)]
+///
+/// The state sits at a fixed heap address for the runtime's whole life (held through a raw
+/// pointer rather than a `Box`, so moving the `Runtime` never asserts unique access while
+/// worker threads read the state through their own pointers).
 pub struct Runtime {
-    state: Option<Box<RuntimeState>>,
+    /// From `Box::into_raw`; `None` once torn down.
+    state: Option<NonNull<RuntimeState>>,
+}
+
+// SAFETY: `Runtime` owns a `RuntimeState` (like a `Box`), which is `Send + Sync`
+// (asserted in state.rs); it hands out only shared references to it.
+unsafe impl Send for Runtime {}
+// SAFETY: as above.
+unsafe impl Sync for Runtime {}
+
+impl std::fmt::Debug for Runtime {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.state {
+            Some(_) => write!(f, "Runtime({})", self.id()),
+            None => f.write_str("Runtime(torn down)"),
+        }
+    }
 }
 
 impl Runtime {
     /// Builds a runtime. Fails, leaving nothing behind, if any init step fails.
     pub fn try_new(config: Config) -> Result<Runtime, InitError> {
+        let state = Box::new(RuntimeState::new(&config)?);
+        // Pinned: the state stays at this address until `finish` joins its workers.
+        state.lock().tasks.pin();
         Ok(Runtime {
-            state: Some(Box::new(RuntimeState::new(&config)?)),
+            state: Some(NonNull::from(Box::leak(state))),
         })
     }
 
@@ -51,34 +74,67 @@ impl Runtime {
         }
     }
 
-    /// Shuts the runtime down and returns the teardown report (the same routine as `Drop`).
+    /// Shuts the runtime down and returns the teardown report (the same teardown as `Drop`).
     ///
-    /// Owning the runtime proves no other thread is inside it, so with no tasks or workers
-    /// (they arrive with the async registries) this cannot be busy; the `Result` is there for
-    /// when it can.
-    pub fn shutdown(mut self) -> Result<TeardownReport, ShutdownError> {
-        let state = self
+    /// Owning the runtime proves no other thread is inside it; tasks are another matter.
+    /// Shutdown refuses new spawns, cancels pending and sleeping tasks, and waits up to
+    /// `Config::shutdown_timeout` for running tasks. If they are still running then, it
+    /// returns [`RuntimeBusy`], which gives the runtime back, still fully usable, so the
+    /// caller can retry. Otherwise it stops and joins the worker threads and frees
+    /// everything.
+    pub fn shutdown(self) -> Result<TeardownReport, RuntimeBusy> {
+        if let Err(error) = self.quiesce(self.shutdown_timeout()) {
+            return Err(RuntimeBusy {
+                error,
+                runtime: self,
+            });
+        }
+        let mut this = self;
+        Ok(this.finish())
+    }
+
+    /// Stops the workers, then frees the state. The caller has quiesced it.
+    fn finish(&mut self) -> TeardownReport {
+        let p = self
             .state
             .take()
             .expect("a live Runtime always holds its state");
-        Ok(state.teardown())
+        // SAFETY: `p` came from `Box::leak` in `try_new` and is still owned by us.
+        unsafe { p.as_ref() }.stop_workers();
+        // SAFETY: as above; `stop_workers` joined every thread that held a pointer to the
+        // state, and `self.state` is now `None`, so this is the only owner.
+        let state = unsafe { Box::from_raw(p.as_ptr()) };
+        state.teardown()
     }
 }
 
 impl Deref for Runtime {
     type Target = RuntimeState;
     fn deref(&self) -> &RuntimeState {
-        self.state
-            .as_deref()
-            .expect("a live Runtime always holds its state")
+        let p = self.state.expect("a live Runtime always holds its state");
+        // SAFETY: `p` came from `Box::leak` and is freed only by `finish`, which takes it
+        // out of `self.state` first; shared references only.
+        unsafe { p.as_ref() }
     }
 }
 
 impl Drop for Runtime {
+    /// Shuts down like [`Runtime::shutdown`], except that a drop cannot hand the runtime
+    /// back: while tasks keep running it waits for them (warning once on stderr), as
+    /// dropping a thread pool waits for its jobs.
     fn drop(&mut self) {
-        if let Some(state) = self.state.take() {
-            state.teardown();
+        if self.state.is_none() {
+            return;
         }
+        let bound = self.shutdown_timeout().max(Duration::from_millis(10));
+        let mut warned = false;
+        while let Err(e) = self.quiesce(bound) {
+            if !warned {
+                eprintln!("molt-state: dropping a runtime: {e}; waiting for its tasks");
+                warned = true;
+            }
+        }
+        self.finish();
     }
 }
 
@@ -295,7 +351,10 @@ impl RuntimeSlot {
         std::mem::forget(reset);
         match built {
             Ok(state) => {
-                let p = Box::into_raw(Box::new(state));
+                let state = Box::new(state);
+                // Pinned: the state stays at this address until shutdown joins its workers.
+                state.lock().tasks.pin();
+                let p = Box::into_raw(state);
                 self.ptr.store(p, Ordering::Release);
                 self.set_state(INITIALIZING, READY);
                 Ok(InitOutcome::Initialized)
@@ -337,9 +396,16 @@ impl RuntimeSlot {
         // both hold the lock for the whole transition.
         match self.word.load(Ordering::Acquire) & STATE_BITS {
             UNINIT => return Ok(None),
-            READY => self.set_state(READY, SHUTTING_DOWN),
+            READY => {}
             other => unreachable!("lifecycle state {other} outside a transition"),
         }
+        // SAFETY: the state is `Ready`, so the pointer is published, and only a shutdown
+        // (which needs the lifecycle lock we hold) frees it. Shared access only.
+        let state = unsafe { &*self.ptr.load(Ordering::Acquire) };
+        // Tasks first, while entrants may still come and go: a running task's C callback
+        // can still call into the runtime.
+        state.quiesce(timeout)?;
+        self.set_state(READY, SHUTTING_DOWN);
         let mut patience = Patience::new(timeout);
         loop {
             let w = self.word.load(Ordering::Acquire);
@@ -348,12 +414,16 @@ impl RuntimeSlot {
             }
             if !patience.wait() {
                 self.set_state(SHUTTING_DOWN, READY);
+                state.reopen();
                 return Err(ShutdownError::Busy {
                     threads: entrants(w),
                     waited_ms: timeout.as_millis() as u64,
                 });
             }
         }
+        // No entrant is left and none can come: stop the worker threads while the state is
+        // still at its address.
+        state.stop_workers();
         let p = self.ptr.swap(std::ptr::null_mut(), Ordering::AcqRel);
         // SAFETY: `p` was made by `Box::into_raw` in `init` and published while `Ready`. We
         // moved the slot to `ShuttingDown` and then saw zero entrants; any later entrant sees
@@ -392,6 +462,9 @@ impl Drop for RuntimeSlot {
         if !p.is_null() {
             // SAFETY: `&mut self` means no entrant exists; the pointer came from
             // `Box::into_raw` in `init` and was not freed (shutdown nulls it).
+            unsafe { &*p }.stop_workers();
+            // SAFETY: as above; `stop_workers` joined every thread that held a pointer to the
+            // state, so this is the only owner.
             drop(unsafe { Box::from_raw(p) }.teardown());
         }
     }

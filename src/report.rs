@@ -26,6 +26,42 @@ impl OwnerStat {
     }
 }
 
+/// The async registries as shutdown found them, and the threads it joined.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TaskReport {
+    /// Tasks spawned over the runtime's life.
+    pub spawned: u64,
+    /// Task records by state when shutdown started (finished tasks not yet joined count too).
+    pub by_state: [(&'static str, u64); 5],
+    /// Tasks inside `sleep` when shutdown started.
+    pub sleeping: u64,
+    /// Cancel tokens (tasks' own and host-made) when shutdown started.
+    pub tokens: u64,
+    /// Timers (delayed starts, sleep wake-ups) when shutdown started.
+    pub timers: u64,
+    /// Scheduler worker threads started over the runtime's life.
+    pub workers_started: u64,
+    /// Scheduler worker threads shutdown stopped and joined.
+    pub workers_joined: u64,
+    /// Whether shutdown stopped and joined a sleep worker.
+    pub sleep_worker_joined: bool,
+}
+
+impl TaskReport {
+    /// Task records when shutdown started.
+    pub fn records(&self) -> u64 {
+        self.by_state.iter().map(|(_, n)| n).sum()
+    }
+
+    /// Task records in `state` when shutdown started.
+    pub fn in_state(&self, state: crate::TaskState) -> u64 {
+        self.by_state
+            .iter()
+            .find(|(name, _)| *name == state.name())
+            .map_or(0, |(_, n)| *n)
+    }
+}
+
 /// Returned by shutdown: the runtime's footprint just before teardown and the proof that
 /// teardown freed it.
 #[derive(Debug, Clone)]
@@ -43,6 +79,8 @@ pub struct TeardownReport {
     pub reclaimed: Vec<OwnerStat>,
     /// The object pool's teardown: chunks freed, thread caches drained, slots retired.
     pub pool: molt_arenas::pool::PoolReport,
+    /// The async registries and worker threads.
+    pub tasks: TaskReport,
     /// Whether the allocation registry was counting.
     pub registry_enabled: bool,
     /// Per-kind counters over the runtime's whole life (allocated and freed).
@@ -94,6 +132,27 @@ impl fmt::Display for TeardownReport {
             f,
             "  object pool:    {} chunks ({} slots) freed, {} live thread caches drained, {} slots retired",
             self.pool.chunks, self.pool.capacity, self.pool.caches_drained, self.pool.retired
+        )?;
+        let t = &self.tasks;
+        write!(f, "  tasks:          {} spawned; at shutdown", t.spawned)?;
+        for (name, n) in &t.by_state {
+            write!(f, " {name} {n}")?;
+        }
+        writeln!(
+            f,
+            " (sleeping {}), {} cancel tokens, {} timers",
+            t.sleeping, t.tokens, t.timers
+        )?;
+        writeln!(
+            f,
+            "  workers:        {} of {} scheduler workers joined, sleep worker {}",
+            t.workers_joined,
+            t.workers_started,
+            if t.sleep_worker_joined {
+                "joined"
+            } else {
+                "not started"
+            }
         )?;
         if self.registry_enabled {
             writeln!(f, "  freed by shutdown (allocation registry, whole life):")?;

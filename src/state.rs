@@ -6,6 +6,7 @@
 //! built so far is dropped by ordinary Rust unwinding of the locals, so a failed init leaves
 //! nothing behind.
 
+use crate::async_rt::Tasks;
 use crate::builtins::{BuiltinClasses, ClassId};
 use crate::caps::Capabilities;
 use crate::config::{Config, Resolved};
@@ -22,7 +23,7 @@ use hashbrown::HashMap;
 use molt_arenas::arena::{Arena, FrozenArena};
 use molt_arenas::handles::RuntimeId;
 use molt_arenas::registry::{AllocRegistry, LeakReport, Tracker};
-use molt_arenas::sync::{Arc, Mutex, MutexGuard};
+use molt_arenas::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 /// Names of the allocation kinds the runtime registers, in registration order.
@@ -43,6 +44,10 @@ pub mod kinds {
     pub const USER_CLASSES: &str = "table.user-classes";
     /// The method cache.
     pub const METHOD_CACHE: &str = "cache.methods";
+    /// Task records.
+    pub const TASKS: &str = "table.tasks";
+    /// Cancel tokens.
+    pub const CANCEL_TOKENS: &str = "table.cancel-tokens";
 }
 
 /// The mutable part of a runtime, behind its runtime lock (the GIL).
@@ -71,6 +76,8 @@ pub struct Interp {
     pub(crate) exc: HashMap<u64, ExcState>,
     /// Class index of `BaseException`.
     pub(crate) base_exception: u32,
+    /// Async registries: tasks, cancel tokens, timers, worker threads.
+    pub(crate) tasks: Tasks,
 }
 
 impl Interp {
@@ -153,11 +160,10 @@ impl Interp {
 /// 4. builtin classes with `__bases__`/`__mro__`;
 /// 5. caches: exception type cache, capability cache, argv.
 ///
-/// Owners still to come plug in at the marked places: method tables and the method cache
-/// next to the builtin classes; module cache and last-exception tracking next to the
-/// exception type cache; object pools (per runtime, with per-thread caches) and async
-/// registries (tasks, cancel tokens, per-task exception state, worker threads), which
-/// teardown quiesces and drains first.
+/// Behind the runtime lock ([`Interp`]): method tables and the method cache, the object heap
+/// on its pool, the module cache, per-thread and per-task exception state, and the async
+/// registries (tasks, cancel tokens, timers, worker threads), which shutdown quiesces and
+/// stops first (see `async_rt`).
 #[derive(Debug)]
 pub struct RuntimeState {
     id: RuntimeId,
@@ -169,12 +175,22 @@ pub struct RuntimeState {
     classes: BuiltinClasses,
     exception_types: HashMap<Symbol, ClassId>,
     exception_tracker: Option<Tracker>,
-    // -- module cache and last-exception tracking join the exception type cache here.
     capabilities: Capabilities,
-    // -- object pools and async registries (tasks, cancel tokens, workers) go here.
     interp: Mutex<Interp>,
+    /// Condition variables of the runtime lock: scheduler workers wait on `work_cv` for
+    /// ready tasks, the sleep worker on `timer_cv` for its next timer, joiners and sleeping
+    /// tasks on `done_cv` for task state changes.
+    pub(crate) work_cv: Condvar,
+    pub(crate) timer_cv: Condvar,
+    pub(crate) done_cv: Condvar,
     init_time: Duration,
 }
+
+// Worker threads share the state by reference (see async_rt::StatePtr).
+const _: fn() = || {
+    fn send_sync<T: Send + Sync>() {}
+    send_sync::<RuntimeState>();
+};
 
 fn step_ok(fail_at: Option<InitStep>, step: InitStep) -> Result<(), InitError> {
     if fail_at == Some(step) {
@@ -296,6 +312,17 @@ impl RuntimeState {
             module_inits: HashMap::new(),
             exc: HashMap::new(),
             base_exception,
+            tasks: Tasks::new(
+                id,
+                config.workers,
+                match (
+                    tracker(&registry, kinds::TASKS, InitStep::Caches)?,
+                    tracker(&registry, kinds::CANCEL_TOKENS, InitStep::Caches)?,
+                ) {
+                    (Some(a), Some(b)) => Some((a, b)),
+                    _ => None,
+                },
+            ),
         };
         interp.set_argv(config.argv.clone());
 
@@ -311,6 +338,9 @@ impl RuntimeState {
             exception_tracker,
             capabilities,
             interp: Mutex::new(interp),
+            work_cv: Condvar::new(),
+            timer_cv: Condvar::new(),
+            done_cv: Condvar::new(),
             init_time: started.elapsed(),
         })
     }
@@ -420,6 +450,7 @@ impl RuntimeState {
             OwnerStat::new("module cache", interp.modules.len() as u64, 0),
             OwnerStat::new("exception states", interp.exc.len() as u64, 0),
             OwnerStat::new("heap objects", interp.heap.live(), 0),
+            OwnerStat::new("task records", interp.tasks.len() as u64, 0),
             OwnerStat::new("exception type cache", self.exception_types.len() as u64, 0),
             OwnerStat::new("capabilities", self.capabilities.len() as u64, 0),
             OwnerStat::new(
@@ -443,8 +474,11 @@ impl RuntimeState {
     /// Tears the runtime down, completely, and reports what it held and what leaked.
     ///
     /// The one teardown routine. Order (each step drops what it names):
-    /// 1. quiesce — the callers guarantee no other thread is inside (the C ABI waits for
-    ///    entrants; the Rust API owns the runtime); tasks and workers join here when they exist;
+    /// 1. quiesce — done by the callers before: no other thread is inside (the C ABI waits
+    ///    for entrants; the Rust API owns the runtime), and [`quiesce`](Self::quiesce) and
+    ///    [`stop_workers`](Self::stop_workers) cancelled pending tasks, waited for running
+    ///    ones, joined the worker threads and cleared the async registries (task records,
+    ///    cancel tokens, timers, per-task exception state);
     /// 2. caches: module cache, per-thread exception state, exception type cache, argv,
     ///    capability cache;
     /// 3. every live heap object, whatever its reference count (so objects a program leaked,
@@ -453,8 +487,11 @@ impl RuntimeState {
     /// 5. interned names, then the global arena, wholesale;
     /// 6. the hash secret is wiped (and the memory that held it dropped);
     /// 7. the registry, now only referenced here, yields the leak report.
-    pub fn teardown(self) -> TeardownReport {
+    pub(crate) fn teardown(self) -> TeardownReport {
         let started = Instant::now();
+        // Callers stop the workers first (while the state is still at its pinned address);
+        // doing it again is a no-op that also covers a state that never started any.
+        self.stop_workers();
         let held = self.held();
         let RuntimeState {
             id,
@@ -467,9 +504,13 @@ impl RuntimeState {
             exception_tracker,
             capabilities,
             interp,
+            work_cv: _,
+            timer_cv: _,
+            done_cv: _,
             init_time,
         } = self;
         let mut interp = interp.into_inner().unwrap_or_else(|e| e.into_inner());
+        let tasks = interp.tasks.shutdown_report.take().unwrap_or_default();
         // 2. caches: the module cache and every thread's exception state only hold
         //    references into the heap, which step 3 frees wholesale.
         interp.modules.clear();
@@ -522,6 +563,7 @@ impl RuntimeState {
         TeardownReport {
             reclaimed,
             pool,
+            tasks,
             runtime: id,
             init_time,
             shutdown_time: started.elapsed(),

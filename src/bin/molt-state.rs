@@ -30,6 +30,11 @@ enum Command {
         /// them left alive for shutdown to reclaim) and exit before it shuts down.
         #[arg(long, default_value_t = 0)]
         alloc_threads: u32,
+        /// In each cycle, spawn this many tasks (a quarter sleeping, a quarter on a long
+        /// timer, a quarter cancelled, a quarter run and some joined) before shutdown, which
+        /// cancels what is left and joins the worker threads.
+        #[arg(long, default_value_t = 0)]
+        tasks: u32,
         /// Exit non-zero if anonymous RSS grows by more than this many KiB (Linux).
         #[arg(long)]
         max_anon_growth_kib: Option<i64>,
@@ -88,7 +93,74 @@ fn workload(rt: &Runtime) -> Result<(), String> {
         return Err("net.connect granted without being configured".into());
     }
     let _ = rt.hash_str("molt");
-    objects(rt).map_err(|e| format!("object model: {e}"))
+    objects(rt).map_err(|e| format!("object model: {e}"))?;
+    tasks(rt).map_err(|e| format!("tasks: {e}"))
+}
+
+/// Tasks on the worker threads: results, a failing task, a cancelled one, and sleeping and
+/// delayed ones left for shutdown to cancel (the teardown report shows them).
+fn tasks(rt: &Runtime) -> Result<(), String> {
+    let mut g = rt.gil();
+    let failed = |g: &mut Gil<'_>, what: &str| {
+        let e = g.err_fetch().map(|e| {
+            let d = g.describe_exception(e);
+            let _ = g.decref(e);
+            d
+        });
+        format!("{what}: {}", e.unwrap_or_else(|| "no exception".into()))
+    };
+    let mut squares = Vec::new();
+    for i in 0..8i64 {
+        let t = g
+            .spawn(move |cx| cx.gil().int(i * i))
+            .map_err(|_| failed(&mut g, "spawn"))?;
+        squares.push(t);
+    }
+    let failing = g
+        .spawn(|cx| {
+            let mut g = cx.gil();
+            let d = g.dict()?;
+            let k = g.str("missing")?;
+            let r = g.call_method(d, "__getitem__", &[k]);
+            g.decref(k)?;
+            g.decref(d)?;
+            r
+        })
+        .map_err(|_| failed(&mut g, "spawn"))?;
+    let cancelled = g
+        .spawn_after(Duration::from_secs(3600), |_| Ok(Value::NONE))
+        .map_err(|_| failed(&mut g, "spawn_after"))?;
+    g.cancel(cancelled, Some("not needed"))
+        .map_err(|_| failed(&mut g, "cancel"))?;
+    for _ in 0..2 {
+        g.spawn(|cx| {
+            cx.sleep(Duration::from_secs(3600))?;
+            Ok(Value::NONE)
+        })
+        .map_err(|_| failed(&mut g, "spawn"))?;
+    }
+    g.spawn_after(Duration::from_secs(3600), |_| Ok(Value::NONE))
+        .map_err(|_| failed(&mut g, "spawn_after"))?;
+    let mut sum = 0;
+    for t in squares {
+        let v = g.join(t).map_err(|_| failed(&mut g, "join"))?;
+        sum += v.as_int().unwrap_or(0);
+    }
+    let failure = match g.join(failing) {
+        Ok(_) => return Err("the failing task succeeded".into()),
+        Err(_) => failed(&mut g, "task"),
+    };
+    let cancellation = match g.join(cancelled) {
+        Ok(_) => return Err("the cancelled task ran".into()),
+        Err(_) => failed(&mut g, "task"),
+    };
+    g.clear_last_exception();
+    println!("tasks:");
+    println!("  8 tasks computed squares on the workers; their sum is {sum}");
+    println!("  a failing task: {failure}");
+    println!("  a cancelled task: {cancellation}");
+    println!("  left for shutdown: 2 sleeping tasks and 1 on an hour-long timer");
+    Ok(())
 }
 
 fn native_double(g: &mut Gil<'_>, args: &[Value]) -> PyResult<Value> {
@@ -308,9 +380,36 @@ fn cycle_config() -> Config {
 }
 
 /// One init/shutdown cycle; with `alloc_threads`, that many threads allocate from the
-/// runtime (leaving one tuple alive) and exit before shutdown.
-fn one_cycle(alloc_threads: u32) -> Result<TeardownReport, String> {
+/// runtime (leaving one tuple alive) and exit before shutdown; with `tasks`, that many
+/// tasks are spawned (see `Command::Cycle`).
+fn one_cycle(alloc_threads: u32, tasks: u32) -> Result<TeardownReport, String> {
     let rt = Runtime::try_new(cycle_config()).map_err(|e| e.to_string())?;
+    if tasks > 0 {
+        let mut g = rt.gil();
+        let mut join = Vec::new();
+        for i in 0..tasks {
+            let spawned = match i % 4 {
+                0 => g.spawn(|cx| cx.gil().str("x")),
+                1 => g.spawn(|cx| {
+                    cx.sleep(Duration::from_secs(3600))?;
+                    Ok(Value::NONE)
+                }),
+                2 => g.spawn_after(Duration::from_secs(3600), |_| Ok(Value::NONE)),
+                _ => g.spawn(|cx| cx.gil().int(1)).and_then(|t| {
+                    g.cancel(t, Some("cycle"))?;
+                    Ok(t)
+                }),
+            };
+            let t = spawned.map_err(|_| "spawn failed".to_owned())?;
+            if i % 8 == 0 {
+                join.push(t);
+            }
+        }
+        for t in join {
+            let v = g.join(t).map_err(|_| g.describe_current())?;
+            g.decref(v).map_err(|_| "decref failed".to_owned())?;
+        }
+    }
     if alloc_threads > 0 {
         std::thread::scope(|s| {
             for _ in 0..alloc_threads {
@@ -325,13 +424,44 @@ fn one_cycle(alloc_threads: u32) -> Result<TeardownReport, String> {
             }
         });
     }
-    rt.shutdown().map_err(|e| e.to_string())
+    let report = rt.shutdown().map_err(|e| e.to_string())?;
+    if report.tasks.workers_joined != report.tasks.workers_started {
+        return Err(format!(
+            "{} of {} worker threads joined",
+            report.tasks.workers_joined, report.tasks.workers_started
+        ));
+    }
+    Ok(report)
+}
+
+/// Runtime worker threads alive in this process (Linux), if known: threads named like the
+/// scheduler workers (`m<runtime>w<i>`) and sleep workers (`m<runtime>s`).
+fn worker_thread_count() -> Option<usize> {
+    let is_worker = |name: &str| {
+        let Some(rest) = name.strip_prefix('m') else {
+            return false;
+        };
+        let digits = rest.len() - rest.trim_start_matches(|c: char| c.is_ascii_digit()).len();
+        let tail = &rest[digits..];
+        digits > 0
+            && (tail == "s"
+                || tail
+                    .strip_prefix('w')
+                    .is_some_and(|n| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit())))
+    };
+    let mut n = 0;
+    for entry in std::fs::read_dir("/proc/self/task").ok()?.flatten() {
+        let comm = std::fs::read_to_string(entry.path().join("comm")).unwrap_or_default();
+        n += usize::from(is_worker(comm.trim()));
+    }
+    Some(n)
 }
 
 fn cycle(
     cycles: u64,
     threads: u32,
     alloc_threads: u32,
+    tasks: u32,
     max_anon_growth_kib: Option<i64>,
 ) -> ExitCode {
     if threads == 0 || cycles == 0 {
@@ -364,7 +494,7 @@ fn cycle(
                 let (bar, barrier) = (bar.clone(), &barrier);
                 s.spawn(move || {
                     for _ in 0..100 {
-                        let _ = one_cycle(alloc_threads);
+                        let _ = one_cycle(alloc_threads, tasks);
                     }
                     barrier.wait(); // warmed up
                     barrier.wait(); // RSS read, go
@@ -372,7 +502,7 @@ fn cycle(
                     let mut outcome = Ok(());
                     for (i, slot) in times.iter_mut().enumerate() {
                         let t0 = Instant::now();
-                        let report = one_cycle(alloc_threads);
+                        let report = one_cycle(alloc_threads, tasks);
                         *slot = t0.elapsed();
                         match report {
                             Ok(r) if r.leaks.is_empty() => {}
@@ -434,6 +564,20 @@ fn cycle(
     println!("cycle p50:     {:.2} us", us(pct(0.50)));
     println!("cycle p99:     {:.2} us", us(pct(0.99)));
     println!("cycle max:     {:.2} us", us(pct(1.0)));
+    if let Some(mut left) = worker_thread_count() {
+        // A joined thread can linger in /proc for a moment while the kernel finishes its
+        // exit; give them a second.
+        let t0 = Instant::now();
+        while left > 0 && t0.elapsed() < Duration::from_secs(1) {
+            std::thread::sleep(Duration::from_millis(5));
+            left = worker_thread_count().unwrap_or(left);
+        }
+        println!("worker threads left: {left}");
+        if left > 0 {
+            eprintln!("molt-state cycle: {left} worker thread(s) outlived their runtimes");
+            return ExitCode::FAILURE;
+        }
+    }
     match (rss_before, rss_after) {
         (Some((rss_b, anon_b)), Some((rss_a, anon_a))) => {
             let kib = |a: u64, b: u64| (a as i64 - b as i64) / 1024;
@@ -492,8 +636,9 @@ fn main() -> ExitCode {
             cycles,
             threads,
             alloc_threads,
+            tasks,
             max_anon_growth_kib,
-        } => cycle(cycles, threads, alloc_threads, max_anon_growth_kib),
+        } => cycle(cycles, threads, alloc_threads, tasks, max_anon_growth_kib),
         Command::Classes { json } => classes(json),
     }
 }

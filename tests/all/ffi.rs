@@ -305,3 +305,92 @@ fn raising_a_non_exception_keeps_no_reference() {
     }
     assert_eq!(molt_runtime_shutdown(), MOLT_OK);
 }
+
+/// A task body that spins until `*user_data` (an `AtomicBool`) is set, then returns True.
+unsafe extern "C" fn spin_until_released(
+    user_data: *mut std::ffi::c_void,
+    result: *mut u64,
+) -> i32 {
+    // SAFETY: the test passes a pointer to an `AtomicBool` that outlives the task.
+    let release = unsafe { &*user_data.cast::<std::sync::atomic::AtomicBool>() };
+    while !release.load(std::sync::atomic::Ordering::SeqCst) {
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+    // SAFETY: `result` is the runtime's valid result slot.
+    unsafe { result.write(MOLT_TRUE) };
+    MOLT_OK
+}
+
+/// A task body that returns `*user_data + 1` as an int.
+unsafe extern "C" fn plus_one(user_data: *mut std::ffi::c_void, result: *mut u64) -> i32 {
+    // SAFETY: the test passes a pointer to an `i64` that outlives the task.
+    let x = unsafe { *user_data.cast::<i64>() };
+    // SAFETY: forwarded: `result` is valid for a write.
+    unsafe { molt_int_from_i64(x + 1, result) }
+}
+
+#[test]
+#[cfg_attr(miri, ignore = "spins on real sleeps for the shutdown timeout (1 s)")]
+fn shutdown_with_a_running_task_is_busy_and_the_runtime_keeps_working() {
+    let _g = serial();
+    assert_eq!(molt_runtime_init(), MOLT_OK);
+    let release = std::sync::atomic::AtomicBool::new(false);
+    let mut busy = MoltTask::default();
+    // SAFETY: `release` outlives the task (it is joined below); `busy` is writable.
+    let status = unsafe {
+        molt_task_spawn(
+            Some(spin_until_released),
+            std::ptr::from_ref(&release).cast_mut().cast(),
+            &mut busy,
+        )
+    };
+    assert_eq!(status, MOLT_OK);
+    let mut state = -1;
+    while state != MOLT_TASK_RUNNING {
+        // SAFETY: `state` is writable.
+        assert_eq!(unsafe { molt_task_state(busy, &mut state) }, MOLT_OK);
+    }
+    // The task runs past the default 1 s shutdown timeout: refused, runtime intact.
+    assert_eq!(molt_runtime_shutdown(), MOLT_ERR_BUSY);
+    assert!(
+        last_error().contains("1 task(s) still running"),
+        "{}",
+        last_error()
+    );
+    assert_eq!(molt_runtime_is_initialized(), 1);
+    let mut x: i64 = 41;
+    let mut t = MoltTask::default();
+    let mut v = 0u64;
+    // SAFETY: `x` outlives the task (joined right away); out pointers are writable.
+    unsafe {
+        assert_eq!(
+            molt_task_spawn(Some(plus_one), std::ptr::from_mut(&mut x).cast(), &mut t),
+            MOLT_OK
+        );
+        assert_eq!(molt_task_join(t, &mut v), MOLT_OK);
+    }
+    let mut out = 0i64;
+    // SAFETY: `out` is writable.
+    assert_eq!(unsafe { molt_int_as_i64(v, &mut out) }, MOLT_OK);
+    assert_eq!(out, 42);
+    release.store(true, std::sync::atomic::Ordering::SeqCst);
+    // SAFETY: `v` is writable.
+    assert_eq!(unsafe { molt_task_join(busy, &mut v) }, MOLT_OK);
+    assert_eq!(v, MOLT_TRUE);
+    assert_eq!(molt_runtime_shutdown(), MOLT_OK);
+    // SAFETY: NUL-terminated, valid until this thread's next shutdown.
+    let report = unsafe { CStr::from_ptr(molt_last_teardown_report()) }
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(report.contains("leak report: empty"), "{report}");
+    assert!(report.contains("scheduler workers joined"), "{report}");
+    // A handle from the runtime that shut down is stale.
+    assert_eq!(molt_runtime_init(), MOLT_OK);
+    // SAFETY: `v` is writable.
+    assert_eq!(
+        unsafe { molt_task_join(busy, &mut v) },
+        MOLT_ERR_STALE_VALUE
+    );
+    assert_eq!(molt_runtime_shutdown(), MOLT_OK);
+}

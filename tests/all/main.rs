@@ -11,6 +11,7 @@ mod object;
 mod ops;
 mod pool;
 mod slot;
+mod tasks;
 mod value;
 
 use molt_state::Config;

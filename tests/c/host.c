@@ -2,8 +2,10 @@
  * A C host driving molt-state's C ABI the way generated code and test harnesses do:
  * calls with no runtime, init twice, shutdown twice, init again, argv, capabilities, the
  * object model (values, containers, attributes, method calls, hashing, classes, imports,
- * exceptions), stale values after re-init, then N init/shutdown cycles (each building a few
- * objects) with the anonymous RSS measured before and after.
+ * exceptions), tasks (spawn, join, a raising task, cancel, sleep, a sleeping task left to
+ * shutdown), stale values after re-init, then N init/shutdown cycles (each building a few
+ * objects; every 100th also runs a task on the worker threads) with the anonymous RSS
+ * measured before and after.
  *
  * Usage: host [cycles]    (default 10000). Exit status 0 on success; prints "ok".
  * Built and run by tests/all/c_host.rs; run under valgrind by .ci/run.
@@ -146,6 +148,83 @@ static void objects(void) {
     /* `s` is kept past shutdown by the caller. */
 }
 
+/* Task bodies (MoltTaskFn): they run on the runtime's worker threads. */
+static int32_t task_make_str(void *user_data, uint64_t *result) {
+    (void)user_data;
+    /* A task starts with no exception of its own, whatever its spawner has in flight. */
+    if (molt_err_occurred() != 0) return MOLT_ERR_INVALID_ARGUMENT;
+    return molt_str_from_utf8("from C", 6, result);
+}
+
+static int32_t task_raise(void *user_data, uint64_t *result) {
+    uint64_t cls;
+    (void)result;
+    if (molt_builtin_class("ValueError", &cls) != MOLT_OK) return MOLT_ERR_INVALID_ARGUMENT;
+    if (molt_raise(cls, (const char *)user_data) != MOLT_OK) return MOLT_ERR_INVALID_ARGUMENT;
+    return MOLT_ERR_EXCEPTION;
+}
+
+static int32_t task_sleep_long(void *user_data, uint64_t *result) {
+    (void)result;
+    *(volatile int *)user_data = 1;
+    /* Cancelled by shutdown: returns MOLT_ERR_EXCEPTION with CancelledError raised. */
+    return molt_sleep(3600.0);
+}
+
+static int32_t task_check(void *user_data, uint64_t *result) {
+    (void)user_data;
+    (void)result;
+    return molt_task_check_cancelled();
+}
+
+/* Tasks through the ABI. Leaves one task sleeping, for shutdown to cancel. */
+static void tasks(void) {
+    MoltTask a, b, c, d;
+    uint64_t v, exc, vee;
+    int32_t state = -1, took = -1;
+    static volatile int asleep = 0;
+
+    /* The spawner has an exception in flight; tasks do not see it. */
+    CHECK(molt_builtin_class("KeyError", &vee) == MOLT_OK);
+    CHECK(molt_raise(vee, "spawner's") == MOLT_OK);
+    CHECK(molt_task_spawn(task_make_str, NULL, &a) == MOLT_OK);
+    CHECK(molt_task_join(a, &v) == MOLT_OK && strcmp(text_of(v), "from C") == 0);
+    CHECK(molt_decref(v) == MOLT_OK);
+    CHECK(molt_err_fetch(&exc) == MOLT_OK && exc != MOLT_NONE && molt_decref(exc) == MOLT_OK);
+    CHECK(molt_task_join(a, &v) == MOLT_ERR_STALE_VALUE); /* joined already */
+
+    CHECK(molt_task_spawn(task_raise, "raised in a task", &b) == MOLT_OK);
+    CHECK(molt_task_join(b, &v) == MOLT_ERR_EXCEPTION);
+    CHECK(strstr(molt_last_error(), "ValueError: raised in a task") != NULL);
+    CHECK(molt_err_fetch(&exc) == MOLT_OK && exc != MOLT_NONE && molt_decref(exc) == MOLT_OK);
+
+    CHECK(molt_task_spawn_after(3600.0, task_make_str, NULL, &c) == MOLT_OK);
+    CHECK(molt_task_state(c, &state) == MOLT_OK && state == MOLT_TASK_PENDING);
+    CHECK(molt_task_cancel(c, "never mind", &took) == MOLT_OK && took == 1);
+    CHECK(molt_task_state(c, &state) == MOLT_OK && state == MOLT_TASK_CANCELLED);
+    CHECK(molt_task_join(c, &v) == MOLT_ERR_EXCEPTION);
+    CHECK(strstr(molt_last_error(), "CancelledError: never mind") != NULL);
+    CHECK(molt_err_fetch(&exc) == MOLT_OK && exc != MOLT_NONE && molt_decref(exc) == MOLT_OK);
+
+    CHECK(molt_task_spawn(task_check, NULL, &d) == MOLT_OK);
+    CHECK(molt_task_join(d, &v) == MOLT_OK && v == MOLT_NONE);
+
+    /* Bad arguments. */
+    CHECK(molt_task_spawn(NULL, NULL, &d) == MOLT_ERR_INVALID_ARGUMENT);
+    CHECK(molt_task_spawn(task_make_str, NULL, NULL) == MOLT_ERR_INVALID_ARGUMENT);
+    CHECK(molt_task_spawn_after(-1.0, task_make_str, NULL, &d) == MOLT_ERR_INVALID_ARGUMENT);
+    CHECK(molt_task_join(c, NULL) == MOLT_ERR_INVALID_ARGUMENT);
+    MoltTask forged = {12345, 1};
+    CHECK(molt_task_cancel(forged, NULL, NULL) == MOLT_ERR_STALE_VALUE);
+    CHECK(molt_task_check_cancelled() == MOLT_ERR_INVALID_ARGUMENT); /* not in a task */
+    CHECK(molt_sleep(0.001) == MOLT_OK);
+    CHECK(molt_sleep(-1.0) == MOLT_ERR_INVALID_ARGUMENT);
+
+    /* A sleeping task: shutdown cancels it and joins the workers. */
+    CHECK(molt_task_spawn(task_sleep_long, (void *)&asleep, &d) == MOLT_OK);
+    while (!asleep) molt_sleep(0.001);
+}
+
 /* Anonymous resident memory in KiB (Linux), or -1. */
 static long rss_anon_kib(void) {
     FILE *f = fopen("/proc/self/status", "r");
@@ -213,7 +292,18 @@ int main(int argc, char **argv) {
     CHECK(strstr(molt_last_teardown_report(), "objects live at shutdown (reclaimed): str ") != NULL);
     CHECK(strstr(molt_last_teardown_report(), "leak report: empty") != NULL);
 
-    /* No runtime: object calls are gated too. */
+    /* Tasks, then a shutdown that cancels a sleeping task and joins the workers. */
+    CHECK(molt_runtime_init() == MOLT_OK);
+    tasks();
+    CHECK(molt_runtime_shutdown() == MOLT_OK);
+    CHECK(strstr(molt_last_teardown_report(), "(sleeping 1)") != NULL);
+    CHECK(strstr(molt_last_teardown_report(), "sleep worker joined") != NULL);
+    CHECK(strstr(molt_last_teardown_report(), "leak report: empty") != NULL);
+
+    /* No runtime: object and task calls are gated too. */
+    MoltTask none_task;
+    CHECK(molt_task_spawn(task_make_str, NULL, &none_task) == MOLT_ERR_NOT_INITIALIZED);
+    CHECK(molt_sleep(0.0) == MOLT_ERR_NOT_INITIALIZED);
     CHECK(molt_decref(kept) == MOLT_ERR_NOT_INITIALIZED);
     CHECK(molt_str_from_utf8("x", 1, &fresh) == MOLT_ERR_NOT_INITIALIZED);
     CHECK(molt_err_occurred() == MOLT_ERR_NOT_INITIALIZED);
@@ -230,9 +320,17 @@ int main(int argc, char **argv) {
     CHECK(molt_decref(fresh) == MOLT_OK);
     CHECK(molt_runtime_shutdown() == MOLT_OK);
 
-    /* Cycles: warm up, then measure. */
+    /* Cycles: warm up (worker threads included: glibc keeps their stacks and malloc arenas
+     * for reuse), then measure. */
     for (int i = 0; i < 100 && i < cycles; i++) {
         molt_runtime_init();
+        if (i % 10 == 0) {
+            MoltTask t;
+            uint64_t r = 0;
+            if (molt_task_spawn(task_make_str, NULL, &t) == MOLT_OK &&
+                molt_task_join(t, &r) == MOLT_OK)
+                molt_decref(r);
+        }
         molt_runtime_shutdown();
     }
     long before = rss_anon_kib();
@@ -240,8 +338,22 @@ int main(int argc, char **argv) {
         uint64_t a = 0, b = 0, c = 0;
         if (molt_runtime_init() != MOLT_OK || molt_str_from_utf8("abc", 3, &a) != MOLT_OK ||
             molt_list_new(&a, 1, &b) != MOLT_OK ||
-            molt_call_method(a, "upper", NULL, 0, &c) != MOLT_OK ||
-            molt_runtime_shutdown() != MOLT_OK) {
+            molt_call_method(a, "upper", NULL, 0, &c) != MOLT_OK) {
+            fprintf(stderr, "cycle %ld failed: %s\n", i, molt_last_error());
+            failures++;
+            break;
+        }
+        if (i % 100 == 0) {
+            MoltTask t;
+            uint64_t r = 0;
+            if (molt_task_spawn(task_make_str, NULL, &t) != MOLT_OK ||
+                molt_task_join(t, &r) != MOLT_OK || molt_decref(r) != MOLT_OK) {
+                fprintf(stderr, "cycle %ld: task failed: %s\n", i, molt_last_error());
+                failures++;
+                break;
+            }
+        }
+        if (molt_runtime_shutdown() != MOLT_OK) {
             fprintf(stderr, "cycle %ld failed: %s\n", i, molt_last_error());
             failures++;
             break;

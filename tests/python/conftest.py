@@ -1,0 +1,458 @@
+"""pytest + ctypes harness for molt-state's C ABI, as a user's Python test suite would use it.
+
+The library: ``MOLT_STATE_LIB=/path/to/libmolt_state.so`` if set; otherwise ``cargo build
+--lib`` (``--release`` with ``MOLT_STATE_PROFILE=release``) and the cdylib in the target
+directory that ``cargo metadata`` reports (so ``CARGO_TARGET_DIR`` is honoured).
+
+The ctypes signatures come from ``include/molt_state.h``: the prototypes of the functions in
+``USED`` are parsed and mapped to ctypes types, and the ``MOLT_*`` constants are read from its
+``#define`` lines, so the harness cannot drift from the header.
+
+The process-default runtime reads its configuration from the environment at init, so the
+harness clears the ``MOLT_*`` variables it does not control and turns the allocation registry
+on (``MOLT_ALLOC_REGISTRY=1``, also in release builds) so that every shutdown's leak report
+means something. Tests run serially: the runtime is one per process.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+HEADER = ROOT / "include" / "molt_state.h"
+
+# ------------------------------------------------------------------------- the header
+
+C_TYPES = {
+    "void": None,
+    "int32_t": ctypes.c_int32,
+    "int64_t": ctypes.c_int64,
+    "uint64_t": ctypes.c_uint64,
+    "size_t": ctypes.c_size_t,
+    "double": ctypes.c_double,
+    "const char *": ctypes.c_char_p,
+    "char *": ctypes.POINTER(ctypes.c_char),
+    "const char **": ctypes.POINTER(ctypes.c_char_p),
+    "const char *const *": ctypes.POINTER(ctypes.c_char_p),
+    "const uint8_t *": ctypes.c_char_p,  # Python bytes
+    "const uint64_t *": ctypes.POINTER(ctypes.c_uint64),
+    "uint64_t *": ctypes.POINTER(ctypes.c_uint64),
+    "int64_t *": ctypes.POINTER(ctypes.c_int64),
+    "size_t *": ctypes.POINTER(ctypes.c_size_t),
+    "double *": ctypes.POINTER(ctypes.c_double),
+}
+
+_PROTOTYPE = re.compile(r"^([A-Za-z_][\w ]*?[\s*]+)(molt_\w+)\(([^)]*)\);", re.M | re.S)
+_DEFINE = re.compile(r"^#define (MOLT_\w+) (-?\d+)(?:ull)?$", re.M)
+
+
+def _norm(c_type: str) -> str:
+    """``const char *const  *`` -> ``const char *const *``: one spelling per C type."""
+    return " ".join(re.findall(r"\*|\w+", c_type)).replace("* ", "*")
+
+
+def parse_header(text: str) -> tuple[dict[str, tuple[str, list[str]]], dict[str, int]]:
+    """The prototypes (name -> (return type, [parameter types])) and MOLT_* constants."""
+    prototypes = {}
+    for ret, name, params in _PROTOTYPE.findall(text):
+        params = params.strip()
+        types = []
+        if params != "void":
+            for p in params.split(","):
+                m = re.match(r"^(.*?)(\w+)$", p.strip(), re.S)
+                assert m, f"cannot parse parameter {p!r} of {name}"
+                types.append(_norm(m.group(1)))
+        prototypes[name] = (_norm(ret), types)
+    constants = {name: int(value) for name, value in _DEFINE.findall(text)}
+    return prototypes, constants
+
+
+PROTOTYPES, CONSTANTS = parse_header(HEADER.read_text())
+C = SimpleNamespace(**CONSTANTS)
+STATUS_NAMES = {v: k for k, v in CONSTANTS.items() if k.startswith(("MOLT_OK", "MOLT_ERR_"))}
+
+# The entry points this harness uses. Every one but the first group is gated: with no
+# runtime it returns MOLT_ERR_NOT_INITIALIZED (see NOT_INITIALIZED_CALLS and its test).
+UNGATED = [
+    "molt_runtime_init",
+    "molt_runtime_shutdown",
+    "molt_runtime_is_initialized",
+    "molt_runtime_generation",
+    "molt_last_error",
+    "molt_last_teardown_report",
+]
+GATED = [
+    "molt_runtime_set_argv",
+    "molt_runtime_argv_len",
+    "molt_runtime_argv_get",
+    "molt_capability_require",
+    "molt_runtime_live_allocations",
+    "molt_int_from_i64",
+    "molt_float_from_f64",
+    "molt_str_from_utf8",
+    "molt_bytes_from",
+    "molt_tuple_new",
+    "molt_list_new",
+    "molt_dict_new",
+    "molt_dict_set",
+    "molt_dict_get",
+    "molt_int_as_i64",
+    "molt_float_as_f64",
+    "molt_str_as_utf8",
+    "molt_len",
+    "molt_tuple_len",
+    "molt_tuple_get",
+    "molt_incref",
+    "molt_decref",
+    "molt_getattr",
+    "molt_setattr",
+    "molt_call",
+    "molt_call_method",
+    "molt_hash",
+    "molt_repr",
+    "molt_builtin_class",
+    "molt_class_new",
+    "molt_import",
+    "molt_err_occurred",
+    "molt_err_fetch",
+    "molt_raise",
+]
+USED = UNGATED + GATED
+
+
+def ctypes_signature(name: str):
+    """(restype, argtypes) for a header prototype."""
+    ret, params = PROTOTYPES[name]
+    for t in [ret, *params]:
+        if t not in C_TYPES:
+            raise TypeError(f"{name}: no ctypes mapping for C type {t!r}; add it to C_TYPES")
+    return C_TYPES[ret], [C_TYPES[t] for t in params]
+
+
+# ------------------------------------------------------------------------- the library
+
+
+def _cargo(*args: str) -> subprocess.CompletedProcess:
+    """Runs cargo in the repository; a failure ends the session with cargo's stderr."""
+    cargo = os.environ.get("CARGO", "cargo")
+    try:
+        return subprocess.run([cargo, *args], cwd=ROOT, check=True, text=True, capture_output=True)
+    except FileNotFoundError:
+        pytest.exit(f"{cargo!r} not found: install Rust or set MOLT_STATE_LIB", returncode=4)
+    except subprocess.CalledProcessError as e:
+        pytest.exit(f"`cargo {' '.join(args)}` failed ({e.returncode}):\n{e.stderr or ''}", 4)
+
+
+def library_path() -> Path:
+    """MOLT_STATE_LIB, or the cdylib `cargo build` leaves in cargo's target directory."""
+    explicit = os.environ.get("MOLT_STATE_LIB")
+    if explicit:
+        path = Path(explicit)
+        if not path.is_file():
+            pytest.exit(f"MOLT_STATE_LIB={explicit}: no such file", returncode=4)
+        return path.resolve()
+    profile = os.environ.get("MOLT_STATE_PROFILE", "debug")
+    if profile not in ("debug", "release"):
+        pytest.exit(f"MOLT_STATE_PROFILE={profile!r}: expected debug or release", returncode=4)
+    _cargo("build", "--lib", *(["--release"] if profile == "release" else []))
+    meta = json.loads(_cargo("metadata", "--format-version", "1", "--no-deps").stdout)
+    if sys.platform == "darwin":
+        file = "libmolt_state.dylib"
+    elif sys.platform == "win32":
+        file = "molt_state.dll"
+    else:
+        file = "libmolt_state.so"
+    path = Path(meta["target_directory"]) / profile / file
+    if not path.is_file():
+        pytest.exit(f"cargo build did not produce {path}", returncode=4)
+    return path
+
+
+class MoltError(Exception):
+    """A molt_* call returned a status other than MOLT_OK."""
+
+    def __init__(self, func: str, status: int, message: str | None):
+        self.func, self.status, self.message = func, status, message
+        super().__init__(f"{func}: {STATUS_NAMES.get(status, status)}: {message}")
+
+
+class Molt:
+    """The loaded library: the raw entry points (``m.lib.molt_*``, which return statuses), and
+    helpers that raise MoltError for a status other than MOLT_OK.
+
+    Values are ``int``s (the NaN-boxed ``uint64_t`` bits). Helpers that return values return
+    new references, as the C functions do; release them with ``decref``.
+    """
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.lib = ctypes.CDLL(str(path))
+        for name in USED:
+            func = getattr(self.lib, name)
+            func.restype, func.argtypes = ctypes_signature(name)
+
+    # -- status handling
+
+    def last_error(self) -> str | None:
+        raw = self.lib.molt_last_error()
+        return None if raw is None else raw.decode()
+
+    def teardown_report(self) -> str | None:
+        raw = self.lib.molt_last_teardown_report()
+        return None if raw is None else raw.decode()
+
+    def check(self, func: str, status: int) -> None:
+        if status != C.MOLT_OK:
+            raise MoltError(func, status, self.last_error())
+
+    def _out(self, func: str, ctype, *args):
+        out = ctype()
+        self.check(func, getattr(self.lib, func)(*args, ctypes.byref(out)))
+        return out.value
+
+    # -- values
+
+    def new(self, obj) -> int:
+        """A molt value equal to the Python value ``obj`` (None, bool, int, float, str, bytes,
+        tuple, list, dict): a new reference."""
+        u64 = ctypes.c_uint64
+        if obj is None:
+            return C.MOLT_NONE
+        if obj is True or obj is False:
+            return C.MOLT_TRUE if obj else C.MOLT_FALSE
+        if isinstance(obj, int):
+            return self._out("molt_int_from_i64", u64, obj)
+        if isinstance(obj, float):
+            return self._out("molt_float_from_f64", u64, obj)
+        if isinstance(obj, str):
+            data = obj.encode("utf-8")
+            return self._out("molt_str_from_utf8", u64, data, len(data))
+        if isinstance(obj, bytes):
+            return self._out("molt_bytes_from", u64, obj, len(obj))
+        if isinstance(obj, (tuple, list)):
+            items = [self.new(x) for x in obj]
+            try:
+                arr = (u64 * len(items))(*items)
+                func = "molt_tuple_new" if isinstance(obj, tuple) else "molt_list_new"
+                return self._out(func, u64, arr, len(items))
+            finally:
+                for v in items:
+                    self.decref(v)
+        if isinstance(obj, dict):
+            d = self._out("molt_dict_new", u64)
+            for k, v in obj.items():
+                mk, mv = self.new(k), self.new(v)
+                try:
+                    self.check("molt_dict_set", self.lib.molt_dict_set(d, mk, mv))
+                finally:
+                    self.decref(mk)
+                    self.decref(mv)
+            return d
+        raise TypeError(f"no molt value for {type(obj).__name__}")
+
+    def int_value(self, v: int) -> int:
+        return self._out("molt_int_as_i64", ctypes.c_int64, v)
+
+    def float_value(self, v: int) -> float:
+        return self._out("molt_float_as_f64", ctypes.c_double, v)
+
+    def decref(self, v: int) -> None:
+        self.check("molt_decref", self.lib.molt_decref(v))
+
+    def text(self, v: int) -> str:
+        data, n = ctypes.c_char_p(), ctypes.c_size_t()
+        self.check("molt_str_as_utf8", self.lib.molt_str_as_utf8(v, data, n))
+        return ctypes.string_at(data, n.value).decode("utf-8")
+
+    def hash(self, v: int) -> int:
+        return self._out("molt_hash", ctypes.c_int64, v)
+
+    def length(self, v: int) -> int:
+        return self._out("molt_len", ctypes.c_size_t, v)
+
+    def getattr(self, v: int, name: str) -> int:
+        return self._out("molt_getattr", ctypes.c_uint64, v, name.encode())
+
+    def item(self, v: int, i: int) -> int:
+        return self._out("molt_tuple_get", ctypes.c_uint64, v, i)
+
+    def items(self, v: int) -> list[int]:
+        """The items of a tuple or list (new references)."""
+        return [self.item(v, i) for i in range(self.length(v))]
+
+    def repr(self, v: int) -> str:
+        r = self._out("molt_repr", ctypes.c_uint64, v)
+        try:
+            return self.text(r)
+        finally:
+            self.decref(r)
+
+    def builtin_class(self, name: str) -> int:
+        return self._out("molt_builtin_class", ctypes.c_uint64, name.encode())
+
+    def import_(self, name: str) -> int:
+        return self._out("molt_import", ctypes.c_uint64, name.encode())
+
+    def call_method(self, obj: int, name: str, *args: int) -> int:
+        arr = (ctypes.c_uint64 * len(args))(*args)
+        return self._out("molt_call_method", ctypes.c_uint64, obj, name.encode(), arr, len(args))
+
+    def call(self, f: int, *args: int) -> int:
+        arr = (ctypes.c_uint64 * len(args))(*args)
+        return self._out("molt_call", ctypes.c_uint64, f, arr, len(args))
+
+    def err_fetch(self) -> int:
+        return self._out("molt_err_fetch", ctypes.c_uint64)
+
+    def attr_text(self, v: int, name: str) -> str:
+        """``str`` attribute ``name`` of ``v`` as Python text."""
+        a = self.getattr(v, name)
+        try:
+            return self.text(a)
+        finally:
+            self.decref(a)
+
+    def class_names(self, cls: int, attr: str) -> tuple[str, ...]:
+        """``tuple(c.__name__ for c in cls.<attr>)`` for ``__mro__`` or ``__bases__``."""
+        seq = self.getattr(cls, attr)
+        try:
+            names = []
+            for c in self.items(seq):
+                names.append(self.attr_text(c, "__name__"))
+                self.decref(c)  # classes are immortal: a no-op, kept for discipline
+            return tuple(names)
+        finally:
+            self.decref(seq)
+
+    def argv(self) -> list[str]:
+        n = self._out("molt_runtime_argv_len", ctypes.c_size_t)
+        out = []
+        for i in range(n):
+            needed = ctypes.c_size_t()
+            status = self.lib.molt_runtime_argv_get(i, None, 0, needed)
+            assert status == C.MOLT_ERR_INVALID_ARGUMENT, self.last_error()
+            buf = ctypes.create_string_buffer(needed.value + 1)
+            self.check(
+                "molt_runtime_argv_get", self.lib.molt_runtime_argv_get(i, buf, len(buf), needed)
+            )
+            out.append(buf.raw[: needed.value].decode("utf-8"))
+        return out
+
+    def set_argv(self, args: list[str]) -> None:
+        arr = (ctypes.c_char_p * len(args))(*(a.encode("utf-8") for a in args))
+        self.check("molt_runtime_set_argv", self.lib.molt_runtime_set_argv(len(args), arr))
+
+    # -- lifecycle
+
+    @contextlib.contextmanager
+    def runtime(self, env: dict[str, str] | None = None, reclaimed: str = "none"):
+        """A fresh process-default runtime for the block, initialized with ``env`` set (the
+        runtime reads its configuration at init). On exit: shutdown must return MOLT_OK, the
+        teardown report must show no leak, and the heap objects teardown found still live
+        (what the block did not release, and what runtime caches such as the module cache
+        hold) must be exactly ``reclaimed`` (as the report words it: "str 1 module 1")."""
+        assert self.lib.molt_runtime_is_initialized() == 0, "a runtime is already live"
+        with environment(env or {}):
+            self.check("molt_runtime_init", self.lib.molt_runtime_init())
+        try:
+            yield self
+        finally:
+            status = self.lib.molt_runtime_shutdown()
+            assert status == C.MOLT_OK, f"shutdown: {status}: {self.last_error()}"
+        assert self.lib.molt_runtime_is_initialized() == 0
+        assert_clean_teardown(self.teardown_report(), reclaimed)
+
+
+def assert_clean_teardown(report: str | None, reclaimed: str | None = "none") -> None:
+    """The teardown report says nothing leaked (the allocation registry is on), and the
+    objects still live at shutdown were exactly ``reclaimed`` (None: not checked)."""
+    assert report is not None, "shutdown tore a runtime down but left no report"
+    assert "\n  leak report: empty (0 live allocations)" in report, report
+    assert "\n  live allocations after shutdown: 0\n" in report, report
+    assert "\n  hash secret:    wiped\n" in report, report
+    if reclaimed == "none":
+        assert "\n  objects live at shutdown: none\n" in report, report
+    elif reclaimed is not None:
+        line = f"\n  objects live at shutdown (reclaimed): {reclaimed}\n"
+        assert line in report, report
+
+
+@contextlib.contextmanager
+def environment(env: dict[str, str]):
+    """Sets (or, for None values, removes) environment variables for the block."""
+    saved = {k: os.environ.get(k) for k in env}
+    try:
+        for k, v in env.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+        yield
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+# The process-default runtime reads these at init: start every run from a known state.
+for _var in ("MOLT_HASHSEED", "MOLT_CAPABILITIES", "MOLT_FAIL_INIT_AT", "MOLT_PRINT_TEARDOWN"):
+    os.environ.pop(_var, None)
+os.environ["MOLT_ALLOC_REGISTRY"] = "1"
+
+
+@pytest.fixture(scope="session")
+def lib() -> Molt:
+    """The loaded library (built first unless MOLT_STATE_LIB names it)."""
+    m = Molt(library_path())
+    # A previous session in this process cannot exist, but be explicit: no runtime yet.
+    assert m.lib.molt_runtime_shutdown() == C.MOLT_OK
+    return m
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item, call):
+    """Keeps each phase's report on the item, so fixtures can tell whether the test failed."""
+    report = yield
+    setattr(item, f"report_{report.when}", report)
+    return report
+
+
+@pytest.fixture
+def molt(lib: Molt, request):
+    """A fresh process-default runtime for one test, shut down (and checked) after it. The
+    objects still live at shutdown must be what the test's ``reclaims`` marker says (none by
+    default), unless the test failed: then only the leak check applies."""
+    marker = request.node.get_closest_marker("reclaims")
+    reclaimed = marker.args[0] if marker else "none"
+    lib.check("molt_runtime_init", lib.lib.molt_runtime_init())
+    yield lib
+    assert lib.lib.molt_runtime_shutdown() == C.MOLT_OK, lib.last_error()
+    failed = getattr(request.node, "report_call", None) is None or request.node.report_call.failed
+    assert_clean_teardown(lib.teardown_report(), None if failed else reclaimed)
+
+
+@pytest.fixture(autouse=True)
+def no_runtime_left_behind(request):
+    """Every test starts and ends with no live runtime; one that leaves a runtime live gets
+    an error, and the runtime is shut down so that the next test starts clean."""
+    if "lib" not in request.fixturenames:
+        yield
+        return
+    lib = request.getfixturevalue("lib")
+    assert lib.lib.molt_runtime_is_initialized() == 0
+    yield
+    if lib.lib.molt_runtime_is_initialized():
+        status = lib.lib.molt_runtime_shutdown()
+        pytest.fail(f"the test left a runtime live (shut down now: status {status})")
