@@ -996,7 +996,12 @@ pub unsafe extern "C" fn molt_raise(exc: u64, message: *const c_char) -> i32 {
             // `raise` itself raises TypeError for a non-exception; report that as a failure.
             match g.err_occurred() {
                 Some(cur) if cur == instance || before == Some(cur) => Ok(()),
-                _ => Err(Failure::new(MOLT_ERR_EXCEPTION, g.describe_current())),
+                _ => {
+                    // `raise` took no reference to a non-exception: drop the one made above
+                    // (the incref, or the class call's result), or it would never be freed.
+                    let _ = g.decref(instance);
+                    Err(Failure::new(MOLT_ERR_EXCEPTION, g.describe_current()))
+                }
             }
         })
     })

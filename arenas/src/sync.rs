@@ -5,6 +5,14 @@
 //! `RUSTFLAGS="--cfg molt_loom"` swaps them for loom's, so a model explores every
 //! interleaving of the real code rather than of a copy.
 //!
+//! Crates that embed molt-state can put it inside their own `loom::model` the same way:
+//! build their tests with `RUSTFLAGS="--cfg molt_loom"` (this module then hands molt-state
+//! loom's types), depend on loom themselves under `[target.'cfg(molt_loom)'.dependencies]`
+//! (and declare the cfg: `check-cfg = ["cfg(molt_loom)"]`), and create a fresh `Runtime`
+//! in every loom iteration, shared between `loom::thread`s through `loom::sync::Arc`. The
+//! README's "Testing your embedding with loom" has the details, and
+//! `loom-tests/tests/downstream.rs` is an example written with the public API only.
+//!
 //! Two deliberate exceptions use std even under loom, because they are not synchronization:
 //! [`stat`] (statistics counters and their name list, which never order memory) and
 //! [`next_instance_id`] (a process-wide id source that must be unique across loom

@@ -212,8 +212,15 @@ fn builtin_function_index(name: &str) -> Option<u32> {
 // -------------------------------------------------------------------- argument helpers
 
 fn arity(g: &mut Gil<'_>, args: &[Value], name: &str, min: usize, max: usize) -> PyResult<()> {
-    // `args` includes `self` for methods; counts here exclude it.
-    let given = args.len().saturating_sub(1);
+    // `args` includes `self` for methods; counts here exclude it. An unbound method called
+    // with nothing (`list.pop()`) has no `self` at all.
+    if args.is_empty() {
+        return Err(g.raise_new(
+            "TypeError",
+            format!("unbound method {name}() needs an argument"),
+        ));
+    }
+    let given = args.len() - 1;
     if (min..=max).contains(&given) {
         return Ok(());
     }

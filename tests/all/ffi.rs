@@ -7,7 +7,8 @@ use std::sync::Mutex;
 
 static DEFAULT_RUNTIME: Mutex<()> = Mutex::new(());
 
-fn serial() -> std::sync::MutexGuard<'static, ()> {
+/// Serializes the tests that use the process-default runtime (also tests/all/ops.rs).
+pub(crate) fn serial() -> std::sync::MutexGuard<'static, ()> {
     DEFAULT_RUNTIME.lock().unwrap_or_else(|e| e.into_inner())
 }
 
@@ -264,6 +265,43 @@ fn objects_exceptions_and_stale_values_through_the_abi() {
         assert!(last_error().contains("stale or foreign value"));
         assert_eq!(molt_decref(s), MOLT_ERR_STALE_VALUE);
         assert_eq!(molt_decref(fresh), MOLT_OK);
+    }
+    assert_eq!(molt_runtime_shutdown(), MOLT_OK);
+}
+
+/// Raising a non-exception through the ABI fails and keeps no reference to it (found by the
+/// op-sequence tests: `molt_raise` used to leak one, so the object outlived its last
+/// `molt_decref`).
+#[test]
+fn raising_a_non_exception_keeps_no_reference() {
+    let _g = serial();
+    assert_eq!(molt_runtime_init(), MOLT_OK);
+    let (mut s, mut exc, mut str_class, mut made) = (0u64, 0u64, 0u64, 0u64);
+    // SAFETY (all calls below): out-pointers are valid locals; strings are NUL-terminated.
+    unsafe {
+        assert_eq!(molt_str_from_utf8(c"abc".as_ptr(), 3, &mut s), MOLT_OK);
+        assert_eq!(molt_raise(s, std::ptr::null()), MOLT_ERR_EXCEPTION);
+        assert!(last_error().starts_with("TypeError"), "{}", last_error());
+        assert_eq!(molt_err_fetch(&mut exc), MOLT_OK);
+        assert_eq!(molt_decref(exc), MOLT_OK);
+        assert_eq!(molt_decref(s), MOLT_OK, "our one reference");
+        assert_eq!(
+            molt_decref(s),
+            MOLT_ERR_STALE_VALUE,
+            "freed: no reference was leaked"
+        );
+        // A class whose instances are not exceptions: the instance is not leaked either.
+        assert_eq!(molt_builtin_class(c"str".as_ptr(), &mut str_class), MOLT_OK);
+        let mut live_before = 0i64;
+        assert_eq!(molt_runtime_live_allocations(&mut live_before), MOLT_OK);
+        assert_eq!(molt_raise(str_class, c"x".as_ptr()), MOLT_ERR_EXCEPTION);
+        assert_eq!(molt_err_fetch(&mut made), MOLT_OK);
+        assert_eq!(molt_decref(made), MOLT_OK);
+        let mut live_after = 0i64;
+        assert_eq!(molt_runtime_live_allocations(&mut live_after), MOLT_OK);
+        // (The new TypeError replaced the first one as the last exception, so the
+        // exception objects net out.)
+        assert_eq!(live_after, live_before, "nothing stays live");
     }
     assert_eq!(molt_runtime_shutdown(), MOLT_OK);
 }

@@ -8,6 +8,7 @@ mod hash;
 mod header;
 mod lifecycle;
 mod object;
+mod ops;
 mod pool;
 mod slot;
 mod tasks;

@@ -599,3 +599,26 @@ fn constructors_of_builtin_classes() {
         g.decref(v).unwrap();
     }
 }
+
+/// An unbound builtin method called with no arguments at all (no `self`) is a `TypeError`,
+/// as in CPython (found by the op-sequence fuzz target: `list.pop()` indexed an empty
+/// argument slice and panicked).
+#[test]
+fn unbound_method_without_self_is_a_type_error() {
+    let rt = Runtime::new(test_config());
+    let mut g = rt.gil();
+    for (class, method) in [("list", "pop"), ("str", "upper"), ("dict", "keys")] {
+        let cls = g.builtin_class(class).unwrap();
+        assert!(g.call_method(cls, method, &[]).is_err());
+        assert_eq!(
+            caught(&mut g),
+            format!("TypeError: unbound method {method}() needs an argument")
+        );
+        let f = g.getattr(cls, method).unwrap();
+        assert!(g.call(f, &[]).is_err());
+        assert!(caught(&mut g).starts_with("TypeError"));
+        g.decref(f).unwrap();
+    }
+    drop(g);
+    assert!(rt.shutdown().unwrap().leaks.is_empty());
+}

@@ -503,7 +503,15 @@ fn no_worker_thread_survives_shutdown() {
             .unwrap();
         g.join(t).unwrap();
     }
+    // A new thread sets its OS name itself when it first runs, so under load a worker can
+    // still be nameless here (seen with the op-sequence tests running in parallel): poll
+    // for up to two seconds, as `no_worker_threads` does.
+    let t0 = Instant::now();
     let mut names = worker_threads(id);
+    while names.len() < 4 && t0.elapsed() < Duration::from_secs(2) {
+        std::thread::sleep(Duration::from_millis(1));
+        names = worker_threads(id);
+    }
     names.sort();
     assert_eq!(
         names,
