@@ -611,6 +611,12 @@ impl<'rt> Gil<'rt> {
     /// int, float, bool and tuple; other hashable objects hash by identity). Lists and dicts
     /// raise `TypeError: unhashable type`.
     pub fn hash(&mut self, v: Value) -> PyResult<i64> {
+        // Classes and native functions hash by identity, but only live ones of this runtime.
+        if let Some(r) = v.as_obj()
+            && matches!(r.kind, Kind::Type | Kind::Function)
+        {
+            self.check(v).map_err(|e| self.bad(e))?;
+        }
         let secret = self.rt.hash_secret();
         match hash_inner(&mut self.st.heap, secret, v) {
             Ok(h) => Ok(h),

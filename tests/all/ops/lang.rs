@@ -668,20 +668,6 @@ fn known_non_object_bug(message: &str) -> bool {
     .any(|v| message.contains(&format!("stale or foreign value {v}")))
 }
 
-/// KNOWN BUG (src/gil.rs, `hash_inner`): `Gil::hash` of a class or native-function value
-/// returns its identity hash without checking it, so a stale or foreign class (one kept
-/// across a shutdown, or from the other runtime) is hashed instead of rejected with
-/// `ReferenceError` (the C ABI's `molt_hash` checks its argument first and is right).
-/// Remove this (and its use) with the fix.
-fn known_stale_class_hash_bug(operand: u64, ex: Expect) -> Expect {
-    let class_or_function = matches!(kind_of(operand), Some(Kind::Type | Kind::Function));
-    if ex == Expect::Rejected && class_or_function {
-        Expect::Any
-    } else {
-        ex
-    }
-}
-
 /// Checks a teardown report of a Rust runtime that had `live` heap objects.
 fn check_report(report: &TeardownReport, live: u64) {
     assert!(report.registry_enabled, "the registry was turned on");
@@ -1153,7 +1139,6 @@ impl Machine {
                     }
                     Op::Hash(_) => {
                         let r = g.hash(v);
-                        let ex = known_stale_class_hash_bug(p.bits, ex);
                         settle(g, vals, home, stats, r, ex, "hash");
                     }
                     _ => {
