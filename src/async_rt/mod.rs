@@ -557,17 +557,7 @@ impl Gil<'_> {
         let rt = self.runtime();
         let mut handles = Vec::with_capacity(wanted);
         for i in 0..wanted {
-            let ptr = StatePtr(NonNull::from(rt));
-            let spawned = thread::Builder::new()
-                .name(format!("m{}w{i}", rt.id().get()))
-                .spawn(move || {
-                    let ptr = ptr;
-                    // SAFETY: see `StatePtr`: the state is pinned and outlives this thread
-                    // (stop_workers joins it first).
-                    let rt = unsafe { ptr.0.as_ref() };
-                    worker_loop(rt);
-                });
-            match spawned {
+            match start_thread(rt, format!("m{}w{i}", rt.id().get()), worker_loop) {
                 Ok(h) => handles.push(h),
                 Err(_) => break, // no (more) threads here: run with what we have
             }
@@ -588,16 +578,7 @@ impl Gil<'_> {
             return;
         }
         let rt = self.runtime();
-        let ptr = StatePtr(NonNull::from(rt));
-        let spawned = thread::Builder::new()
-            .name(format!("m{}s", rt.id().get()))
-            .spawn(move || {
-                let ptr = ptr;
-                // SAFETY: as for the scheduler workers (see `StatePtr`).
-                let rt = unsafe { ptr.0.as_ref() };
-                sleeper_loop(rt);
-            });
-        match spawned {
+        match start_thread(rt, format!("m{}s", rt.id().get()), sleeper_loop) {
             Ok(h) => self.st.tasks.sleeper = Some(h),
             Err(_) => {
                 // Without a sleep worker, timers fire from the scheduler workers' waits: put
@@ -1095,6 +1076,23 @@ impl Gil<'_> {
 fn far_future() -> Instant {
     // ~30 years: further than any timeout anyone means.
     Instant::now() + Duration::from_secs(30 * 365 * 24 * 3600)
+}
+
+/// Starts a worker thread named `name` that runs `body` on the state, which the caller
+/// (`spawn_task`, after its pinned check) guarantees is pinned.
+fn start_thread(
+    rt: &RuntimeState,
+    name: String,
+    body: fn(&RuntimeState),
+) -> std::io::Result<thread::JoinHandle<()>> {
+    let ptr = StatePtr(NonNull::from(rt));
+    thread::Builder::new().name(name).spawn(move || {
+        let ptr = ptr;
+        // SAFETY: see `StatePtr`: the state is pinned and outlives this thread
+        // (`stop_workers` joins it before the state is moved or freed).
+        let rt = unsafe { ptr.0.as_ref() };
+        body(rt);
+    })
 }
 
 /// A scheduler worker: runs ready tasks until told to stop.
