@@ -117,7 +117,10 @@ fn rust_op() -> impl Strategy<Value = Op> {
         2 => idx().prop_map(Op::RaiseValue),
         2 => Just(Op::Fetch),
         1 => Just(Op::ClearLast),
-        // ==== RESERVED: async tasks (spawn/join/cancel): their strategies go here ====
+        // tasks
+        2 => any::<u8>().prop_map(Op::TaskSpawn),
+        2 => idx().prop_map(Op::TaskJoin),
+        1 => idx().prop_map(Op::TaskCancel),
     ]
 }
 
@@ -196,6 +199,11 @@ fn a_fixed_sequence_through_every_kind_of_op() {
         Op::Str("hello world".into()),
         Op::List(vec![0]),
         Op::SelfCycle(1),
+        Op::TaskSpawn(1),                // returns a str
+        Op::TaskSpawn(4),                // sleeps for an hour
+        Op::TaskJoin(0),                 // the str
+        Op::TaskJoin(0),                 // joined already: ValueError
+        Op::TaskCancel(1),               // the sleeper; shutdown joins it
         Op::GetAttr { obj: 0, name: 1 }, // "split": a bound method
         Op::Call {
             callable: 2,
@@ -211,7 +219,8 @@ fn a_fixed_sequence_through_every_kind_of_op() {
         Op::Fetch,
         Op::Decref(0),
         Op::Shutdown,
-        Op::Len(0), // stale: ReferenceError
+        Op::Len(0),      // stale: ReferenceError
+        Op::TaskJoin(1), // a task of the dead runtime: ReferenceError
         Op::OverRelease(0),
         Op::Repr(0),
         Op::C(COp::Len(0)), // no C values yet: skipped
@@ -235,7 +244,7 @@ fn a_fixed_sequence_through_every_kind_of_op() {
         Op::ReleaseAll,
     ];
     let stats = lang::run(&ops, usize::MAX);
-    assert!(stats.rejected >= 4, "{stats:?}");
+    assert!(stats.rejected >= 5, "{stats:?}");
     assert!(stats.no_runtime >= 1, "{stats:?}");
     assert!(stats.shutdowns >= 4, "{stats:?}");
     assert_eq!(stats.cycles, 1, "{stats:?}");

@@ -119,6 +119,7 @@ pub const CLEAN_ERRORS: &[&str] = &[
     "ZeroDivisionError",
     "UnicodeDecodeError",
     "ModuleNotFoundError",
+    "CancelledError",
 ];
 
 /// At most this many values are kept; more new references are released at once.
@@ -265,12 +266,20 @@ pub enum Op {
     // ---- the C ABI (the process-default runtime)
     /// An op over the C ABI.
     C(COp),
-    // ==== RESERVED: async tasks (spawn/join/cancel) ====
-    // The Gil API is gaining tasks. When it lands, add their ops here (e.g. `TaskSpawn {..}`,
-    // `TaskJoin(u8)`, `TaskCancel(u8)`: tasks holding values across a shutdown, joining or
-    // cancelling a task of a dead runtime), their arms in `Machine::rust` (the matching
-    // RESERVED marker), and their strategies in tests/all/ops.rs (`rust_op`, RESERVED).
+    // ---- tasks (the current Rust runtime; one worker thread)
+    /// `g.spawn(..)` / `g.spawn_after(..)` of a body of kind `kind % TASK_KINDS`: returns an
+    /// int, returns a new str, raises `ValueError`, builds a list holding a str, sleeps for
+    /// an hour (in `TaskCx::sleep`), or waits an hour on a timer (`spawn_after`).
+    TaskSpawn(u8),
+    /// `g.join(task)` of a task the sequence spawned (in any runtime, alive or not). A task
+    /// that would never finish is cancelled first.
+    TaskJoin(u8),
+    /// `g.cancel(task, ..)`.
+    TaskCancel(u8),
 }
+
+/// Kinds of task body (see [`Op::TaskSpawn`]).
+pub const TASK_KINDS: u8 = 6;
 
 /// An operation over the C ABI's process-default runtime. With no runtime every entry
 /// point must return `MOLT_ERR_NOT_INITIALIZED`.
@@ -445,6 +454,7 @@ pub fn config() -> Config {
         read_env: false,
         track_allocations: Some(true),
         hash_seed: Some(molt_state::hash::HashSeed::Fixed(0)),
+        workers: Some(1),
         ..Config::default()
     }
 }
@@ -622,6 +632,8 @@ struct Slot {
 
 /// The interpreter's state.
 struct Machine {
+    /// Tasks spawned by the sequence: (home, id, body kind), in every runtime, dead ones too.
+    tasks: Vec<(u64, molt_state::TaskId, u8)>,
     slots: [Option<Slot>; 2],
     current: usize,
     next_home: u64,
@@ -765,6 +777,7 @@ impl Machine {
             _ => cfg!(debug_assertions),
         };
         Machine {
+            tasks: Vec::new(),
             slots: [None, None],
             current: 0,
             next_home: 1,
@@ -804,6 +817,46 @@ impl Machine {
             return;
         };
         self.stats.ops += 1;
+        // Join this runtime's tasks first, as an application would (cancelling the ones that
+        // would never finish): their results and exceptions become the sequence's values, so
+        // the live count below covers everything the heap holds at teardown.
+        {
+            let home = slot.home;
+            let mut g = slot.rt.gil();
+            let mine: Vec<_> = self
+                .tasks
+                .iter()
+                .filter(|t| t.0 == home)
+                .map(|t| t.1)
+                .collect();
+            for id in mine {
+                if g.task_check(id).is_err() {
+                    continue; // joined already
+                }
+                let r = g.cancel(id, None);
+                settle(
+                    &mut g,
+                    &mut self.rust,
+                    home,
+                    &mut self.stats,
+                    r,
+                    Expect::Fine,
+                    "cancel",
+                );
+                let r = g.join(id);
+                if let Some(v) = settle(
+                    &mut g,
+                    &mut self.rust,
+                    home,
+                    &mut self.stats,
+                    r,
+                    Expect::Any,
+                    "join",
+                ) {
+                    keep(&mut g, &mut self.rust, home, v, false);
+                }
+            }
+        }
         let owned_live = self
             .rust
             .model
@@ -836,6 +889,7 @@ impl Machine {
             current,
             rust: vals,
             stats,
+            tasks,
             ..
         } = self;
         let slot = slots[*current].as_ref().expect("created above");
@@ -1208,7 +1262,56 @@ impl Machine {
                 }
             }
             Op::ClearLast => g.clear_last_exception(),
-            // ==== RESERVED: async tasks (spawn/join/cancel) go here (see `Op`) ====
+            Op::TaskSpawn(kind) => {
+                let kind = *kind % TASK_KINDS;
+                let hour = std::time::Duration::from_secs(3600);
+                let r = match kind {
+                    0 => g.spawn(|cx| cx.gil().int(7)),
+                    1 => g.spawn(|cx| cx.gil().str("from a task")),
+                    2 => g.spawn(|cx| Err(cx.gil().raise_new("ValueError", "from a task"))),
+                    3 => g.spawn(|cx| {
+                        let mut g = cx.gil();
+                        let s = g.str("item")?;
+                        let l = g.list(&[s]);
+                        g.decref(s)?;
+                        l
+                    }),
+                    4 => g.spawn(move |cx| {
+                        cx.sleep(hour)?;
+                        Ok(Value::NONE)
+                    }),
+                    _ => g.spawn_after(hour, |_| Ok(Value::NONE)),
+                };
+                if let Some(id) = settle(g, vals, home, stats, r, Expect::Fine, "spawn") {
+                    tasks.push((home, id, kind));
+                }
+            }
+            Op::TaskJoin(i) | Op::TaskCancel(i) => {
+                if tasks.is_empty() {
+                    stats.skipped += 1;
+                    return;
+                }
+                let (task_home, id, kind) = tasks[*i as usize % tasks.len()];
+                // A task of another runtime (dead or alive) is rejected; one already joined
+                // is a clean ValueError.
+                let ex = if task_home == home {
+                    Expect::Fine
+                } else {
+                    Expect::Rejected
+                };
+                if matches!(op, Op::TaskCancel(_)) {
+                    let r = g.cancel(id, Some("op"));
+                    settle(g, vals, home, stats, r, ex, "cancel");
+                    return;
+                }
+                if task_home == home && kind >= 4 && g.task_check(id).is_ok() {
+                    // It would never finish: cancel it so the join returns.
+                    let r = g.cancel(id, Some("join"));
+                    settle(g, vals, home, stats, r, Expect::Fine, "cancel");
+                }
+                let r = g.join(id);
+                new(g, vals, stats, r, ex, false, "join");
+            }
         }
     }
 
