@@ -237,6 +237,15 @@ impl<'rt> Gil<'rt> {
     fn obj(&mut self, v: Value) -> PyResult<&Object> {
         match self.st.heap.get(v) {
             Ok(_) => Ok(self.st.heap.get(v).expect("checked just now")),
+            // A live number, singleton, class or function: a valid value of the wrong kind
+            // (CPython's TypeError), not a stale one.
+            Err(_) if self.check(v).is_ok() => {
+                let t = self.type_name(v)?;
+                Err(self.raise_new(
+                    "TypeError",
+                    format!("'{t}' object is not supported by this operation"),
+                ))
+            }
             Err(e) => Err(self.bad(e)),
         }
     }
@@ -550,6 +559,7 @@ impl<'rt> Gil<'rt> {
         match heap.get(d) {
             Ok(Object::Dict(dict)) => Ok((h, dict.find(h, |k| eq_inner(heap, k, key)))),
             Ok(_) => Err(self.type_error_for(d, "dict")),
+            Err(_) if self.check(d).is_ok() => Err(self.type_error_for(d, "dict")),
             Err(e) => Err(self.bad(e)),
         }
     }

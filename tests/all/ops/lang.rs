@@ -656,30 +656,6 @@ fn cstring(s: &str) -> CString {
     CString::new(s.replace('\0', "")).expect("NULs removed")
 }
 
-/// KNOWN BUG (src/gil.rs, `Gil::obj` and its callers): an operation that needs a heap
-/// object given a live value that is not one (a number, a singleton, a class, a native
-/// function) raises `ReferenceError` ("stale or foreign value Value(Int(0))") instead of
-/// CPython's `TypeError`, because it resolves the value in the heap before checking its
-/// type. Seen with `call`'s callable (also through `call_method` when the attribute is
-/// `None`: `exc.__cause__()`), `dict_set`/`dict_get`'s dict, `get_item_index`/`items`'s
-/// sequence, and the C entry points over them. A real rejection always names a heap object
-/// (`Value(Str#3@..)`), so this accepts exactly the rejections of non-heap values. Remove
-/// it (and its two uses) with the fix.
-fn known_non_object_bug(message: &str) -> bool {
-    [
-        "Value(Int(",
-        "Value(Float(",
-        "Value(Bool(",
-        "Value(None)",
-        "Value(NotImplemented)",
-        "Value(Ellipsis)",
-        "Value(Type#",
-        "Value(Function#",
-    ]
-    .iter()
-    .any(|v| message.contains(&format!("stale or foreign value {v}")))
-}
-
 /// Checks a teardown report of a Rust runtime that had `live` heap objects.
 fn check_report(report: &TeardownReport, live: u64) {
     assert!(report.registry_enabled, "the registry was turned on");
@@ -736,7 +712,7 @@ fn settle<T>(
                     stats.rejected += 1;
                 }
                 Expect::Fine => assert!(
-                    name != "ReferenceError" || known_non_object_bug(&text),
+                    name != "ReferenceError",
                     "{what}: a live operand was rejected: {text}"
                 ),
                 Expect::Fails | Expect::Any => {}
@@ -1393,7 +1369,7 @@ impl Machine {
             let class = message.split(':').next().unwrap_or_default();
             if ex == Expect::Fine {
                 assert!(
-                    class != "ReferenceError" || known_non_object_bug(&message),
+                    class != "ReferenceError",
                     "{what}: a live operand was rejected: {message}"
                 );
             }
