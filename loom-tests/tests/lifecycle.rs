@@ -3,24 +3,14 @@
 #![cfg(molt_loom)]
 
 mod common;
-use common::model;
+use common::{config, model};
 
 use loom::sync::Arc;
 use loom::sync::atomic::{AtomicUsize, Ordering};
 use loom::thread;
-use molt_state::hash::HashSeed;
 use molt_state::lifecycle::{InitOutcome, Lifecycle};
-use molt_state::{Config, InitError, RuntimeSlot, RuntimeState};
+use molt_state::{InitError, RuntimeSlot, RuntimeState};
 use std::time::Duration;
-
-fn config() -> Config {
-    Config {
-        read_env: false,
-        track_allocations: Some(std::env::var_os("LOOM_TRACK").is_some()),
-        hash_seed: Some(HashSeed::Fixed(0)),
-        ..Config::default()
-    }
-}
 
 fn build(counter: &AtomicUsize) -> Result<RuntimeState, InitError> {
     counter.fetch_add(1, Ordering::SeqCst);

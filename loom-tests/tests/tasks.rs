@@ -9,19 +9,17 @@ use common::model;
 
 use loom::sync::Arc;
 use loom::sync::atomic::{AtomicUsize, Ordering};
-use molt_state::hash::HashSeed;
 use molt_state::{Config, Runtime, TaskState, Value};
 use std::time::Duration;
 
-/// One scheduler worker; the registry on with `LOOM_TRACK=1` (it multiplies the states).
+/// One scheduler worker, and the allocation registry on, so the leak checks below mean
+/// something.
 fn config() -> Config {
     Config {
-        read_env: false,
-        track_allocations: Some(std::env::var_os("LOOM_TRACK").is_some()),
-        hash_seed: Some(HashSeed::Fixed(0)),
+        track_allocations: Some(true),
         workers: Some(1),
         shutdown_timeout: Duration::from_secs(60),
-        ..Config::default()
+        ..common::config()
     }
 }
 

@@ -17,3 +17,16 @@ pub fn model(name: &str, f: impl Fn() + Sync + Send + 'static) {
         executions.load(std::sync::atomic::Ordering::Relaxed)
     );
 }
+
+/// A config independent of the environment, with a fixed hash seed; the allocation registry
+/// on only with `LOOM_TRACK=1` (its counters are not modelled, but its bookkeeping slows every
+/// execution).
+#[allow(dead_code)] // not every model file builds runtimes
+pub fn config() -> molt_state::Config {
+    molt_state::Config {
+        read_env: false,
+        track_allocations: Some(std::env::var_os("LOOM_TRACK").is_some()),
+        hash_seed: Some(molt_state::hash::HashSeed::Fixed(0)),
+        ..molt_state::Config::default()
+    }
+}
