@@ -19,7 +19,7 @@
 use crate::hash;
 use crate::intern::{Symbol, sym};
 use crate::object::natives::Native;
-use crate::object::types::{Layout, Seq, TypeObj, core};
+use crate::object::types::{Layout, TypeObj, core};
 use crate::object::{BadValue, ExcObj, Object, StrObj, char_count, dict::Dict, is_heap_value};
 use crate::state::{Interp, RuntimeState};
 use crate::value::{Kind, ObjRef, Unpacked, Value};
@@ -188,17 +188,15 @@ impl<'rt> Gil<'rt> {
         self.rt.classes().index_of(id)
     }
 
-    /// The exception class called `name`, from the exception type cache.
+    /// The builtin exception class called `name`.
     pub fn exception_type(&self, name: &str) -> Option<Value> {
-        let id = self.rt.exception_type_with(&self.st.interner, name)?;
-        self.rt
-            .classes()
-            .index_of(id)
-            .map(|i| self.st.types.value_of(i))
+        crate::builtins::table::builtin_index(name)
+            .filter(|&i| crate::builtins::static_is_exception(i))
+            .map(|i| self.st.types.value_of(i as u32))
     }
 
     pub(crate) fn class_name(&self, cls: u32) -> &str {
-        self.name(self.st.types.get(cls).name)
+        self.name(self.st.types.name(cls))
     }
 
     // ---------------------------------------------------------------- checking values
@@ -316,14 +314,14 @@ impl<'rt> Gil<'rt> {
     pub fn isinstance(&mut self, v: Value, cls: Value) -> PyResult<bool> {
         let sup = self.class_arg(cls, "isinstance() arg 2")?;
         let c = self.class_index(v)?;
-        Ok(self.st.types.is_subclass(self.rt.arena(), c, sup))
+        Ok(self.st.types.is_subclass(c, sup))
     }
 
     /// `issubclass(sub, sup)`.
     pub fn issubclass(&mut self, sub: Value, sup: Value) -> PyResult<bool> {
         let a = self.class_arg(sub, "issubclass() arg 1")?;
         let b = self.class_arg(sup, "issubclass() arg 2")?;
-        Ok(self.st.types.is_subclass(self.rt.arena(), a, b))
+        Ok(self.st.types.is_subclass(a, b))
     }
 
     // ---------------------------------------------------------------- reference counts
@@ -697,8 +695,7 @@ impl<'rt> Gil<'rt> {
         let items = self.items(args)?;
         let key_error = self.builtin_index("KeyError");
         let cls = self.class_index(v)?;
-        let is_key_error =
-            key_error.is_some_and(|k| self.st.types.is_subclass(self.rt.arena(), cls, k));
+        let is_key_error = key_error.is_some_and(|k| self.st.types.is_subclass(cls, k));
         match items.as_slice() {
             [] => Ok(String::new()),
             // KeyError shows its key's repr, as CPython's KeyError.__str__ does.
@@ -1042,7 +1039,7 @@ impl<'rt> Gil<'rt> {
             }
             None => {}
         }
-        match self.st.types.lookup(self.rt.arena(), cls, name) {
+        match self.st.types.lookup(cls, name) {
             Some(f) if f.as_obj().is_some_and(|r| r.kind == Kind::Function) => {
                 self.own(obj);
                 self.alloc(Object::Method(f, obj))
@@ -1065,25 +1062,23 @@ impl<'rt> Gil<'rt> {
     }
 
     fn type_getattr(&mut self, t: u32, name: Symbol) -> PyResult<Value> {
-        let arena = self.rt.arena();
         match name {
             sym::__name__ | sym::__qualname__ => {
                 let n = self.class_name(t).to_owned();
                 return self.str(&n);
             }
             sym::__bases__ | sym::__mro__ => {
-                let ty = self.st.types.get(t);
                 let seq = if name == sym::__bases__ {
-                    ty.bases.get(arena).to_vec()
+                    self.st.types.bases(t).to_vec()
                 } else {
-                    ty.mro.get(arena).to_vec()
+                    self.st.types.mro(t).to_vec()
                 };
                 let vals: Vec<Value> = seq.iter().map(|&c| self.st.types.value_of(c)).collect();
                 return self.tuple(&vals);
             }
             _ => {}
         }
-        match self.st.types.lookup(arena, t, name) {
+        match self.st.types.lookup(t, name) {
             Some(v) => Ok(self.own(v)),
             None => {
                 let owner = format!("type object '{}'", self.class_name(t));
@@ -1184,7 +1179,7 @@ impl<'rt> Gil<'rt> {
             }
             _ => {
                 let cls = self.class_index(callable)?;
-                match self.st.types.lookup(self.rt.arena(), cls, sym::__call__) {
+                match self.st.types.lookup(cls, sym::__call__) {
                     Some(f) => {
                         let mut full = Vec::with_capacity(args.len() + 1);
                         full.push(callable);
@@ -1218,7 +1213,7 @@ impl<'rt> Gil<'rt> {
             ),
         };
         if plain
-            && let Some(f) = self.st.types.lookup(self.rt.arena(), cls, name)
+            && let Some(f) = self.st.types.lookup(cls, name)
             && let Some(i) = self.native_index(f)
         {
             self.check_all(args)?;
@@ -1242,14 +1237,14 @@ impl<'rt> Gil<'rt> {
 
     /// Calls class `cls`: creates an instance.
     pub(crate) fn instantiate(&mut self, cls: u32, args: &[Value]) -> PyResult<Value> {
-        match self.st.types.get(cls).layout {
+        match self.st.types.layout(cls) {
             Layout::Exception => {
                 let args = self.tuple(args)?;
                 self.alloc(Object::Exception(ExcObj::new(cls, args)))
             }
             Layout::Instance => {
                 let inst = self.alloc(Object::Instance(cls, HashMap::new()))?;
-                match self.st.types.lookup(self.rt.arena(), cls, sym::__init__) {
+                match self.st.types.lookup(cls, sym::__init__) {
                     Some(init) => {
                         let mut full = Vec::with_capacity(args.len() + 1);
                         full.push(inst);
@@ -1298,10 +1293,7 @@ impl<'rt> Gil<'rt> {
             base_idx.push(core::OBJECT);
         }
         for &b in &base_idx {
-            let exc = self
-                .st
-                .types
-                .is_subclass(self.rt.arena(), b, self.base_exception());
+            let exc = self.st.types.is_subclass(b, self.base_exception());
             if b < self.st.types.builtin_count && b != core::OBJECT && !exc {
                 let t = self.class_name(b).to_owned();
                 return Err(self.raise_new(
@@ -1313,10 +1305,8 @@ impl<'rt> Gil<'rt> {
         for (_, v) in namespace {
             self.check(*v).map_err(|e| self.bad(e))?;
         }
-        let arena = self.rt.arena();
         let types = &self.st.types;
-        let tail =
-            crate::builtins::c3::c3_linearize(&base_idx, |c: u32| types.mro(arena, c).to_vec());
+        let tail = crate::builtins::c3::c3_linearize(&base_idx, |c: u32| types.mro(c).to_vec());
         let tail = match tail {
             Ok(t) => t,
             Err(e) => {
@@ -1343,11 +1333,9 @@ impl<'rt> Gil<'rt> {
         let name = self.intern(name);
         let t = TypeObj {
             name,
-            bases: Seq::Owned(base_idx.into_boxed_slice()),
-            mro: Seq::Owned(mro.into_boxed_slice()),
-            methods: None,
-            dict: Some(dict),
-            version: 0,
+            bases: base_idx.into_boxed_slice(),
+            mro: mro.into_boxed_slice(),
+            dict,
             subclasses: Vec::new(),
             layout: if is_exc {
                 Layout::Exception
@@ -1355,7 +1343,7 @@ impl<'rt> Gil<'rt> {
                 Layout::Instance
             },
         };
-        let i = self.st.types.push_user(t, self.rt.arena());
+        let i = self.st.types.push_user(t);
         self.st.user_class_added();
         Ok(self.st.types.value_of(i))
     }
@@ -1431,14 +1419,14 @@ impl<'rt> Gil<'rt> {
     #[inline]
     pub fn class_lookup(&mut self, cls: Value, name: Symbol) -> Option<Value> {
         let c = self.st.types.index_of(cls)?;
-        self.st.types.lookup(self.rt.arena(), c, name)
+        self.st.types.lookup(c, name)
     }
 
     /// [`class_lookup`](Self::class_lookup) without the method cache: the MRO walk a cache
     /// miss pays.
     pub fn class_lookup_uncached(&self, cls: Value, name: Symbol) -> Option<Value> {
         let c = self.st.types.index_of(cls)?;
-        self.st.types.lookup_uncached(self.rt.arena(), c, name)
+        self.st.types.lookup_uncached(c, name)
     }
 
     /// Number of modules in the module cache.

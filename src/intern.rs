@@ -1,14 +1,16 @@
-//! Interned names, stored in the runtime's arena.
+//! Interned names.
 //!
-//! A [`Symbol`] is a small index into one runtime's interner. The base names (every dunder
-//! and builtin name the runtime needs, [`BASE_NAMES`]) are interned first at init, in a fixed
-//! order, so their symbols are constants ([`sym`]) identical in every runtime. Names interned
-//! later are runtime-local.
-//!
-//! The text lives in the interner's bump arena (freed wholesale with the runtime); the lookup
-//! table stores only symbol indices and hashes the arena text on demand, so no name is
-//! stored twice and nothing in the table needs `Drop`.
+//! A [`Symbol`] is a small index into one runtime's interner. The static names (every dunder
+//! and builtin name the runtime needs, [`BASE_NAMES`], then the `__name__` of every builtin
+//! class) have fixed symbols `0..STATIC_COUNT`, identical in every runtime ([`sym`] names
+//! the base ones). Their text and their lookup table are program data built by the compiler
+//! (`const` evaluation), so init neither copies nor hashes them, and no runtime owns them.
+//! Names interned later are runtime-local: their text lives in the interner's bump arena
+//! (freed wholesale with the runtime), and their lookup table stores only symbol indices and
+//! hashes the arena text on demand, so no name is stored twice and nothing in the table
+//! needs `Drop`.
 
+use crate::builtins::table::BUILTIN_CLASSES;
 use hashbrown::{DefaultHashBuilder, HashTable};
 use molt_arenas::arena::{Arena, ArenaStr};
 use molt_arenas::registry::Tracker;
@@ -20,7 +22,7 @@ pub struct Symbol(u32);
 
 impl Symbol {
     /// The symbol's index in its interner.
-    pub fn index(self) -> u32 {
+    pub const fn index(self) -> u32 {
         self.0
     }
 }
@@ -97,119 +99,215 @@ base_names! {
     hasattr = "hasattr", iter = "iter", next = "next", id = "id",
 }
 
-/// An interned name's text: compiled into the program (base names, builtin class and method
-/// names: nothing to copy at init) or copied into the interner's arena (names interned at run
-/// time).
-#[derive(Clone, Copy)]
-enum Name {
-    Static(&'static str),
-    Arena(ArenaStr),
+/// Number of names compiled into the program: the [`BASE_NAMES`], then the `__name__` of
+/// every builtin class ([`BUILTIN_CLASSES`] order). Their symbols are `0..STATIC_COUNT` in
+/// every runtime.
+pub const STATIC_COUNT: usize = BASE_NAMES.len() + BUILTIN_CLASSES.len();
+
+/// The symbol of builtin class `index`'s `__name__` (a compile-time constant).
+pub(crate) const fn class_symbol(index: usize) -> Symbol {
+    assert!(index < BUILTIN_CLASSES.len());
+    Symbol((BASE_NAMES.len() + index) as u32)
 }
 
-/// The runtime's interner.
+/// The static names, symbol `i` at index `i`: built by the compiler, not at init.
+static STATIC_NAMES: [&str; STATIC_COUNT] = {
+    let mut names = [""; STATIC_COUNT];
+    let mut i = 0;
+    while i < BASE_NAMES.len() {
+        names[i] = BASE_NAMES[i];
+        i += 1;
+    }
+    let mut c = 0;
+    while c < BUILTIN_CLASSES.len() {
+        names[BASE_NAMES.len() + c] = BUILTIN_CLASSES[c].name;
+        c += 1;
+    }
+    names
+};
+
+const STATIC_TABLE_BITS: u32 = 10;
+const STATIC_TABLE_SIZE: usize = 1 << STATIC_TABLE_BITS;
+// At most a quarter full, so probes stay short.
+const _: () = assert!(STATIC_COUNT * 4 <= STATIC_TABLE_SIZE);
+
+/// Open-addressing table over [`STATIC_NAMES`] (linear probing; an entry is symbol + 1, 0 is
+/// empty), built by the compiler with [`static_hash`]. Read-only program data, like the
+/// names themselves: no runtime owns it and nothing in it is allocated.
+static STATIC_TABLE: [u16; STATIC_TABLE_SIZE] = {
+    let mut table = [0u16; STATIC_TABLE_SIZE];
+    let mut i = 0;
+    while i < STATIC_COUNT {
+        let mut slot = static_slot(static_hash(STATIC_NAMES[i]));
+        while table[slot] != 0 {
+            assert!(
+                !str_eq(STATIC_NAMES[table[slot] as usize - 1], STATIC_NAMES[i]),
+                "a static name (base name or builtin class name) is listed twice"
+            );
+            slot = (slot + 1) & (STATIC_TABLE_SIZE - 1);
+        }
+        table[slot] = (i + 1) as u16;
+        i += 1;
+    }
+    table
+};
+
+const fn str_eq(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut i = 0;
+    while i < a.len() {
+        if a[i] != b[i] {
+            return false;
+        }
+        i += 1;
+    }
+    true
+}
+
+#[inline]
+const fn fold_mul(a: u64, b: u64) -> u64 {
+    let m = (a as u128).wrapping_mul(b as u128);
+    (m as u64) ^ ((m >> 64) as u64)
+}
+
+/// The hash of the static-name table: unkeyed (the table's content is fixed, nothing a
+/// program does inserts into it), eight bytes per multiply, usable by the compiler.
+#[inline]
+const fn static_hash(name: &str) -> u64 {
+    const K: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mut rest = name.as_bytes();
+    let mut h = fold_mul(rest.len() as u64 ^ 0x2545_F491_4F6C_DD1D, K);
+    while let [a, b, c, d, e, f, g, i, tail @ ..] = rest {
+        h = fold_mul(h ^ u64::from_le_bytes([*a, *b, *c, *d, *e, *f, *g, *i]), K);
+        rest = tail;
+    }
+    let mut last = 0u64;
+    let mut k = 0;
+    while k < rest.len() {
+        last |= (rest[k] as u64) << (8 * k);
+        k += 1;
+    }
+    fold_mul(h ^ last, K)
+}
+
+#[inline]
+const fn static_slot(hash: u64) -> usize {
+    (hash >> (64 - STATIC_TABLE_BITS)) as usize
+}
+
+/// The symbol of a static name (a base name or a builtin class name), if `name` is one.
+/// Usable in constants: the builtin method tables are resolved to symbols by the compiler.
+#[inline]
+pub const fn static_symbol(name: &str) -> Option<Symbol> {
+    let mut slot = static_slot(static_hash(name));
+    loop {
+        let e = STATIC_TABLE[slot];
+        if e == 0 {
+            return None;
+        }
+        if str_eq(STATIC_NAMES[e as usize - 1], name) {
+            return Some(Symbol(e as u32 - 1));
+        }
+        slot = (slot + 1) & (STATIC_TABLE_SIZE - 1);
+    }
+}
+
+/// The runtime's interner: the static names (program data, shared by every runtime without
+/// being copied or hashed at init) and the names interned at run time, whose text lives in
+/// the interner's arena.
 pub struct Interner {
     arena: Arena,
-    names: Vec<Name>,
+    /// Names interned at run time: symbol `STATIC_COUNT + i` is `names[i]`.
+    names: Vec<ArenaStr>,
     table: HashTable<u32>,
     hasher: DefaultHashBuilder,
 }
 
 impl Interner {
-    /// An interner holding exactly the [`BASE_NAMES`], with their fixed symbols.
+    /// An interner holding exactly the static names ([`BASE_NAMES`] and the builtin class
+    /// names), with their fixed symbols. Allocates nothing.
     pub fn with_base_names(tracker: Option<Tracker>) -> Self {
-        let mut this = Self {
+        Self {
             arena: Arena::new(tracker),
-            names: Vec::with_capacity(BASE_NAMES.len() * 2),
-            table: HashTable::with_capacity(BASE_NAMES.len() * 2),
+            names: Vec::new(),
+            table: HashTable::new(),
             hasher: DefaultHashBuilder::default(),
-        };
-        for (i, &name) in BASE_NAMES.iter().enumerate() {
-            // Base names are distinct (a unit test checks), so no lookup before inserting.
-            debug_assert!(this.lookup(name).is_none(), "duplicate base name {name:?}");
-            let hash = this.hasher.hash_one(name);
-            this.push_new(hash, Name::Static(name));
-            debug_assert_eq!(this.names.len(), i + 1);
         }
-        this
     }
 
     /// Returns the symbol of `name`, interning it if it is new (its text is copied into the
     /// interner's arena).
     pub fn intern(&mut self, name: &str) -> Symbol {
+        if let Some(s) = static_symbol(name) {
+            return s;
+        }
         let hash = self.hasher.hash_one(name);
         if let Some(s) = self.find(hash, name) {
             return s;
         }
         let token = self.arena.alloc_str(name);
-        self.push_new(hash, Name::Arena(token))
-    }
-
-    /// [`intern`](Self::intern) for text compiled into the program: a new name is not copied.
-    pub fn intern_static(&mut self, name: &'static str) -> Symbol {
-        let hash = self.hasher.hash_one(name);
-        if let Some(s) = self.find(hash, name) {
-            return s;
-        }
-        self.push_new(hash, Name::Static(name))
+        self.push_new(hash, token)
     }
 
     fn find(&self, hash: u64, name: &str) -> Option<Symbol> {
         self.table
             .find(hash, |&i| self.text(i) == name)
-            .map(|&i| Symbol(i))
+            .map(|&i| Symbol(i + STATIC_COUNT as u32))
     }
 
     /// Appends a name known not to be interned yet.
-    fn push_new(&mut self, hash: u64, name: Name) -> Symbol {
-        let i = u32::try_from(self.names.len()).expect("more than u32::MAX interned names");
+    fn push_new(&mut self, hash: u64, name: ArenaStr) -> Symbol {
+        let i = u32::try_from(self.names.len())
+            .ok()
+            .filter(|i| i.checked_add(STATIC_COUNT as u32).is_some())
+            .expect("more than u32::MAX interned names");
         self.names.push(name);
         let (arena, names, hasher) = (&self.arena, &self.names, &self.hasher);
         self.table.insert_unique(hash, i, |i| {
-            hasher.hash_one(text_of(arena, names[*i as usize]))
+            hasher.hash_one(arena_text(arena, names[*i as usize]))
         });
-        Symbol(i)
+        Symbol(i + STATIC_COUNT as u32)
     }
 
     /// The symbol of `name`, if it was interned.
     pub fn lookup(&self, name: &str) -> Option<Symbol> {
-        let hash = self.hasher.hash_one(name);
-        self.table
-            .find(hash, |i| self.text(*i) == name)
-            .map(|&i| Symbol(i))
+        static_symbol(name).or_else(|| self.find(self.hasher.hash_one(name), name))
     }
 
     fn text(&self, i: u32) -> &str {
-        text_of(&self.arena, self.names[i as usize])
+        arena_text(&self.arena, self.names[i as usize])
     }
 
     /// The text of `sym`, or `None` if this interner has no such symbol.
     pub fn name(&self, sym: Symbol) -> Option<&str> {
-        let name = *self.names.get(sym.0 as usize)?;
-        Some(text_of(&self.arena, name))
+        match (sym.0 as usize).checked_sub(STATIC_COUNT) {
+            None => Some(STATIC_NAMES[sym.0 as usize]),
+            Some(i) => Some(arena_text(&self.arena, *self.names.get(i)?)),
+        }
     }
 
-    /// Number of interned names.
+    /// Number of interned names (the static ones included).
     pub fn len(&self) -> usize {
-        self.names.len()
+        STATIC_COUNT + self.names.len()
     }
 
-    /// Whether nothing is interned (never true after init).
+    /// Whether nothing is interned (never true: the static names always are).
     pub fn is_empty(&self) -> bool {
-        self.names.is_empty()
+        false
     }
 
-    /// Bytes of name text held in the arena (names interned at run time; the base names'
+    /// Bytes of name text held in the arena (names interned at run time; the static names'
     /// text is part of the program).
     pub fn text_bytes(&self) -> u64 {
         self.arena.allocated_bytes()
     }
 }
 
-fn text_of(arena: &Arena, name: Name) -> &str {
-    match name {
-        Name::Static(s) => s,
-        Name::Arena(token) => arena.str(token).expect("interner token from its own arena"),
-    }
+fn arena_text(arena: &Arena, token: ArenaStr) -> &str {
+    arena.str(token).expect("interner token from its own arena")
 }
 
 impl std::fmt::Debug for Interner {
@@ -228,11 +326,28 @@ mod tests {
     #[test]
     fn base_names_have_fixed_symbols() {
         let i = Interner::with_base_names(None);
-        assert_eq!(i.len(), BASE_NAMES.len());
+        assert_eq!(i.len(), STATIC_COUNT);
+        assert_eq!(
+            i.lookup("ExceptionGroup"),
+            Some(class_symbol(BUILTIN_CLASSES.len() - 1))
+        );
+        assert_eq!(static_symbol("__init__"), Some(sym::__init__));
+        assert_eq!(static_symbol("spam"), None);
         assert_eq!(i.name(sym::__init__), Some("__init__"));
         assert_eq!(i.name(sym::__mro__), Some("__mro__"));
         assert_eq!(i.lookup("__bases__"), Some(sym::__bases__));
         assert_eq!(i.name(sym::id), Some("id"));
+    }
+
+    #[test]
+    fn static_names_resolve_through_the_static_table() {
+        for (k, name) in STATIC_NAMES.iter().enumerate() {
+            assert_eq!(static_symbol(name), Some(Symbol(k as u32)), "{name}");
+        }
+        // Lengths around the 8-byte steps of the hash.
+        for n in 0..=24 {
+            assert_eq!(static_symbol(&"x".repeat(n)), None);
+        }
     }
 
     #[test]

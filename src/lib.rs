@@ -14,7 +14,7 @@
 //! let rt = Runtime::try_new(Config { argv: vec!["prog".into()], ..Config::default() })?;
 //! let object = rt.classes().by_name("object").unwrap();
 //! let int = rt.classes().by_name("bool").unwrap();
-//! let mro = rt.arena().slice(rt.classes().get(int)?.mro)?;
+//! let mro: Vec<_> = rt.classes().mro(int)?.collect();
 //! assert_eq!(mro.last(), Some(&object));
 //! assert_eq!(rt.lock().argv(), ["prog"]);
 //! let report = rt.shutdown()?;

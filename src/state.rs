@@ -7,15 +7,15 @@
 //! nothing behind.
 
 use crate::async_rt::Tasks;
-use crate::builtins::{BuiltinClasses, ClassId};
+use crate::builtins::{BuiltinClasses, CLASS_COUNT, ClassId, static_is_exception};
 use crate::caps::Capabilities;
 use crate::config::{Config, Resolved};
 use crate::error::{InitError, InitStep, PermissionError};
 use crate::gil::{ExcState, Gil, ModuleInit};
 use crate::hash::HashSecret;
 use crate::intern::{Interner, Symbol};
-use crate::object::natives::Native;
-use crate::object::types::{Layout, Seq, TypeObj, Types};
+use crate::object::natives::{BUILTIN_NATIVES, Native};
+use crate::object::types::{TypeObj, Types};
 use crate::object::{HEAP_KIND_NAMES, Heap, Object};
 use crate::report::{OwnerStat, TeardownReport};
 use crate::value::{Value, runtime_stamp_parts, stamp};
@@ -34,8 +34,6 @@ pub mod kinds {
     pub const INTERNED_TEXT: &str = "arena.interned-names";
     /// Class records in the class handle table.
     pub const CLASSES: &str = "table.classes";
-    /// Exception type cache entries.
-    pub const EXCEPTION_CACHE: &str = "cache.exception-types";
     /// argv strings.
     pub const ARGV: &str = "argv";
     /// Native functions (builtin methods and host functions).
@@ -67,7 +65,6 @@ pub struct Interp {
     pub(crate) natives_stamp: u32,
     natives_tracker: Option<Tracker>,
     user_class_tracker: Option<Tracker>,
-    method_cache_tracker: Option<Tracker>,
     /// The module cache (owned references).
     pub(crate) modules: HashMap<Symbol, Value>,
     /// Host modules not yet imported.
@@ -173,8 +170,6 @@ pub struct RuntimeState {
     /// Runtime-global plain data (class bases and MROs, capability names), frozen after init.
     arena: FrozenArena,
     classes: BuiltinClasses,
-    exception_types: HashMap<Symbol, ClassId>,
-    exception_tracker: Option<Tracker>,
     capabilities: Capabilities,
     interp: Mutex<Interp>,
     /// Condition variables of the runtime lock: scheduler workers wait on `work_cv` for
@@ -233,43 +228,37 @@ impl RuntimeState {
             .map_err(|e| InitError::new(InitStep::HashSecret, e.to_string()))?;
 
         step_ok(fail_at, InitStep::InternNames)?;
-        let mut interner = Interner::with_base_names(tracker(
+        // The static names are program data: the interner starts with nothing to copy.
+        let interner = Interner::with_base_names(tracker(
             &registry,
             kinds::INTERNED_TEXT,
             InitStep::InternNames,
         )?);
 
         step_ok(fail_at, InitStep::BuiltinClasses)?;
+        // Bases, MROs and method tables are program data (see `crate::builtins`); the
+        // runtime's part is its class handles, its class table and its native table.
         let classes = BuiltinClasses::build(
             id,
-            &mut interner,
-            &arena,
             tracker(&registry, kinds::CLASSES, InitStep::BuiltinClasses)?,
-        )
-        .map_err(|e| InitError::new(InitStep::BuiltinClasses, e))?;
-        let built = crate::object::natives::build(&mut interner, &arena, &classes)
-            .map_err(|e| InitError::new(InitStep::BuiltinClasses, e))?;
-        let type_list = builtin_types(&classes, &arena, &built.methods)
-            .map_err(|e| InitError::new(InitStep::BuiltinClasses, e))?;
-        let base_exception = classes
-            .by_name("BaseException")
-            .and_then(|c| classes.index_of(c))
-            .ok_or_else(|| InitError::new(InitStep::BuiltinClasses, "no BaseException"))?;
+        );
+        let base_exception = crate::builtins::BASE_EXCEPTION;
+        let natives = BUILTIN_NATIVES.to_vec();
         let natives_tracker = tracker(&registry, kinds::NATIVES, InitStep::BuiltinClasses)?;
         if let Some(t) = &natives_tracker {
             t.alloc(
-                built.natives.len() as u64,
-                (built.natives.len() * size_of::<Native>()) as u64,
+                natives.len() as u64,
+                (natives.len() * size_of::<Native>()) as u64,
             );
         }
 
         step_ok(fail_at, InitStep::Caches)?;
         let (tag, version_start) = runtime_stamp_parts(id.get());
-        let types = Types::new(type_list, tag, version_start);
-        let method_cache_tracker = tracker(&registry, kinds::METHOD_CACHE, InitStep::Caches)?;
-        if let Some(t) = &method_cache_tracker {
-            t.alloc(1, types.cache_bytes() as u64);
-        }
+        let types = Types::new(
+            tag,
+            version_start,
+            tracker(&registry, kinds::METHOD_CACHE, InitStep::Caches)?,
+        );
         let heap_trackers = if registry.is_enabled() {
             let mut v = Vec::with_capacity(HEAP_KIND_NAMES.len());
             for name in HEAP_KIND_NAMES {
@@ -283,31 +272,16 @@ impl RuntimeState {
         let capabilities = Capabilities::parse(&config.capabilities, &arena)
             .map_err(|e| InitError::new(InitStep::Caches, e.to_string()))?;
         let arena = arena.freeze();
-        let exception_tracker = tracker(&registry, kinds::EXCEPTION_CACHE, InitStep::Caches)?;
-        let mut exception_types: HashMap<Symbol, ClassId> = HashMap::with_capacity(classes.len());
-        exception_types.extend(
-            classes
-                .iter()
-                .filter(|&c| classes.is_exception(&arena, c))
-                .map(|c| (classes.get(c).expect("own class").name, c)),
-        );
-        if let Some(t) = &exception_tracker {
-            t.alloc(
-                exception_types.len() as u64,
-                (exception_types.len() * size_of::<(Symbol, ClassId)>()) as u64,
-            );
-        }
         let mut interp = Interp {
             interner,
             argv: Vec::new(),
             argv_tracker: tracker(&registry, kinds::ARGV, InitStep::Caches)?,
             heap,
             types,
-            natives: built.natives,
+            natives,
             natives_stamp: stamp(tag, version_start),
             natives_tracker,
             user_class_tracker: tracker(&registry, kinds::USER_CLASSES, InitStep::Caches)?,
-            method_cache_tracker,
             modules: HashMap::new(),
             module_inits: HashMap::new(),
             exc: HashMap::new(),
@@ -334,8 +308,6 @@ impl RuntimeState {
             hash_secret,
             arena,
             classes,
-            exception_types,
-            exception_tracker,
             capabilities,
             interp: Mutex::new(interp),
             work_cv: Condvar::new(),
@@ -377,15 +349,9 @@ impl RuntimeState {
         &self.arena
     }
 
-    /// The exception class called `name` (from the exception type cache).
+    /// The builtin exception class called `name`.
     pub fn exception_type(&self, name: &str) -> Option<ClassId> {
-        self.exception_type_with(&self.lock().interner, name)
-    }
-
-    /// [`exception_type`](Self::exception_type) for a caller that holds the lock.
-    pub(crate) fn exception_type_with(&self, interner: &Interner, name: &str) -> Option<ClassId> {
-        let sym = interner.lookup(name)?;
-        self.exception_types.get(&sym).copied()
+        self.classes.exception_type(name)
     }
 
     /// Takes the runtime lock and returns the token of the object-model API.
@@ -398,9 +364,10 @@ impl RuntimeState {
         &self.hash_secret
     }
 
-    /// Number of entries in the exception type cache.
+    /// Number of builtin exception classes (what [`exception_type`](Self::exception_type)
+    /// can find).
     pub fn exception_type_count(&self) -> usize {
-        self.exception_types.len()
+        (0..CLASS_COUNT).filter(|&i| static_is_exception(i)).count()
     }
 
     /// Succeeds if `capability` was granted, otherwise a `PermissionError`.
@@ -451,7 +418,6 @@ impl RuntimeState {
             OwnerStat::new("exception states", interp.exc.len() as u64, 0),
             OwnerStat::new("heap objects", interp.heap.live(), 0),
             OwnerStat::new("task records", interp.tasks.len() as u64, 0),
-            OwnerStat::new("exception type cache", self.exception_types.len() as u64, 0),
             OwnerStat::new("capabilities", self.capabilities.len() as u64, 0),
             OwnerStat::new(
                 "argv",
@@ -500,8 +466,6 @@ impl RuntimeState {
             mut hash_secret,
             arena,
             classes,
-            exception_types,
-            exception_tracker,
             capabilities,
             interp,
             work_cv: _,
@@ -516,14 +480,6 @@ impl RuntimeState {
         interp.modules.clear();
         interp.module_inits.clear();
         interp.exc.clear();
-        if let Some(t) = &exception_tracker {
-            t.free(
-                exception_types.len() as u64,
-                (exception_types.len() * size_of::<(Symbol, ClassId)>()) as u64,
-            );
-        }
-        drop(exception_types);
-        drop(exception_tracker);
         interp.set_argv(Vec::new());
         drop(capabilities);
         // 3. live heap objects, whatever their reference counts (cycles included).
@@ -542,11 +498,8 @@ impl RuntimeState {
             );
         }
         interp.natives = Vec::new();
-        if let Some(t) = &interp.method_cache_tracker {
-            t.free(1, interp.types.cache_bytes() as u64);
-        }
         if let Some(t) = &interp.user_class_tracker {
-            let n = (interp.types.len() - interp.types.builtin_count as usize) as u64;
+            let n = interp.types.user_count() as u64;
             t.free(n, n * size_of::<TypeObj>() as u64);
         }
         drop(classes);
@@ -574,54 +527,4 @@ impl RuntimeState {
             hash_secret_wiped,
         }
     }
-}
-
-/// The class-table entries of the builtin classes: names, bases and MROs as class indices
-/// in the arena, method tables, and what calling each class creates.
-fn builtin_types(
-    classes: &BuiltinClasses,
-    arena: &Arena,
-    methods: &[Option<molt_arenas::arena::ArenaSlice<(Symbol, u32)>>],
-) -> Result<Vec<TypeObj>, String> {
-    let base_exception = classes
-        .by_name("BaseException")
-        .and_then(|c| classes.index_of(c))
-        .ok_or("no BaseException")?;
-    for (i, name) in crate::object::types::core::NAMES.iter().enumerate() {
-        if classes.by_name(name).and_then(|c| classes.index_of(c)) != Some(i as u32) {
-            return Err(format!("builtin class {name} is not at index {i}"));
-        }
-    }
-    let mut list = Vec::with_capacity(classes.len() + 16);
-    let mut buf: Vec<u32> = Vec::with_capacity(16);
-    let index = |c: &ClassId| classes.index_of(*c).ok_or("class of another runtime");
-    for (i, id) in classes.iter().enumerate() {
-        let d = classes.get(id).map_err(|e| e.to_string())?;
-        buf.clear();
-        for c in arena.slice(d.bases).map_err(|e| e.to_string())? {
-            buf.push(index(c)?);
-        }
-        let bases = arena.alloc_slice(&buf);
-        buf.clear();
-        for c in arena.slice(d.mro).map_err(|e| e.to_string())? {
-            buf.push(index(c)?);
-        }
-        let layout = if buf.contains(&base_exception) {
-            Layout::Exception
-        } else {
-            Layout::Builtin
-        };
-        let mro = arena.alloc_slice(&buf);
-        list.push(TypeObj {
-            name: d.name,
-            bases: Seq::Arena(bases),
-            mro: Seq::Arena(mro),
-            methods: methods.get(i).copied().flatten(),
-            dict: None,
-            version: 0,
-            subclasses: Vec::new(),
-            layout,
-        });
-    }
-    Ok(list)
 }

@@ -1213,15 +1213,22 @@ impl RuntimeState {
         };
         g.cancel_waiting();
         g.st.tasks.stop = true;
-        self.work_cv.notify_all();
-        self.timer_cv.notify_all();
-        self.done_cv.notify_all();
         let workers = std::mem::take(&mut g.st.tasks.workers);
         let sleeper = g.st.tasks.sleeper.take();
-        let (joined, sleeper_joined) = g.unlocked(|| {
-            let joined = workers.into_iter().filter_map(|h| h.join().ok()).count();
-            (joined as u64, sleeper.map(|h| h.join().is_ok()))
-        });
+        let (joined, sleeper_joined) = if workers.is_empty() && sleeper.is_none() {
+            // No thread was ever started, and the callers made the runtime quiescent, so
+            // nobody waits on the condvars: skip the wake-ups (each one a futex syscall)
+            // and the unlock/relock, so a runtime that never spawned pays nothing here.
+            (0, None)
+        } else {
+            self.work_cv.notify_all();
+            self.timer_cv.notify_all();
+            self.done_cv.notify_all();
+            g.unlocked(|| {
+                let joined = workers.into_iter().filter_map(|h| h.join().ok()).count();
+                (joined as u64, sleeper.map(|h| h.join().is_ok()))
+            })
+        };
         report.workers_joined = joined;
         report.sleep_worker_joined = sleeper_joined.unwrap_or(false);
         // Clear the registries: results, exceptions and bodies go now, under the lock.

@@ -74,19 +74,18 @@ fn workload(rt: &Runtime) -> Result<(), String> {
     let classes = rt.classes();
     let object = classes.by_name("object").ok_or("no builtin object class")?;
     for c in classes.iter() {
-        let data = classes.get(c).map_err(|e| e.to_string())?;
-        let mro = rt.arena().slice(data.mro).map_err(|e| e.to_string())?;
+        let mro: Vec<_> = classes.mro(c).map_err(|e| e.to_string())?.collect();
         if mro.first() != Some(&c) || mro.last() != Some(&object) {
             return Err("a builtin MRO does not run from the class to object".into());
         }
     }
-    // Caches: exception types, capabilities, hashing.
+    // Exception types, capabilities, hashing.
     for name in ["BaseException", "Exception"] {
         rt.exception_type(name)
-            .ok_or_else(|| format!("exception type cache has no {name}"))?;
+            .ok_or_else(|| format!("no exception type {name}"))?;
     }
     if rt.exception_type("int").is_some() {
-        return Err("int is in the exception type cache".into());
+        return Err("int is found as an exception type".into());
     }
     rt.require("fs.read").map_err(|e| e.to_string())?;
     if rt.require("net.connect").is_ok() {
@@ -668,12 +667,11 @@ fn classes(json: bool) -> ExitCode {
                 .to_owned()
         };
         for c in classes.iter() {
-            let Ok(d) = classes.get(c) else { continue };
-            let (Ok(bases), Ok(mro)) = (rt.arena().slice(d.bases), rt.arena().slice(d.mro)) else {
+            let (Ok(bases), Ok(mro)) = (classes.bases(c), classes.mro(c)) else {
                 continue;
             };
-            let bases: Vec<String> = bases.iter().map(|&b| name(b)).collect();
-            let mro: Vec<String> = mro.iter().map(|&m| name(m)).collect();
+            let bases: Vec<String> = bases.map(name).collect();
+            let mro: Vec<String> = mro.map(name).collect();
             rows.push((name(c), bases, mro));
         }
     }

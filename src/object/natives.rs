@@ -2,17 +2,17 @@
 //! and the constructors of the builtin classes.
 //!
 //! Native functions live in one table per runtime (a function value is `(Kind::Function,
-//! index)`) for the life of the runtime. The builtin ones are registered at init from the
-//! static tables below; each builtin class's method table is a sorted slice of (name,
-//! function index) in the runtime's arena.
+//! index)`) for the life of the runtime. The builtin ones come first, copied at init from
+//! [`BUILTIN_NATIVES`], which the compiler builds from the static tables below, as it builds
+//! each builtin class's method table (a sorted slice of (name, function index):
+//! [`builtin_methods`]).
 
-use crate::builtins::BuiltinClasses;
+use crate::builtins::table::BUILTIN_CLASSES;
 use crate::gil::{Gil, Num, PyResult, num_eq};
-use crate::intern::{Interner, Symbol};
+use crate::intern::{Symbol, static_symbol};
 use crate::object::Object;
 use crate::object::types::core;
 use crate::value::{Unpacked, Value};
-use molt_arenas::arena::{Arena, ArenaSlice};
 use std::cmp::Ordering;
 
 /// A native function: receives the GIL token and its arguments (for methods, `self`
@@ -156,49 +156,138 @@ static METHOD_TABLES: &[(&str, Table)] = &[
     ),
 ];
 
-/// The native function table and each builtin class's method table (indexed like the
-/// builtin table), built at init.
-pub(crate) struct Built {
-    pub(crate) natives: Vec<Native>,
-    pub(crate) methods: Vec<Option<ArenaSlice<(Symbol, u32)>>>,
+/// Number of builtin native functions: the `builtins` module's, then every method table's.
+const NATIVE_COUNT: usize = {
+    let mut n = BUILTIN_FUNCTIONS.len();
+    let mut t = 0;
+    while t < METHOD_TABLES.len() {
+        n += METHOD_TABLES[t].1.len();
+        t += 1;
+    }
+    n
+};
+
+const fn name_symbol(name: &str) -> Symbol {
+    match static_symbol(name) {
+        Some(s) => s,
+        None => panic!("a builtin native's name is not a base name: add it to BASE_NAMES"),
+    }
 }
 
-/// Registers the builtin natives and builds the method tables in `arena`.
-pub(crate) fn build(
-    interner: &mut Interner,
-    arena: &Arena,
-    classes: &BuiltinClasses,
-) -> Result<Built, String> {
-    let count = BUILTIN_FUNCTIONS.len() + METHOD_TABLES.iter().map(|t| t.1.len()).sum::<usize>();
-    let mut natives = Vec::with_capacity(count);
-    for (name, func) in BUILTIN_FUNCTIONS {
-        natives.push(Native {
-            name: interner.intern_static(name),
-            owner: None,
-            func: *func,
-        });
-    }
-    let mut methods = vec![None; classes.len()];
-    let mut table: Vec<(Symbol, u32)> = Vec::with_capacity(16);
-    for (class, funcs) in METHOD_TABLES {
-        let id = classes
-            .by_name(class)
-            .ok_or_else(|| format!("method table for unknown class {class}"))?;
-        let cls = classes.index_of(id).ok_or("class index")?;
-        table.clear();
-        for (name, func) in *funcs {
-            let name = interner.intern_static(name);
-            table.push((name, natives.len() as u32));
-            natives.push(Native {
-                name,
-                owner: Some(cls),
-                func: *func,
-            });
+const fn class_index(name: &str) -> usize {
+    let mut i = 0;
+    while i < BUILTIN_CLASSES.len() {
+        let (a, b) = (BUILTIN_CLASSES[i].name.as_bytes(), name.as_bytes());
+        if a.len() == b.len() {
+            let mut k = 0;
+            while k < a.len() && a[k] == b[k] {
+                k += 1;
+            }
+            if k == a.len() {
+                return i;
+            }
         }
-        table.sort_unstable_by_key(|e| e.0);
-        methods[cls as usize] = Some(arena.alloc_slice(&table));
+        i += 1;
     }
-    Ok(Built { natives, methods })
+    panic!("a method table names a class that is not builtin");
+}
+
+/// The builtin native functions, native index `i` at index `i`: the `builtins` module's in
+/// [`BUILTIN_FUNCTIONS`] order, then each method table's in [`METHOD_TABLES`] order. Built
+/// by the compiler; a runtime's native table starts as a copy of it.
+pub(crate) static BUILTIN_NATIVES: [Native; NATIVE_COUNT] = {
+    let mut natives = [Native {
+        name: crate::intern::sym::len,
+        owner: None,
+        func: f_len,
+    }; NATIVE_COUNT];
+    let mut n = 0;
+    while n < BUILTIN_FUNCTIONS.len() {
+        natives[n] = Native {
+            name: name_symbol(BUILTIN_FUNCTIONS[n].0),
+            owner: None,
+            func: BUILTIN_FUNCTIONS[n].1,
+        };
+        n += 1;
+    }
+    let mut t = 0;
+    while t < METHOD_TABLES.len() {
+        let owner = class_index(METHOD_TABLES[t].0) as u32;
+        let funcs = METHOD_TABLES[t].1;
+        let mut f = 0;
+        while f < funcs.len() {
+            natives[n] = Native {
+                name: name_symbol(funcs[f].0),
+                owner: Some(owner),
+                func: funcs[f].1,
+            };
+            n += 1;
+            f += 1;
+        }
+        t += 1;
+    }
+    natives
+};
+
+const MAX_METHODS: usize = {
+    let mut max = 0;
+    let mut t = 0;
+    while t < METHOD_TABLES.len() {
+        if METHOD_TABLES[t].1.len() > max {
+            max = METHOD_TABLES[t].1.len();
+        }
+        t += 1;
+    }
+    max
+};
+
+/// Each builtin class's method table: (name, native index) sorted by name, for a binary
+/// search; built by the compiler.
+struct MethodTables {
+    entries: [[(Symbol, u32); MAX_METHODS]; BUILTIN_CLASSES.len()],
+    len: [u8; BUILTIN_CLASSES.len()],
+}
+
+static METHODS: MethodTables = {
+    let mut m = MethodTables {
+        entries: [[(crate::intern::sym::len, 0); MAX_METHODS]; BUILTIN_CLASSES.len()],
+        len: [0; BUILTIN_CLASSES.len()],
+    };
+    let mut n = BUILTIN_FUNCTIONS.len();
+    let mut t = 0;
+    while t < METHOD_TABLES.len() {
+        let class = class_index(METHOD_TABLES[t].0);
+        assert!(m.len[class] == 0, "two method tables for one class");
+        let funcs = METHOD_TABLES[t].1;
+        let row = &mut m.entries[class];
+        let mut f = 0;
+        while f < funcs.len() {
+            // Insertion sort by symbol.
+            let e = (name_symbol(funcs[f].0), n as u32);
+            let mut k = f;
+            while k > 0 && row[k - 1].0.index() > e.0.index() {
+                row[k] = row[k - 1];
+                k -= 1;
+            }
+            assert!(
+                k == 0 || row[k - 1].0.index() != e.0.index(),
+                "a method is listed twice"
+            );
+            row[k] = e;
+            n += 1;
+            f += 1;
+        }
+        m.len[class] = funcs.len() as u8;
+        t += 1;
+    }
+    m
+};
+
+/// The method table of builtin class `class`: (name, native index), sorted by name.
+pub(crate) const fn builtin_methods(class: usize) -> &'static [(Symbol, u32)] {
+    METHODS.entries[class]
+        .split_at(METHODS.len[class] as usize)
+        .0
 }
 
 /// Index of builtin function `name` (registered first, in [`BUILTIN_FUNCTIONS`] order).

@@ -2,19 +2,20 @@
 //!
 //! Every class of a runtime (the builtin ones first, in the builtin table's order, then user
 //! classes) has an index in one [`Types`] table; a class value is `(Kind::Type, index)`.
-//! Builtin classes keep their `__bases__`/`__mro__` and their method tables in the runtime's
-//! arena (built once at init, freed wholesale); user classes own theirs and have a
-//! namespace dict.
+//! Builtin classes' `__bases__`/`__mro__` and method tables are program data (built by the
+//! compiler, see [`crate::builtins`]); user classes own theirs and have a namespace dict.
 //!
 //! Attribute lookup on a class walks its MRO and is cached in a per-runtime direct-mapped
 //! method cache keyed by (class version tag, interned name), as CPython's type cache is. Each
 //! class has a version tag; changing a user class's namespace gives it, and every subclass
 //! of it, a new tag, so the entries cached under the old tags can never be hit again.
 
-use crate::intern::Symbol;
+use crate::builtins::{CLASS_COUNT, static_bases, static_is_exception, static_mro};
+use crate::intern::{Symbol, class_symbol};
+use crate::object::natives::builtin_methods;
 use crate::value::{Kind, ObjRef, Value, stamp};
 use hashbrown::HashMap;
-use molt_arenas::arena::{ArenaSlice, FrozenArena};
+use molt_arenas::registry::Tracker;
 
 /// Indices of the core builtin classes (the first entries of the builtin table).
 #[allow(missing_docs)]
@@ -58,22 +59,6 @@ pub mod core {
     ];
 }
 
-/// A sequence of class indices: in the arena (builtin classes) or owned (user classes).
-#[derive(Debug)]
-pub(crate) enum Seq {
-    Arena(ArenaSlice<u32>),
-    Owned(Box<[u32]>),
-}
-
-impl Seq {
-    pub(crate) fn get<'a>(&'a self, arena: &'a FrozenArena) -> &'a [u32] {
-        match self {
-            Seq::Arena(s) => arena.slice(*s).expect("class data in its runtime's arena"),
-            Seq::Owned(b) => b,
-        }
-    }
-}
-
 /// What calling a class creates.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Layout {
@@ -85,17 +70,55 @@ pub enum Layout {
     Instance,
 }
 
-/// One class.
+/// A builtin class: program data, built by the compiler (see [`crate::builtins`]) and
+/// shared by every runtime without being copied.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct BuiltinType {
+    pub(crate) name: Symbol,
+    pub(crate) bases: &'static [u32],
+    pub(crate) mro: &'static [u32],
+    /// Method table, sorted by symbol: (name, native function index).
+    pub(crate) methods: &'static [(Symbol, u32)],
+    pub(crate) layout: Layout,
+}
+
+/// The builtin classes, class `i` at index `i`.
+pub(crate) static BUILTIN_TYPES: [BuiltinType; CLASS_COUNT] = {
+    let empty = BuiltinType {
+        name: crate::intern::sym::__name__,
+        bases: &[],
+        mro: &[],
+        methods: &[],
+        layout: Layout::Builtin,
+    };
+    let mut list = [empty; CLASS_COUNT];
+    let mut i = 0;
+    while i < CLASS_COUNT {
+        list[i] = BuiltinType {
+            name: class_symbol(i),
+            bases: static_bases(i),
+            mro: static_mro(i),
+            methods: builtin_methods(i),
+            layout: if static_is_exception(i) {
+                Layout::Exception
+            } else {
+                Layout::Builtin
+            },
+        };
+        i += 1;
+    }
+    list
+};
+
+/// A user class, owned by its runtime.
 #[derive(Debug)]
 pub struct TypeObj {
     pub(crate) name: Symbol,
-    pub(crate) bases: Seq,
-    pub(crate) mro: Seq,
-    /// Builtin method table, sorted by symbol: (name, native function index).
-    pub(crate) methods: Option<ArenaSlice<(Symbol, u32)>>,
-    /// The namespace of a user class (owned references).
-    pub(crate) dict: Option<HashMap<Symbol, Value>>,
-    pub(crate) version: u32,
+    pub(crate) bases: Box<[u32]>,
+    pub(crate) mro: Box<[u32]>,
+    /// The class namespace (owned references).
+    pub(crate) dict: HashMap<Symbol, Value>,
+    /// User classes that list this one among their bases.
     pub(crate) subclasses: Vec<u32>,
     pub(crate) layout: Layout,
 }
@@ -122,41 +145,38 @@ pub struct CacheStats {
 }
 
 /// The class table of one runtime, with its method cache.
+///
+/// Class `i < builtin_count` is builtin ([`BUILTIN_TYPES`]: program data); the others are
+/// user classes, `user[i - builtin_count]`. Every class has a version tag in `versions`.
 #[derive(Debug)]
 pub struct Types {
-    pub(crate) list: Vec<TypeObj>,
+    user: Vec<TypeObj>,
+    versions: Vec<u32>,
     pub(crate) builtin_count: u32,
     next_version: u32,
-    cache: Box<[CacheEntry; CACHE_SIZE]>,
+    /// The method cache: empty until the first miss, then `CACHE_SIZE` entries (a runtime
+    /// that never looks an attribute up never allocates it).
+    cache: Box<[CacheEntry]>,
+    cache_tracker: Option<Tracker>,
     stats: CacheStats,
     stamp: u32,
 }
 
 impl Types {
-    pub(crate) fn new(list: Vec<TypeObj>, tag: u32, version_start: u16) -> Self {
-        let builtin_count = list.len() as u32;
-        let mut this = Self {
-            list,
+    pub(crate) fn new(tag: u32, version_start: u16, cache_tracker: Option<Tracker>) -> Self {
+        let builtin_count = CLASS_COUNT as u32;
+        let mut versions = Vec::with_capacity(CLASS_COUNT + 16);
+        versions.extend(1..=builtin_count);
+        Self {
+            user: Vec::new(),
+            versions,
             builtin_count,
-            next_version: 1,
-            cache: vec![
-                CacheEntry {
-                    version: 0,
-                    name: crate::intern::sym::__name__,
-                    value: None,
-                };
-                CACHE_SIZE
-            ]
-            .into_boxed_slice()
-            .try_into()
-            .expect("CACHE_SIZE entries"),
+            next_version: builtin_count + 1,
+            cache: Box::new([]),
+            cache_tracker,
             stats: CacheStats::default(),
             stamp: stamp(tag, version_start),
-        };
-        for i in 0..this.list.len() {
-            this.list[i].version = this.fresh_version();
         }
-        this
     }
 
     fn fresh_version(&mut self) -> u32 {
@@ -167,14 +187,19 @@ impl Types {
                 e.version = 0;
             }
             self.stats.occupied = 0;
-            for i in 0..self.list.len() {
-                self.list[i].version = self.next_version;
+            for v in self.versions.iter_mut() {
+                *v = self.next_version;
                 self.next_version += 1;
             }
         }
         let v = self.next_version;
         self.next_version += 1;
         v
+    }
+
+    fn user(&self, index: u32) -> Option<&TypeObj> {
+        self.user
+            .get(index.checked_sub(self.builtin_count)? as usize)
     }
 
     /// The value of class `index`.
@@ -190,58 +215,95 @@ impl Types {
     #[inline]
     pub fn index_of(&self, v: Value) -> Option<u32> {
         let (slot, stamp) = v.obj_of_kind(Kind::Type)?;
-        (stamp == self.stamp && (slot as usize) < self.list.len()).then_some(slot)
+        (stamp == self.stamp && (slot as usize) < self.versions.len()).then_some(slot)
     }
 
-    /// Class `index`.
-    pub fn get(&self, index: u32) -> &TypeObj {
-        &self.list[index as usize]
+    /// `__name__` of class `index`.
+    pub fn name(&self, index: u32) -> Symbol {
+        match self.user(index) {
+            Some(t) => t.name,
+            None => BUILTIN_TYPES[index as usize].name,
+        }
+    }
+
+    /// What calling class `index` creates.
+    pub fn layout(&self, index: u32) -> Layout {
+        match self.user(index) {
+            Some(t) => t.layout,
+            None => BUILTIN_TYPES[index as usize].layout,
+        }
+    }
+
+    /// `__bases__` of class `index`.
+    pub fn bases(&self, index: u32) -> &[u32] {
+        match self.user(index) {
+            Some(t) => &t.bases,
+            None => BUILTIN_TYPES[index as usize].bases,
+        }
     }
 
     /// Number of classes (builtin and user).
     pub fn len(&self) -> usize {
-        self.list.len()
+        self.versions.len()
     }
 
     /// Whether there are none (never, after init).
     pub fn is_empty(&self) -> bool {
-        self.list.is_empty()
+        self.versions.is_empty()
+    }
+
+    /// Number of user classes.
+    pub fn user_count(&self) -> usize {
+        self.user.len()
     }
 
     /// The MRO of class `index`.
-    pub fn mro<'a>(&'a self, arena: &'a FrozenArena, index: u32) -> &'a [u32] {
-        self.list[index as usize].mro.get(arena)
+    #[inline]
+    pub fn mro(&self, index: u32) -> &[u32] {
+        match self.user(index) {
+            Some(t) => &t.mro,
+            None => BUILTIN_TYPES[index as usize].mro,
+        }
     }
 
     /// Whether class `sub` has `sup` in its MRO.
-    pub fn is_subclass(&self, arena: &FrozenArena, sub: u32, sup: u32) -> bool {
-        sub == sup || self.mro(arena, sub).contains(&sup)
+    pub fn is_subclass(&self, sub: u32, sup: u32) -> bool {
+        sub == sup || self.mro(sub).contains(&sup)
     }
 
     /// Looks `name` up along the MRO of class `cls`, through the method cache.
     #[inline]
-    pub fn lookup(&mut self, arena: &FrozenArena, cls: u32, name: Symbol) -> Option<Value> {
-        let version = self.list[cls as usize].version;
+    pub fn lookup(&mut self, cls: u32, name: Symbol) -> Option<Value> {
+        let version = self.versions[cls as usize];
         let slot = cache_index(version, name);
-        let e = self.cache[slot];
-        if e.version == version && e.name == name {
+        if let Some(e) = self.cache.get(slot)
+            && e.version == version
+            && e.name == name
+        {
             self.stats.hits += 1;
             return e.value;
         }
-        self.lookup_slow(arena, cls, name, version, slot)
+        self.lookup_slow(cls, name, version, slot)
     }
 
     #[cold]
-    fn lookup_slow(
-        &mut self,
-        arena: &FrozenArena,
-        cls: u32,
-        name: Symbol,
-        version: u32,
-        slot: usize,
-    ) -> Option<Value> {
+    fn lookup_slow(&mut self, cls: u32, name: Symbol, version: u32, slot: usize) -> Option<Value> {
         self.stats.misses += 1;
-        let value = self.lookup_uncached(arena, cls, name);
+        let value = self.lookup_uncached(cls, name);
+        if self.cache.is_empty() {
+            self.cache = vec![
+                CacheEntry {
+                    version: 0,
+                    name: crate::intern::sym::__name__,
+                    value: None,
+                };
+                CACHE_SIZE
+            ]
+            .into_boxed_slice();
+            if let Some(t) = &self.cache_tracker {
+                t.alloc(1, self.cache_bytes() as u64);
+            }
+        }
         let e = &mut self.cache[slot];
         if e.version == 0 {
             self.stats.occupied += 1;
@@ -255,37 +317,41 @@ impl Types {
     }
 
     /// The MRO walk itself, without the cache (what a miss costs).
-    pub fn lookup_uncached(&self, arena: &FrozenArena, cls: u32, name: Symbol) -> Option<Value> {
-        for &c in self.mro(arena, cls) {
-            let t = &self.list[c as usize];
-            if let Some(d) = &t.dict
-                && let Some(&v) = d.get(&name)
-            {
-                return Some(v);
-            }
-            if let Some(m) = t.methods {
-                let m = arena.slice(m).expect("method table in its runtime's arena");
-                if let Ok(i) = m.binary_search_by_key(&name, |e| e.0) {
-                    return Some(Value::object(ObjRef {
-                        kind: Kind::Function,
-                        slot: m[i].1,
-                        stamp: self.stamp,
-                    }));
+    pub fn lookup_uncached(&self, cls: u32, name: Symbol) -> Option<Value> {
+        for &c in self.mro(cls) {
+            let found = match self.user(c) {
+                Some(t) => t.dict.get(&name).copied(),
+                None => {
+                    let methods = BUILTIN_TYPES[c as usize].methods;
+                    methods.binary_search_by_key(&name, |e| e.0).ok().map(|i| {
+                        Value::object(ObjRef {
+                            kind: Kind::Function,
+                            slot: methods[i].1,
+                            stamp: self.stamp,
+                        })
+                    })
                 }
+            };
+            if found.is_some() {
+                return found;
             }
         }
         None
     }
 
     /// Adds a user class; returns its index.
-    pub(crate) fn push_user(&mut self, mut t: TypeObj, arena: &FrozenArena) -> u32 {
-        let index = self.list.len() as u32;
-        t.version = self.fresh_version();
-        let bases: Vec<u32> = t.bases.get(arena).to_vec();
-        self.list.push(t);
-        for b in bases {
-            self.list[b as usize].subclasses.push(index);
+    pub(crate) fn push_user(&mut self, t: TypeObj) -> u32 {
+        let index = self.versions.len() as u32;
+        let version = self.fresh_version();
+        self.versions.push(version);
+        let nb = self.builtin_count;
+        for &b in t.bases.iter() {
+            // Builtin classes never change, so they need not know their subclasses.
+            if let Some(base) = b.checked_sub(nb) {
+                self.user[base as usize].subclasses.push(index);
+            }
         }
+        self.user.push(t);
         index
     }
 
@@ -298,21 +364,25 @@ impl Types {
         name: Symbol,
         value: Option<Value>,
     ) -> Option<Value> {
-        let old = {
-            let d = self.list[cls as usize]
-                .dict
-                .get_or_insert_with(HashMap::new);
-            match value {
-                Some(v) => d.insert(name, v),
-                None => d.remove(&name),
-            }
+        let nb = self.builtin_count;
+        let Some(d) = cls
+            .checked_sub(nb)
+            .and_then(|i| self.user.get_mut(i as usize))
+            .map(|t| &mut t.dict)
+        else {
+            // Builtin classes are immutable: callers refuse before getting here.
+            debug_assert!(false, "set_attr on builtin class {cls}");
+            return value;
+        };
+        let old = match value {
+            Some(v) => d.insert(name, v),
+            None => d.remove(&name),
         };
         let mut stack = vec![cls];
         while let Some(c) = stack.pop() {
             let v = self.fresh_version();
-            let t = &mut self.list[c as usize];
-            t.version = v;
-            stack.extend(t.subclasses.iter().copied());
+            self.versions[c as usize] = v;
+            stack.extend(self.user[(c - nb) as usize].subclasses.iter().copied());
         }
         old
     }
@@ -332,4 +402,14 @@ impl Types {
 fn cache_index(version: u32, name: Symbol) -> usize {
     // The top 10 bits of a 32-bit mix: always below CACHE_SIZE (1024).
     ((version.wrapping_mul(0x9E37_79B1) ^ name.index().wrapping_mul(0x85EB_CA6B)) >> 22) as usize
+}
+
+impl Drop for Types {
+    fn drop(&mut self) {
+        if let Some(t) = &self.cache_tracker
+            && !self.cache.is_empty()
+        {
+            t.free(1, self.cache_bytes() as u64);
+        }
+    }
 }

@@ -115,17 +115,16 @@ fn every_runtime_class_has_cpythons_bases_and_mro() {
         let data = classes.get(id).unwrap();
         interp.name(data.name).unwrap()
     };
-    let names_of = |ids: &[_]| ids.iter().map(|&id| name_of(id)).collect::<Vec<_>>();
+    let names_of = |ids: Vec<_>| ids.into_iter().map(name_of).collect::<Vec<_>>();
     // Both directions: the runtime has exactly the reference classes, in table order.
     let actual: Vec<Reference> = classes
         .iter()
         .map(|id| {
-            let data = classes.get(id).unwrap();
-            let mro = rt.arena().slice(data.mro).unwrap();
+            let mro: Vec<_> = classes.mro(id).unwrap().collect();
             assert_eq!(mro.first(), Some(&id), "the MRO starts with the class");
             Reference {
                 name: name_of(id),
-                bases: names_of(rt.arena().slice(data.bases).unwrap()),
+                bases: names_of(classes.bases(id).unwrap().collect()),
                 mro: names_of(mro),
             }
         })
@@ -139,7 +138,7 @@ fn every_runtime_class_has_cpythons_bases_and_mro() {
         assert_eq!(name_of(id), r.name);
     }
     drop(interp);
-    // The exception type cache holds exactly the exception classes.
+    // Exactly the exception classes are exception types.
     let exceptions = BUILTIN_CLASSES.len() - CORE_CLASS_COUNT;
     assert_eq!(rt.exception_type_count(), exceptions);
     for spec in &BUILTIN_CLASSES[CORE_CLASS_COUNT..] {
