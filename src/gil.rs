@@ -1542,6 +1542,11 @@ pub(crate) fn num_eq(x: Num, y: Num) -> bool {
 }
 
 /// CPython's `repr()` of a str.
+///
+/// Quotes with `'` unless the text contains `'` and no `"`; escapes the quote, `\\`, `\n`,
+/// `\r` and `\t`, and every other code point CPython 3.11 counts as non-printable
+/// (`str.isprintable()` false; the table is generated into src/printable.rs) by its width:
+/// `\xhh` below U+0100, `\uhhhh` below U+10000, `\Uhhhhhhhh` above (lowercase hex).
 pub fn str_repr(s: &str) -> String {
     let quote = if s.contains('\'') && !s.contains('"') {
         '"'
@@ -1560,10 +1565,17 @@ pub fn str_repr(s: &str) -> String {
                 out.push('\\');
                 out.push(c);
             }
-            c if (c as u32) < 0x20 || (0x7f..0xa0).contains(&(c as u32)) => {
-                let _ = write!(out, "\\x{:02x}", c as u32);
+            c if crate::printable::is_printable(c) => out.push(c),
+            c => {
+                let c = c as u32;
+                let _ = if c < 0x100 {
+                    write!(out, "\\x{c:02x}")
+                } else if c < 0x1_0000 {
+                    write!(out, "\\u{c:04x}")
+                } else {
+                    write!(out, "\\U{c:08x}")
+                };
             }
-            c => out.push(c),
         }
     }
     out.push(quote);
@@ -1676,5 +1688,27 @@ mod tests {
         assert_eq!(str_repr("a'b\"c"), "'a\\'b\"c'");
         assert_eq!(str_repr("caf\u{e9}\n\u{1}"), "'caf\u{e9}\\n\\x01'");
         assert_eq!(bytes_repr(b"a\x00'"), "b\"a\\x00'\"");
+    }
+
+    #[test]
+    fn str_repr_escapes_non_printable_code_points_as_python_does() {
+        // Expected values from CPython 3.11's repr().
+        assert_eq!(str_repr("\u{a0}"), "'\\xa0'");
+        assert_eq!(str_repr("\u{ad}\u{7f}\u{9f}"), "'\\xad\\x7f\\x9f'");
+        assert_eq!(str_repr("\u{2028}"), "'\\u2028'");
+        assert_eq!(
+            str_repr("a\u{200b}b\u{3000}\u{feff}"),
+            "'a\\u200bb\\u3000\\ufeff'"
+        );
+        assert_eq!(str_repr("\u{378}\u{e000}"), "'\\u0378\\ue000'");
+        assert_eq!(str_repr("\u{e0001}"), "'\\U000e0001'");
+        assert_eq!(str_repr("\u{10ffff}"), "'\\U0010ffff'");
+        assert_eq!(str_repr("it's\u{a0}"), "\"it's\\xa0\"");
+        // Printable non-ASCII stays as it is.
+        assert_eq!(
+            str_repr("\u{e9}\u{4e2d}\u{1f600}"),
+            "'\u{e9}\u{4e2d}\u{1f600}'"
+        );
+        assert_eq!(str_repr(" \u{a1}\u{ff}\u{ffe0}"), "' \u{a1}\u{ff}\u{ffe0}'");
     }
 }

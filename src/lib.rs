@@ -36,6 +36,7 @@ pub mod hash;
 pub mod intern;
 pub mod lifecycle;
 pub mod object;
+mod printable;
 pub mod report;
 pub mod state;
 pub mod value;

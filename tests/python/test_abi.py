@@ -99,19 +99,58 @@ def test_strs_round_trip_with_cpythons_repr_and_len(molt: Molt, s):
     molt.decref(v)
 
 
-# Known deviation: str_repr (src/gil.rs) escapes only C0/C1 controls; CPython also escapes
-# every other non-printable code point (categories Zs but space, Zl, Zp, Cf, Cn, Co) as
-# \xhh, \uhhhh or \Uhhhhhhhh. Strict: this fails loudly once it is fixed.
-@pytest.mark.xfail(
-    strict=True, raises=AssertionError, reason="repr() does not escape non-printable non-ASCII str"
-)
+# Every code point CPython counts as non-printable (str.isprintable() false: categories Cc,
+# Cf, Cs, Co, Cn, Zl, Zp, and Zs but space) is escaped as \xhh, \uhhhh or \Uhhhhhhhh.
 @pytest.mark.parametrize(
-    "s", ["\xa0", "\xad", "\u2028", "\u200b", "\u3000", "\ufeff", "\u0378", "\U000e0001"]
+    "s",
+    [
+        "\xa0",
+        "\xad",
+        "\u2028",
+        "\u200b",
+        "\u3000",
+        "\ufeff",
+        "\u0378",
+        "\ue000",
+        "\U000e0001",
+        "\U0010ffff",
+        "it's\xa0\u2029",
+        "é中😀\xa1\uffe0",
+    ],
 )
 def test_str_repr_escapes_non_printable_code_points_as_cpython_does(molt: Molt, s):
     v = molt.new(s)
     try:
         assert molt.repr(v) == repr(s)
+    finally:
+        molt.decref(v)
+
+
+def test_str_repr_matches_cpython_for_every_code_point(molt: Molt):
+    """repr() of every code point but the surrogates (which UTF-8 cannot carry), in strings of
+    4096 consecutive code points."""
+    batch = 4096
+    mismatched = []
+    for start in range(0, 0x110000, batch):
+        s = "".join(chr(c) for c in range(start, start + batch) if not 0xD800 <= c <= 0xDFFF)
+        if not s:
+            continue
+        v = molt.new(s)
+        try:
+            got = molt.repr(v)
+        finally:
+            molt.decref(v)
+        if got != repr(s):
+            # Narrow down to the first code points that differ, for the message.
+            bad = [c for c in s if _one_repr(molt, c) != repr(c)]
+            mismatched.append((hex(start), [f"U+{ord(c):04X}" for c in bad[:5]], len(bad)))
+    assert not mismatched
+
+
+def _one_repr(molt: Molt, c: str) -> str:
+    v = molt.new(c)
+    try:
+        return molt.repr(v)
     finally:
         molt.decref(v)
 
