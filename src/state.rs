@@ -28,7 +28,7 @@ use std::time::{Duration, Instant};
 
 /// Names of the allocation kinds the runtime registers, in registration order.
 pub mod kinds {
-    /// Bump arena of runtime-global plain data (class bases/MROs, capability names).
+    /// Bump arena of runtime-global plain data (capability names).
     pub const GLOBAL_ARENA: &str = "arena.global";
     /// Bump arena of interned name text.
     pub const INTERNED_TEXT: &str = "arena.interned-names";

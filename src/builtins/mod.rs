@@ -229,12 +229,13 @@ impl BuiltinClasses {
         let mut table: HandleTable<ClassKey, ClassData> =
             HandleTable::with_capacity(runtime, CLASS_COUNT, tracker);
         let mut by_index: Vec<ClassId> = Vec::with_capacity(CLASS_COUNT);
-        for index in 0..CLASS_COUNT {
-            by_index.push(table.insert(ClassData {
+        table.insert_all(
+            (0..CLASS_COUNT).map(|index| ClassData {
                 name: class_symbol(index),
                 index: index as u32,
-            }));
-        }
+            }),
+            &mut by_index,
+        );
         Self { table, by_index }
     }
 
