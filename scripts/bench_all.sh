@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Runs every benchmark behind BENCHMARKS.md on this machine and rewrites BENCHMARKS.md from
+# the results (scripts/bench_report.py). About 10 minutes on 2 cores, most of it criterion;
+# the first run also compiles Lua and QuickJS for peer-bench/ (about 95 s).
+#
+#   bash scripts/bench_all.sh            # everything, then BENCHMARKS.md
+#   bash scripts/bench_all.sh --report   # only rewrite BENCHMARKS.md from the last results
+#
+# Criterion's estimates are read from target/criterion (workspace benches) and
+# peer-bench/target/criterion; the CLI stress runs and the CPython harness print text, kept
+# in target/bench-out/.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+target="${CARGO_TARGET_DIR:-target}"
+out="$target/bench-out"
+peer_target="${PEER_TARGET_DIR:-peer-bench/target}"
+
+if [ "${1:-}" != "--report" ]; then
+    mkdir -p "$out"
+    rm -rf "$target/criterion" "$peer_target/criterion"
+    cargo build --release --bin molt-state
+    cargo bench --bench lifecycle --bench objects --bench pool --bench tasks -- \
+        --warm-up-time 1 --measurement-time 3
+    CARGO_TARGET_DIR="$peer_target" cargo bench --manifest-path peer-bench/Cargo.toml \
+        --bench peers -- --warm-up-time 1 --measurement-time 5
+    bin="$target/release/molt-state"
+    "$bin" cycle -n 100000 --threads 2 >"$out/cycle_threads.txt" 2>&1
+    "$bin" cycle -n 10000 --alloc-threads 2 >"$out/cycle_alloc.txt" 2>&1
+    "$bin" cycle -n 1000 --tasks 100 >"$out/cycle_tasks.txt" 2>&1
+    bash benches/cpython_cycle.sh 500 --no-site >"$out/cpython.txt" 2>&1
+fi
+python3 scripts/bench_report.py --target "$target" --peer-target "$peer_target" \
+    --out BENCHMARKS.md
+echo "wrote BENCHMARKS.md"
