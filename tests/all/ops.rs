@@ -13,14 +13,13 @@ use proptest::prelude::*;
 use proptest::test_runner::TestRunner;
 use std::cell::RefCell;
 
-/// Cases and ops per sequence: a few seconds natively in debug. Under Miri every runtime
-/// init and teardown costs ~20 s, so two short cases (the fixed sequence below covers every
-/// kind of op there).
+/// Cases and ops per sequence: a few seconds natively in debug. Under Miri a case costs
+/// ~15 s, so four short cases (the fixed sequence below covers every kind of op there).
 ///
 /// The sequences come from a fixed seed, so a CI run is reproducible; set
 /// `PROPTEST_RNG_SEED=<n>` for other ones (the cargo-fuzz target in fuzz/ explores freely).
 fn cases() -> ProptestConfig {
-    let base = ProptestConfig::with_cases(if cfg!(miri) { 2 } else { 384 });
+    let base = ProptestConfig::with_cases(if cfg!(miri) { 4 } else { 1024 });
     let rng_seed = if std::env::var_os("PROPTEST_RNG_SEED").is_some() {
         base.rng_seed
     } else {
