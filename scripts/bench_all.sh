@@ -11,14 +11,23 @@
 # in target/bench-out/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-target="${CARGO_TARGET_DIR:-target}"
+target="$(realpath -m "${CARGO_TARGET_DIR:-target}")"
 out="$target/bench-out"
-peer_target="${PEER_TARGET_DIR:-peer-bench/target}"
+# Absolute: criterion writes its results relative to the directory the bench runs in, which
+# for peer-bench/ is peer-bench/, and cargo resolves a relative CARGO_TARGET_DIR from there.
+peer_target="$(realpath -m "${PEER_TARGET_DIR:-peer-bench/target}")"
 
 if [ "${1:-}" != "--report" ]; then
     mkdir -p "$out"
     rm -rf "$target/criterion" "$peer_target/criterion"
     cargo build --release --bin molt-state
+    # The alloc+free group five times, each saved as its own criterion baseline, to show how
+    # the same-run ratios to glibc, mimalloc and the floor move from run to run. Before the
+    # main run, whose results are criterion's "new" ones (a saved baseline overwrites them).
+    for i in 1 2 3 4 5; do
+        cargo bench --bench pool -- alloc_free --warm-up-time 1 --measurement-time 3 \
+            --save-baseline "repeat$i"
+    done
     cargo bench --bench lifecycle --bench objects --bench pool --bench tasks -- \
         --warm-up-time 1 --measurement-time 3
     CARGO_TARGET_DIR="$peer_target" cargo bench --manifest-path peer-bench/Cargo.toml \

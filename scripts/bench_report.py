@@ -17,8 +17,8 @@ import sys
 from pathlib import Path
 
 
-def estimate(root: Path, bench_id: str):
-    path = root / "criterion" / bench_id / "new" / "estimates.json"
+def estimate(root: Path, bench_id: str, saved: str = "new"):
+    path = root / "criterion" / bench_id / saved / "estimates.json"
     try:
         data = json.loads(path.read_text())
     except FileNotFoundError:
@@ -143,8 +143,9 @@ def main() -> None:
     p = parts.append
     p(f"""# Benchmarks
 
-Machine: a shared cloud VM with {machine()}, release/bench profile. The machine is shared
-and noisy, so every figure is criterion's **median** with its 95% confidence interval, next
+Machine: a shared cloud VM with {machine()}, release/bench profile.
+
+The machine is shared and noisy, so every figure is criterion's **median** with its 95% confidence interval, next
 to a baseline measured in the same run: read the ratios, the absolute times move from run to
 run. Every figure below was taken on the code as submitted, in one run of:
 
@@ -157,6 +158,7 @@ which runs
 ```sh
 cargo bench --bench lifecycle --bench objects --bench pool --bench tasks -- --warm-up-time 1 --measurement-time 3
 cargo bench --manifest-path peer-bench/Cargo.toml --bench peers -- --warm-up-time 1 --measurement-time 5
+cargo bench --bench pool -- alloc_free --warm-up-time 1 --measurement-time 3 --save-baseline repeatN   # N = 1..5
 target/release/molt-state cycle -n 100000 --threads 2
 target/release/molt-state cycle -n 10000 --alloc-threads 2
 target/release/molt-state cycle -n 1000 --tasks 100
@@ -236,7 +238,7 @@ is {cpy_us / 1000:.1f} ms, {cpy_us * 1000 / molt:,.0f}x molt-state's.
         [
             ("intern/baseline_hashmap_lookup", "`HashMap<String, u32>::get`, SipHash"),
             ("intern/existing_name", "molt-state, a name interned at run time"),
-            ("intern/existing_static_name", "molt-state, a static name (builtin class name)"),
+            ("intern/existing_static_name", "molt-state, a static name: a builtin class name"),
         ],
         "intern/baseline_hashmap_lookup",
     ))
@@ -348,6 +350,39 @@ faster: {verdict(local < mim)}) and {local / floor:.2f}x the floor's (target: wi
 the floor's. The floor itself is {glibc / floor:.2f}x faster than glibc here.
 
 """)
+    repeats = []
+    for i in range(1, 6):
+        try:
+            r = {
+                k: estimate(Path(args.target), f"alloc_free/{k}", f"repeat{i}")[0]
+                for k in ("baseline_system_malloc", "baseline_mimalloc", "floor_vec_free_list", "pool_local_handle", "pool")
+            }
+        except SystemExit:
+            break
+        repeats.append(r)
+    if repeats:
+        p("""The same group in five more runs (`--save-baseline repeatN`, before the main run; each row
+has its own same-run ratios; medians in ns):
+
+| run | glibc | mimalloc | floor | `LocalCache` | `Pool` | `LocalCache`: x faster than glibc / of mimalloc / of floor | floor: x faster than glibc |
+|---|---|---|---|---|---|---|---|
+""")
+        met = 0
+        for i, r in enumerate(repeats, 1):
+            g, mi, fl, lo, po = (r[k] for k in ("baseline_system_malloc", "baseline_mimalloc", "floor_vec_free_list", "pool_local_handle", "pool"))
+            met += g / lo >= 3
+            p(f"| {i} | {g:.2f} | {mi:.2f} | {fl:.2f} | {lo:.2f} | {po:.2f} | {g / lo:.2f}x / {lo / mi:.2f} / {lo / fl:.2f} | {g / fl:.2f}x |\n")
+        all_mim = all(r["pool_local_handle"] < r["baseline_mimalloc"] for r in repeats)
+        all_floor = all(r["pool_local_handle"] <= 2 * r["floor_vec_free_list"] for r in repeats)
+        p(f"""
+The `LocalCache` path beat mimalloc in {'every' if all_mim else 'not every'} run and stayed
+within 2x of the floor in {'every' if all_floor else 'not every'} run; it was at least 3x
+faster than glibc in {met} of {len(repeats)} runs. That ratio is bounded by the floor's own:
+glibc's tcache hit path measures about 9 to 14 ns on this machine from run to run (the
+issue assumed ~18 ns), only about 3x a bare free list, so a pool at the floor's speed meets
+3x only in the runs where glibc measures slow.
+
+""")
     p(ws.table(
         [
             ("cross_thread/baseline_box_alloc_here_free_there", "2 threads, 16,384 `Box`es allocated here, freed there"),
@@ -428,8 +463,8 @@ and no worker thread may remain):
 
 Issue 6 asks that 100k cycles show no RSS growth beyond 64 KiB: anonymous memory grew
 {anon_100k} KiB ({verdict(anon_100k <= 64)}). VmRSS as a whole grows by a few hundred KiB
-after the first cycles (code pages of libc, glibc's per-thread arenas); CI fails a run whose
-anonymous RSS grows by more than 256 KiB.
+after the first cycles (code pages of libc, glibc's per-thread arenas). CI runs the same
+100k-cycle stress with `--max-anon-growth-kib 64`, and the others with 256.
 
 ## What this means for a user
 
