@@ -463,7 +463,10 @@ impl<T> Pool<T> {
         // the pool (teardown, which needs the pool exclusively, cannot run), and `f` does
         // not re-enter.
         let cache = unsafe { &*cache };
-        Some(cache.magazine.with_mut(|m| f(unsafe { &mut *m })))
+        Some(cache.magazine.with_mut(|m| {
+            // SAFETY: as above, the magazine is this thread's and nothing else touches it now.
+            f(unsafe { &mut *m })
+        }))
     }
 
     /// This thread's `Cache` for this pool, registered on first use and made the `LAST`
