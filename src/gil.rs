@@ -190,9 +190,7 @@ impl<'rt> Gil<'rt> {
 
     /// The builtin exception class called `name`.
     pub fn exception_type(&self, name: &str) -> Option<Value> {
-        crate::builtins::table::builtin_index(name)
-            .filter(|&i| crate::builtins::static_is_exception(i))
-            .map(|i| self.st.types.value_of(i as u32))
+        crate::builtins::exception_index(name).map(|i| self.st.types.value_of(i as u32))
     }
 
     pub(crate) fn class_name(&self, cls: u32) -> &str {

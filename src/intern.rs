@@ -152,7 +152,8 @@ static STATIC_TABLE: [u16; STATIC_TABLE_SIZE] = {
     table
 };
 
-const fn str_eq(a: &str, b: &str) -> bool {
+/// `a == b`, usable in constants.
+pub(crate) const fn str_eq(a: &str, b: &str) -> bool {
     let (a, b) = (a.as_bytes(), b.as_bytes());
     if a.len() != b.len() {
         return false;

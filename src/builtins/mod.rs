@@ -14,7 +14,7 @@
 pub mod c3;
 pub mod table;
 
-use crate::intern::{Symbol, class_symbol};
+use crate::intern::{Symbol, class_symbol, str_eq};
 use molt_arenas::handles::{Handle, HandleError, HandleTable, RuntimeId, new_key_type};
 use molt_arenas::registry::Tracker;
 
@@ -55,22 +55,9 @@ static TABLES: ClassTables = ClassTables::build();
 /// Index of `BaseException` in the builtin table.
 pub(crate) const BASE_EXCEPTION: u32 = const_index("BaseException") as u32;
 
-const fn str_eq(a: &str, b: &str) -> bool {
-    let (a, b) = (a.as_bytes(), b.as_bytes());
-    if a.len() != b.len() {
-        return false;
-    }
-    let mut i = 0;
-    while i < a.len() {
-        if a[i] != b[i] {
-            return false;
-        }
-        i += 1;
-    }
-    true
-}
-
-const fn const_index(name: &str) -> usize {
+/// Index in [`table::BUILTIN_CLASSES`] of the class called `name`, for constants (a compile
+/// error if there is none).
+pub(crate) const fn const_index(name: &str) -> usize {
     let mut i = 0;
     while i < CLASS_COUNT {
         if str_eq(table::BUILTIN_CLASSES[i].name, name) {
@@ -78,7 +65,7 @@ const fn const_index(name: &str) -> usize {
         }
         i += 1;
     }
-    panic!("a base class is not in the builtin table");
+    panic!("a class named in a builtin table is not in the builtin class table");
 }
 
 impl ClassTables {
@@ -215,6 +202,11 @@ pub const fn static_is_exception(index: usize) -> bool {
     TABLES.is_exception[index]
 }
 
+/// Index of the builtin exception class called `name`.
+pub fn exception_index(name: &str) -> Option<usize> {
+    table::builtin_index(name).filter(|&i| static_is_exception(i))
+}
+
 /// The builtin classes of one runtime, in [`table::BUILTIN_CLASSES`] order.
 #[derive(Debug)]
 pub struct BuiltinClasses {
@@ -299,9 +291,7 @@ impl BuiltinClasses {
 
     /// The builtin exception class called `name`.
     pub fn exception_type(&self, name: &str) -> Option<ClassId> {
-        table::builtin_index(name)
-            .filter(|&i| static_is_exception(i))
-            .map(|i| self.by_index[i])
+        exception_index(name).map(|i| self.by_index[i])
     }
 }
 

@@ -7,6 +7,7 @@
 //! each builtin class's method table (a sorted slice of (name, function index):
 //! [`builtin_methods`]).
 
+use crate::builtins::const_index;
 use crate::builtins::table::BUILTIN_CLASSES;
 use crate::gil::{Gil, Num, PyResult, num_eq};
 use crate::intern::{Symbol, static_symbol};
@@ -174,24 +175,6 @@ const fn name_symbol(name: &str) -> Symbol {
     }
 }
 
-const fn class_index(name: &str) -> usize {
-    let mut i = 0;
-    while i < BUILTIN_CLASSES.len() {
-        let (a, b) = (BUILTIN_CLASSES[i].name.as_bytes(), name.as_bytes());
-        if a.len() == b.len() {
-            let mut k = 0;
-            while k < a.len() && a[k] == b[k] {
-                k += 1;
-            }
-            if k == a.len() {
-                return i;
-            }
-        }
-        i += 1;
-    }
-    panic!("a method table names a class that is not builtin");
-}
-
 /// The builtin native functions, native index `i` at index `i`: the `builtins` module's in
 /// [`BUILTIN_FUNCTIONS`] order, then each method table's in [`METHOD_TABLES`] order. Built
 /// by the compiler; a runtime's native table starts as a copy of it.
@@ -212,7 +195,7 @@ pub(crate) static BUILTIN_NATIVES: [Native; NATIVE_COUNT] = {
     }
     let mut t = 0;
     while t < METHOD_TABLES.len() {
-        let owner = class_index(METHOD_TABLES[t].0) as u32;
+        let owner = const_index(METHOD_TABLES[t].0) as u32;
         let funcs = METHOD_TABLES[t].1;
         let mut f = 0;
         while f < funcs.len() {
@@ -256,7 +239,7 @@ static METHODS: MethodTables = {
     let mut n = BUILTIN_FUNCTIONS.len();
     let mut t = 0;
     while t < METHOD_TABLES.len() {
-        let class = class_index(METHOD_TABLES[t].0);
+        let class = const_index(METHOD_TABLES[t].0);
         assert!(m.len[class] == 0, "two method tables for one class");
         let funcs = METHOD_TABLES[t].1;
         let row = &mut m.entries[class];
