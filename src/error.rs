@@ -15,11 +15,12 @@ pub enum InitStep {
     Arena,
     /// Derive the hash secret (OS randomness or the seed).
     HashSecret,
-    /// Intern the base names: every dunder and builtin name the runtime needs.
+    /// Create the interner (the static names, every dunder, builtin and class name the
+    /// runtime needs, are program data with fixed symbols).
     InternNames,
-    /// Build the builtin classes, their bases and MROs.
+    /// Give the builtin classes their handles and build the native table.
     BuiltinClasses,
-    /// Build the caches: exception type cache, capability cache, argv.
+    /// Build the caches: class table and method cache, capability cache, argv.
     Caches,
     /// Publish the finished state (C ABI default runtime) or hand it to the caller.
     Publish,

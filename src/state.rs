@@ -153,9 +153,11 @@ impl Interp {
 /// Owners, in init order (teardown runs in reverse, see [`RuntimeState::teardown`]):
 /// 1. allocation registry and global arena;
 /// 2. hash secret;
-/// 3. interned names (in [`Interp`], behind the runtime lock);
-/// 4. builtin classes with `__bases__`/`__mro__`;
-/// 5. caches: exception type cache, capability cache, argv.
+/// 3. the interner (in [`Interp`], behind the runtime lock; the static names are program
+///    data);
+/// 4. builtin class handles and the native table (their `__bases__`/`__mro__` and method
+///    tables are program data: see [`crate::builtins`]);
+/// 5. caches: the class table with its method cache, capability cache, argv.
 ///
 /// Behind the runtime lock ([`Interp`]): method tables and the method cache, the object heap
 /// on its pool, the module cache, per-thread and per-task exception state, and the async
@@ -167,7 +169,7 @@ pub struct RuntimeState {
     config: Resolved,
     registry: Arc<AllocRegistry>,
     hash_secret: HashSecret,
-    /// Runtime-global plain data (class bases and MROs, capability names), frozen after init.
+    /// Runtime-global plain data (capability names), frozen after init.
     arena: FrozenArena,
     classes: BuiltinClasses,
     capabilities: Capabilities,
@@ -344,7 +346,7 @@ impl RuntimeState {
         &self.classes
     }
 
-    /// The runtime-global arena (class bases and MROs, capability names).
+    /// The runtime-global arena (capability names).
     pub fn arena(&self) -> &FrozenArena {
         &self.arena
     }
@@ -445,7 +447,7 @@ impl RuntimeState {
     ///    [`stop_workers`](Self::stop_workers) cancelled pending tasks, waited for running
     ///    ones, joined the worker threads and cleared the async registries (task records,
     ///    cancel tokens, timers, per-task exception state);
-    /// 2. caches: module cache, per-thread exception state, exception type cache, argv,
+    /// 2. caches: module cache, per-thread exception state, argv,
     ///    capability cache;
     /// 3. every live heap object, whatever its reference count (so objects a program leaked,
     ///    reference cycles included, are reclaimed; the report lists them);
