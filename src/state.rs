@@ -1,7 +1,7 @@
 //! `RuntimeState`: the one owner of every piece of runtime-global state.
 //!
 //! Built by [`RuntimeState::new`] in the strict order of [`InitStep`] and destroyed by
-//! [`RuntimeState::teardown`], the single teardown routine that both `Runtime::shutdown` and
+//! `RuntimeState::teardown`, the single teardown routine that both `Runtime::shutdown` and
 //! `Drop` (and the C ABI's `molt_runtime_shutdown`) use. If any init step fails, everything
 //! built so far is dropped by ordinary Rust unwinding of the locals, so a failed init leaves
 //! nothing behind.
@@ -150,7 +150,7 @@ impl Interp {
 
 /// Every piece of runtime-global state of one runtime.
 ///
-/// Owners, in init order (teardown runs in reverse, see [`RuntimeState::teardown`]):
+/// Owners, in init order (teardown runs in reverse, see `RuntimeState::teardown`):
 /// 1. allocation registry and global arena;
 /// 2. hash secret;
 /// 3. the interner (in [`Interp`], behind the runtime lock; the static names are program

@@ -16,7 +16,7 @@
 //! Threads start on the first spawn that needs them ([`Config::workers`] scheduler workers,
 //! and one sleep worker on the first timer), so init costs nothing here. With no worker
 //! threads (`workers = 0`, or a target without threads) a task runs on the thread that joins
-//! it. Shutdown ([`RuntimeState::quiesce`], then [`RuntimeState::stop_workers`]) refuses new
+//! it. Shutdown (`RuntimeState::quiesce`, then `RuntimeState::stop_workers`) refuses new
 //! spawns, cancels pending and sleeping tasks, waits (bounded) for running ones, then stops
 //! and joins the threads and clears every registry.
 //!

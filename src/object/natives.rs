@@ -3,9 +3,9 @@
 //!
 //! Native functions live in one table per runtime (a function value is `(Kind::Function,
 //! index)`) for the life of the runtime. The builtin ones come first, copied at init from
-//! [`BUILTIN_NATIVES`], which the compiler builds from the static tables below, as it builds
+//! `BUILTIN_NATIVES`, which the compiler builds from the static tables below, as it builds
 //! each builtin class's method table (a sorted slice of (name, function index):
-//! [`builtin_methods`]).
+//! `builtin_methods`).
 
 use crate::builtins::const_index;
 use crate::builtins::table::BUILTIN_CLASSES;

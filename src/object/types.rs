@@ -146,7 +146,7 @@ pub struct CacheStats {
 
 /// The class table of one runtime, with its method cache.
 ///
-/// Class `i < builtin_count` is builtin ([`BUILTIN_TYPES`]: program data); the others are
+/// Class `i < builtin_count` is builtin (`BUILTIN_TYPES`: program data); the others are
 /// user classes, `user[i - builtin_count]`. Every class has a version tag in `versions`.
 #[derive(Debug)]
 pub struct Types {
