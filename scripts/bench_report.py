@@ -372,15 +372,19 @@ has its own same-run ratios; medians in ns):
             g, mi, fl, lo, po = (r[k] for k in ("baseline_system_malloc", "baseline_mimalloc", "floor_vec_free_list", "pool_local_handle", "pool"))
             met += g / lo >= 3
             p(f"| {i} | {g:.2f} | {mi:.2f} | {fl:.2f} | {lo:.2f} | {po:.2f} | {g / lo:.2f}x / {lo / mi:.2f} / {lo / fl:.2f} | {g / fl:.2f}x |\n")
+        g_lo = min(r["baseline_system_malloc"] for r in repeats)
+        g_hi = max(r["baseline_system_malloc"] for r in repeats)
+        f_lo = min(r["baseline_system_malloc"] / r["floor_vec_free_list"] for r in repeats)
+        f_hi = max(r["baseline_system_malloc"] / r["floor_vec_free_list"] for r in repeats)
         all_mim = all(r["pool_local_handle"] < r["baseline_mimalloc"] for r in repeats)
         all_floor = all(r["pool_local_handle"] <= 2 * r["floor_vec_free_list"] for r in repeats)
         p(f"""
 The `LocalCache` path beat mimalloc in {'every' if all_mim else 'not every'} run and stayed
 within 2x of the floor in {'every' if all_floor else 'not every'} run; it was at least 3x
 faster than glibc in {met} of {len(repeats)} runs. That ratio is bounded by the floor's own:
-glibc's tcache hit path measures about 9 to 14 ns on this machine from run to run (the
-issue assumed ~18 ns), only about 3x a bare free list, so a pool at the floor's speed meets
-3x only in the runs where glibc measures slow.
+in these runs glibc's tcache hit path measured {g_lo:.2f} to {g_hi:.2f} ns (the issue assumed
+~18 ns), and the bare free list was only {f_lo:.2f}x to {f_hi:.2f}x faster than glibc, so a
+pool at the floor's speed meets 3x only in the runs where glibc measures slow.
 
 """)
     p(ws.table(
