@@ -24,8 +24,9 @@ Needs CPython 3.11 (exits 2 on any other interpreter); standard library only.
 import argparse
 import builtins
 import os
-import platform
 import sys
+
+from gencommon import fail, read, require_cpython_311
 import types
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -55,10 +56,6 @@ CORE = [
     ("ellipsis", type(...)),
 ]
 
-
-def fail(message):
-    print(f"gen_builtins.py: {message}", file=sys.stderr)
-    sys.exit(2)
 
 
 def collect():
@@ -178,13 +175,6 @@ def table_text(current, region):
     return current[:begin] + region + current[end:]
 
 
-def read(path):
-    try:
-        with open(path, encoding="utf-8", newline="") as f:
-            return f.read()
-    except FileNotFoundError:
-        return None
-
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -192,8 +182,7 @@ def main():
         "--check", action="store_true", help="exit 1 if an output is out of date"
     )
     args = parser.parse_args()
-    if platform.python_implementation() != "CPython" or sys.version_info[:2] != (3, 11):
-        fail(f"needs CPython 3.11, this is {platform.python_implementation()} {platform.python_version()}")
+    require_cpython_311()
 
     classes, aliases = collect()
     current_table = read(TABLE_PATH)

@@ -24,9 +24,10 @@ Needs CPython 3.11 (exits 2 on any other interpreter); standard library only.
 
 import argparse
 import os
-import platform
 import random
 import sys
+
+from gencommon import require_cpython_311
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OUT_PATH = os.path.join(ROOT, "tests", "data", "c3_vectors.txt")
@@ -145,13 +146,7 @@ def main():
         "--check", action="store_true", help="exit 1 if the file is out of date"
     )
     args = parser.parse_args()
-    if platform.python_implementation() != "CPython" or sys.version_info[:2] != (3, 11):
-        print(
-            "gen_c3_vectors.py: needs CPython 3.11, this is "
-            f"{platform.python_implementation()} {platform.python_version()}",
-            file=sys.stderr,
-        )
-        return 2
+    require_cpython_311()
     text = generate()
     try:
         with open(OUT_PATH, encoding="utf-8", newline="") as f:

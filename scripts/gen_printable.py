@@ -25,6 +25,8 @@ import argparse
 import os
 import platform
 import sys
+
+from gencommon import fail, read, require_cpython_311
 import unicodedata
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -34,10 +36,6 @@ END = "// END GENERATED"
 MAX_CODE_POINT = 0x10FFFF
 PER_LINE = 4  # ranges per line of the table
 
-
-def fail(message):
-    print(f"gen_printable.py: {message}", file=sys.stderr)
-    sys.exit(2)
 
 
 def non_printable_ranges():
@@ -147,13 +145,6 @@ def rust_text(ranges):
     return "\n".join(out) + "\n"
 
 
-def read(path):
-    try:
-        with open(path, encoding="utf-8", newline="") as f:
-            return f.read()
-    except FileNotFoundError:
-        return None
-
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -161,8 +152,7 @@ def main():
         "--check", action="store_true", help="exit 1 if the output is out of date"
     )
     args = parser.parse_args()
-    if platform.python_implementation() != "CPython" or sys.version_info[:2] != (3, 11):
-        fail(f"needs CPython 3.11, this is {platform.python_implementation()} {platform.python_version()}")
+    require_cpython_311()
 
     ranges = non_printable_ranges()
     text = rust_text(ranges)
