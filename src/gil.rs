@@ -1351,7 +1351,7 @@ impl<'rt> Gil<'rt> {
     }
 
     pub(crate) fn base_exception(&self) -> u32 {
-        self.st.base_exception
+        crate::builtins::BASE_EXCEPTION
     }
 
     /// Registers a native function (for a class namespace or a module); it lives as long as

@@ -71,8 +71,6 @@ pub struct Interp {
     pub(crate) module_inits: HashMap<Symbol, ModuleInit>,
     /// Per-thread current and last exception.
     pub(crate) exc: HashMap<u64, ExcState>,
-    /// Class index of `BaseException`.
-    pub(crate) base_exception: u32,
     /// Async registries: tasks, cancel tokens, timers, worker threads.
     pub(crate) tasks: Tasks,
 }
@@ -244,7 +242,6 @@ impl RuntimeState {
             id,
             tracker(&registry, kinds::CLASSES, InitStep::BuiltinClasses)?,
         );
-        let base_exception = crate::builtins::BASE_EXCEPTION;
         let natives = BUILTIN_NATIVES.to_vec();
         let natives_tracker = tracker(&registry, kinds::NATIVES, InitStep::BuiltinClasses)?;
         if let Some(t) = &natives_tracker {
@@ -287,7 +284,6 @@ impl RuntimeState {
             modules: HashMap::new(),
             module_inits: HashMap::new(),
             exc: HashMap::new(),
-            base_exception,
             tasks: Tasks::new(
                 id,
                 config.workers,

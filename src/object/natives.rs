@@ -236,18 +236,16 @@ static METHODS: MethodTables = {
         entries: [[(crate::intern::sym::len, 0); MAX_METHODS]; BUILTIN_CLASSES.len()],
         len: [0; BUILTIN_CLASSES.len()],
     };
-    let mut n = BUILTIN_FUNCTIONS.len();
-    let mut t = 0;
-    while t < METHOD_TABLES.len() {
-        let class = const_index(METHOD_TABLES[t].0);
-        assert!(m.len[class] == 0, "two method tables for one class");
-        let funcs = METHOD_TABLES[t].1;
-        let row = &mut m.entries[class];
-        let mut f = 0;
-        while f < funcs.len() {
-            // Insertion sort by symbol.
-            let e = (name_symbol(funcs[f].0), n as u32);
-            let mut k = f;
+    // Derived from `BUILTIN_NATIVES`, the one place that numbers the natives: each method
+    // goes into its owner's row, kept sorted by symbol (insertion sort).
+    let mut n = 0;
+    while n < NATIVE_COUNT {
+        let native = BUILTIN_NATIVES[n];
+        if let Some(class) = native.owner {
+            let class = class as usize;
+            let row = &mut m.entries[class];
+            let e = (native.name, n as u32);
+            let mut k = m.len[class] as usize;
             while k > 0 && row[k - 1].0.index() > e.0.index() {
                 row[k] = row[k - 1];
                 k -= 1;
@@ -257,13 +255,27 @@ static METHODS: MethodTables = {
                 "a method is listed twice"
             );
             row[k] = e;
-            n += 1;
-            f += 1;
+            m.len[class] += 1;
         }
-        m.len[class] = funcs.len() as u8;
-        t += 1;
+        n += 1;
     }
     m
+};
+
+// One method table per class.
+const _: () = {
+    let mut t = 0;
+    while t < METHOD_TABLES.len() {
+        let mut u = t + 1;
+        while u < METHOD_TABLES.len() {
+            assert!(
+                const_index(METHOD_TABLES[t].0) != const_index(METHOD_TABLES[u].0),
+                "two method tables for one class"
+            );
+            u += 1;
+        }
+        t += 1;
+    }
 };
 
 /// The method table of builtin class `class`: (name, native index), sorted by name.
