@@ -21,12 +21,11 @@ Usage:
 Needs CPython 3.11 (exits 2 on any other interpreter); standard library only.
 """
 
-import argparse
 import builtins
 import os
 import sys
 
-from gencommon import fail, read, require_cpython_311
+from gencommon import fail, read, start
 import types
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -177,12 +176,7 @@ def table_text(current, region):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument(
-        "--check", action="store_true", help="exit 1 if an output is out of date"
-    )
-    args = parser.parse_args()
-    require_cpython_311()
+    check = start(__doc__)
 
     classes, aliases = collect()
     current_table = read(TABLE_PATH)
@@ -193,7 +187,7 @@ def main():
         (TABLE_PATH, table_text(current_table, table_region(classes, aliases))),
     ]
     stale = [path for path, text in outputs if read(path) != text]
-    if args.check:
+    if check:
         for path in stale:
             print(
                 f"{os.path.relpath(path, ROOT)} is out of date: run python3 scripts/gen_builtins.py",

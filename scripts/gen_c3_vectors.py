@@ -22,12 +22,11 @@ Usage:
 Needs CPython 3.11 (exits 2 on any other interpreter); standard library only.
 """
 
-import argparse
 import os
 import random
 import sys
 
-from gencommon import require_cpython_311
+from gencommon import start
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OUT_PATH = os.path.join(ROOT, "tests", "data", "c3_vectors.txt")
@@ -141,19 +140,14 @@ def summary(text):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument(
-        "--check", action="store_true", help="exit 1 if the file is out of date"
-    )
-    args = parser.parse_args()
-    require_cpython_311()
+    check = start(__doc__)
     text = generate()
     try:
         with open(OUT_PATH, encoding="utf-8", newline="") as f:
             current = f.read()
     except FileNotFoundError:
         current = None
-    if args.check:
+    if check:
         if current != text:
             print(
                 f"{os.path.relpath(OUT_PATH, ROOT)} is out of date: "

@@ -21,12 +21,11 @@ Usage:
 Needs CPython 3.11 (exits 2 on any other interpreter); standard library only.
 """
 
-import argparse
 import os
 import platform
 import sys
 
-from gencommon import fail, read, require_cpython_311
+from gencommon import fail, read, start
 import unicodedata
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -147,17 +146,12 @@ def rust_text(ranges):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument(
-        "--check", action="store_true", help="exit 1 if the output is out of date"
-    )
-    args = parser.parse_args()
-    require_cpython_311()
+    check = start(__doc__)
 
     ranges = non_printable_ranges()
     text = rust_text(ranges)
     stale = read(OUT_PATH) != text
-    if args.check:
+    if check:
         if stale:
             print(
                 f"{os.path.relpath(OUT_PATH, ROOT)} is out of date: run python3 scripts/gen_printable.py",

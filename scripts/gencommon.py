@@ -2,6 +2,7 @@
 reading a generated file and refusing to run on anything but CPython 3.11, whose data they
 write."""
 
+import argparse
 import os
 import platform
 import sys
@@ -29,3 +30,16 @@ def require_cpython_311():
             f"needs CPython 3.11, this is {platform.python_implementation()} "
             f"{platform.python_version()}"
         )
+
+
+def start(doc):
+    """The common start of a generator: parses `--check` (exit 1 if an output is out of date,
+    instead of writing it), with the first paragraph of `doc` as the description, and
+    requires CPython 3.11. Returns whether `--check` was given."""
+    parser = argparse.ArgumentParser(description=doc.split("\n\n")[0])
+    parser.add_argument(
+        "--check", action="store_true", help="exit 1 if an output is out of date"
+    )
+    args = parser.parse_args()
+    require_cpython_311()
+    return args.check
