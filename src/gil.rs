@@ -22,9 +22,9 @@ use crate::object::natives::Native;
 use crate::object::types::{Layout, TypeObj, core};
 use crate::object::{BadValue, ExcObj, Object, StrObj, char_count, dict::Dict, is_heap_value};
 use crate::state::{Interp, RuntimeState};
+use crate::thread_state::GilCondvar;
 use crate::value::{Kind, ObjRef, Unpacked, Value};
 use hashbrown::HashMap;
-use molt_arenas::sync::{Condvar, MutexGuard};
 use std::fmt;
 use std::fmt::Write as _;
 
@@ -53,29 +53,7 @@ pub type PyResult<T> = Result<T, Raised>;
 /// [`Gil::register_module`]).
 pub type ModuleInit = fn(&mut Gil<'_>, Value) -> PyResult<()>;
 
-/// A process-unique key for the calling thread (for per-thread exception state).
-///
-/// Not `std::thread::current().id()`: on a thread std did not start (a C host's main
-/// thread) that allocates a handle that is never freed, which valgrind reports.
-pub(crate) fn thread_key() -> u64 {
-    // The shim's thread-local: loom threads (coroutines on one OS thread) get their own.
-    // `const` except under loom, whose macro has no `const` form.
-    #[cfg(not(molt_loom))]
-    molt_arenas::sync::thread_local! {
-        static KEY: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
-    }
-    #[cfg(molt_loom)]
-    molt_arenas::sync::thread_local! {
-        #[allow(clippy::missing_const_for_thread_local)]
-        static KEY: std::cell::Cell<u64> = std::cell::Cell::new(0);
-    }
-    KEY.with(|k| {
-        if k.get() == 0 {
-            k.set(molt_arenas::sync::next_instance_id().get());
-        }
-        k.get()
-    })
-}
+pub(crate) use crate::thread_state::thread_key;
 
 /// The key of the exception state the calling code raises into, in runtime `runtime`: the
 /// running task's own key inside a task of that runtime, else the thread's key.
@@ -95,19 +73,77 @@ pub(crate) struct ExcState {
     pub(crate) last: Option<Value>,
 }
 
-/// Proof that this thread holds the runtime lock; the object-model API.
+/// Proof that this thread holds the runtime's GIL; the object-model API.
+///
+/// Made by [`RuntimeState::gil`] (or [`RuntimeState::try_gil`]); bound to its thread (not
+/// `Send`). Dropping it gives back the hold it took. At most one token of a runtime is usable
+/// on a thread at a time: `rt.gil()` while another token of the same runtime is live on the
+/// thread panics (a second token could free what the first one's borrows point into), while
+/// a thread that holds the GIL otherwise (through `molt_gil_acquire`, or inside a C native
+/// function called through a token) nests without waiting.
 pub struct Gil<'rt> {
     rt: &'rt RuntimeState,
-    pub(crate) st: MutexGuard<'rt, Interp>,
-    /// The key of the exception state this token raises into: the calling thread's, or,
-    /// inside a task, the task's own (see [`exc_key`]).
-    pub(crate) exc: u64,
+    pub(crate) st: InterpMut<'rt>,
+    /// The key of the exception state this token raises into (0: not computed yet): the
+    /// calling thread's, or, inside a task, the task's own (see [`exc_key`]).
+    exc: std::cell::Cell<u64>,
+    /// Whether a token was usable before this one (restored at drop).
+    was_active: bool,
+    /// Made by a scheduler or sleep worker (its waits are not counted as sleepers).
+    pub(crate) worker: bool,
+    _not_send: std::marker::PhantomData<*const ()>,
+}
+
+/// The mutable state behind a token: a pointer into the runtime's `UnsafeCell<Interp>`,
+/// dereferenced only while the token's thread holds the GIL.
+pub(crate) struct InterpMut<'rt>(
+    std::ptr::NonNull<Interp>,
+    std::marker::PhantomData<&'rt mut Interp>,
+);
+
+impl std::ops::Deref for InterpMut<'_> {
+    type Target = Interp;
+    #[inline]
+    fn deref(&self) -> &Interp {
+        // SAFETY: the token that owns this pointer holds the GIL, which serializes every
+        // access to `Interp`; a nested token on the same thread exists only while this one
+        // is lent out (not active), so their borrows never overlap.
+        unsafe { self.0.as_ref() }
+    }
+}
+
+impl std::ops::DerefMut for InterpMut<'_> {
+    #[inline]
+    fn deref_mut(&mut self) -> &mut Interp {
+        // SAFETY: as for `deref`.
+        unsafe { self.0.as_mut() }
+    }
 }
 
 impl fmt::Debug for Gil<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "Gil({})", self.rt.id())
     }
+}
+
+impl Drop for Gil<'_> {
+    #[inline]
+    fn drop(&mut self) {
+        if self.rt.gil_lock().token_done(self.was_active) {
+            crate::thread_state::clear_c_state_if(self.rt);
+        }
+    }
+}
+
+/// Why [`RuntimeState::try_gil`] gave no token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum GilError {
+    /// Another token of this runtime is live and usable on this thread.
+    #[error(
+        "this thread already holds a Gil token of runtime {0}: use that token (a second one \
+         could free what the first one's borrows point into)"
+    )]
+    InUse(u64),
 }
 
 /// A number, for arithmetic and comparisons.
@@ -118,43 +154,99 @@ pub(crate) enum Num {
 }
 
 impl<'rt> Gil<'rt> {
-    pub(crate) fn new(rt: &'rt RuntimeState, st: MutexGuard<'rt, Interp>) -> Self {
+    /// A token for the calling thread (`key`), which holds or may wait for the GIL.
+    pub(crate) fn enter(rt: &'rt RuntimeState, key: u64) -> Result<Self, GilError> {
+        let lock = rt.gil_lock();
+        if lock.owned_by(key) {
+            if lock.active() {
+                return Err(GilError::InUse(rt.id().get()));
+            }
+        } else {
+            lock.lock_for(key, false, crate::thread_state::Deadline::never())
+                .expect("an unbounded internal acquire cannot fail");
+        }
+        Ok(Self::begin(rt))
+    }
+
+    /// A token for a thread that holds the GIL (the C ABI's held path), or `None` if a
+    /// usable token of this runtime is already live on the thread.
+    #[inline]
+    pub(crate) fn held(rt: &'rt RuntimeState) -> Option<Self> {
+        if rt.gil_lock().active() {
+            return None;
+        }
+        Some(Self::begin(rt))
+    }
+
+    /// A token for the owner, with a deadline (shutdown); `None` if the deadline passed.
+    pub(crate) fn enter_bounded(
+        rt: &'rt RuntimeState,
+        key: u64,
+        deadline: crate::thread_state::Deadline,
+    ) -> Option<Self> {
+        let lock = rt.gil_lock();
+        if !lock.owned_by(key) {
+            lock.lock_for(key, false, deadline).ok()?;
+        }
+        Some(Self::begin(rt))
+    }
+
+    #[inline]
+    fn begin(rt: &'rt RuntimeState) -> Self {
+        let was_active = rt.gil_lock().token_begin();
         Self {
             rt,
-            st,
-            exc: exc_key(rt.id().get()),
+            st: InterpMut(rt.interp_ptr(), std::marker::PhantomData),
+            exc: std::cell::Cell::new(0),
+            was_active,
+            worker: false,
+            _not_send: std::marker::PhantomData,
         }
     }
 
-    /// Runs `f` with the runtime lock released, then takes it again (other threads, task
-    /// workers included, may run object-model code meanwhile). A panic in `f` is re-raised
-    /// after the lock is back.
+    /// The key of the exception state this token raises into.
+    #[inline]
+    pub(crate) fn exc_key(&self) -> u64 {
+        let k = self.exc.get();
+        if k != 0 {
+            return k;
+        }
+        let k = exc_key(self.rt.id().get());
+        self.exc.set(k);
+        k
+    }
+
+    /// Makes this token raise into exception state `key` (a task's).
+    pub(crate) fn set_exc_key(&mut self, key: u64) {
+        self.exc.set(key);
+    }
+
+    /// Runs `f` with the GIL released completely, then takes it back at the depth it had
+    /// (other threads, task workers included, may run object-model code meanwhile). A panic
+    /// in `f` is re-raised after the GIL is back.
     pub(crate) fn unlocked<R>(&mut self, f: impl FnOnce() -> R) -> R {
-        let rt = self.rt;
-        let mut out = None;
-        replace_with::replace_with_or_abort(&mut self.st, |guard| {
-            drop(guard);
-            out = Some(std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)));
-            rt.lock()
-        });
-        match out.expect("the closure above always runs") {
+        let lock = self.rt.gil_lock();
+        let counted = !self.worker;
+        if counted {
+            lock.sleeper_enter();
+        }
+        let saved = lock.save(self.rt);
+        let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
+        lock.restore(thread_key(), saved, self.rt);
+        if counted {
+            lock.sleeper_leave();
+        }
+        match out {
             Ok(r) => r,
             Err(payload) => std::panic::resume_unwind(payload),
         }
     }
 
-    /// Waits on `cv` (a condition variable of this runtime's lock), releasing the lock while
-    /// waiting; with `timeout`, for at most that long (spurious wake-ups are possible: callers
-    /// re-check their condition).
-    pub(crate) fn wait(&mut self, cv: &Condvar, timeout: Option<std::time::Duration>) {
-        replace_with::replace_with_or_abort(&mut self.st, |guard| match timeout {
-            None => cv.wait(guard).unwrap_or_else(|e| e.into_inner()),
-            Some(t) => {
-                cv.wait_timeout(guard, t)
-                    .unwrap_or_else(|e| e.into_inner())
-                    .0
-            }
-        });
+    /// Waits on `cv` (a condition variable of this runtime's GIL), releasing the GIL while
+    /// waiting; with `timeout`, for at most that long (spurious wake-ups are possible:
+    /// callers re-check their condition).
+    pub(crate) fn wait(&mut self, cv: &GilCondvar, timeout: Option<std::time::Duration>) {
+        cv.wait(self.rt, thread_key(), timeout, !self.worker);
     }
 
     /// The runtime this token belongs to.
@@ -859,7 +951,7 @@ impl<'rt> Gil<'rt> {
     /// Makes `exc` the current exception, taking over the caller's reference (for
     /// `current`) and adding one (for `last`).
     pub(crate) fn set_current(&mut self, exc: Value) {
-        let tid = self.exc;
+        let tid = self.exc_key();
         let previous = self.st.exc.entry(tid).or_default().current.take();
         if let Some(prev) = previous {
             if prev != exc
@@ -930,12 +1022,12 @@ impl<'rt> Gil<'rt> {
 
     /// This thread's current exception (borrowed), if one is being raised.
     pub fn err_occurred(&self) -> Option<Value> {
-        self.st.exc.get(&self.exc).and_then(|s| s.current)
+        self.st.exc.get(&self.exc_key()).and_then(|s| s.current)
     }
 
     /// Catches this thread's current exception: clears it and returns it (a new reference).
     pub fn err_fetch(&mut self) -> Option<Value> {
-        let tid = self.exc;
+        let tid = self.exc_key();
         let s = self.st.exc.get_mut(&tid)?;
         let e = s.current.take();
         if s.last.is_none() {
@@ -947,12 +1039,12 @@ impl<'rt> Gil<'rt> {
     /// The last exception raised on this thread (borrowed), kept for diagnostics until
     /// [`clear_last_exception`](Self::clear_last_exception).
     pub fn last_exception(&self) -> Option<Value> {
-        self.st.exc.get(&self.exc).and_then(|s| s.last)
+        self.st.exc.get(&self.exc_key()).and_then(|s| s.last)
     }
 
     /// Forgets this thread's last exception.
     pub fn clear_last_exception(&mut self) {
-        let tid = self.exc;
+        let tid = self.exc_key();
         let Some(s) = self.st.exc.get_mut(&tid) else {
             return;
         };

@@ -39,12 +39,13 @@ pub mod object;
 mod printable;
 pub mod report;
 pub mod state;
+mod thread_state;
 pub mod value;
 
 pub use async_rt::{CancelToken, TaskCx, TaskId, TaskState};
 pub use config::Config;
 pub use error::{InitError, InitStep, NotInitialized, PermissionError, RuntimeBusy, ShutdownError};
-pub use gil::{Gil, PyResult, Raised};
+pub use gil::{Gil, GilError, PyResult, Raised};
 pub use lifecycle::{Runtime, RuntimeSlot};
 pub use report::TeardownReport;
 pub use state::RuntimeState;

@@ -11,19 +11,20 @@ use crate::builtins::{BuiltinClasses, CLASS_COUNT, ClassId, static_is_exception}
 use crate::caps::Capabilities;
 use crate::config::{Config, Resolved};
 use crate::error::{InitError, InitStep, PermissionError};
-use crate::gil::{ExcState, Gil, ModuleInit};
+use crate::gil::{ExcState, Gil, GilError, ModuleInit};
 use crate::hash::HashSecret;
 use crate::intern::{Interner, Symbol};
 use crate::object::natives::{BUILTIN_NATIVES, Native};
 use crate::object::types::{TypeObj, Types};
 use crate::object::{HEAP_KIND_NAMES, Heap, Object};
 use crate::report::{OwnerStat, TeardownReport};
+use crate::thread_state::{GilCondvar, GilLock};
 use crate::value::{Value, runtime_stamp_parts, stamp};
 use hashbrown::HashMap;
 use molt_arenas::arena::{Arena, FrozenArena};
 use molt_arenas::handles::RuntimeId;
 use molt_arenas::registry::{AllocRegistry, LeakReport, Tracker};
-use molt_arenas::sync::{Arc, Condvar, Mutex, MutexGuard};
+use molt_arenas::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// Names of the allocation kinds the runtime registers, in registration order.
@@ -171,18 +172,29 @@ pub struct RuntimeState {
     arena: FrozenArena,
     classes: BuiltinClasses,
     capabilities: Capabilities,
-    interp: Mutex<Interp>,
-    /// Condition variables of the runtime lock: scheduler workers wait on `work_cv` for
-    /// ready tasks, the sleep worker on `timer_cv` for its next timer, joiners and sleeping
-    /// tasks on `done_cv` for task state changes.
-    pub(crate) work_cv: Condvar,
-    pub(crate) timer_cv: Condvar,
-    pub(crate) done_cv: Condvar,
+    /// The mutable state, accessed only by the thread that holds `gil` (through a token).
+    interp: std::cell::UnsafeCell<Interp>,
+    /// The runtime lock (see `crate::thread_state`).
+    pub(crate) gil: GilLock,
+    /// Condition variables of the GIL: scheduler workers wait on `work_cv` for ready tasks,
+    /// the sleep worker on `timer_cv` for its next timer, joiners and sleeping tasks on
+    /// `done_cv` for task state changes.
+    pub(crate) work_cv: GilCondvar,
+    pub(crate) timer_cv: GilCondvar,
+    pub(crate) done_cv: GilCondvar,
     init_time: Duration,
 }
 
+// SAFETY: every field but `interp` is `Sync`; `interp` is only accessed through a `Gil`
+// token, and a token exists only on the thread that holds `gil`, which serializes access
+// (the GIL's acquire/release orderings order one holder's accesses before the next's).
+// `Interp` is `Send`, so handing it from thread to thread with the GIL is sound.
+unsafe impl Sync for RuntimeState {}
+
 // Worker threads share the state by reference (see async_rt::StatePtr).
 const _: fn() = || {
+    fn send<T: Send>() {}
+    send::<Interp>();
     fn send_sync<T: Send + Sync>() {}
     send_sync::<RuntimeState>();
 };
@@ -307,10 +319,11 @@ impl RuntimeState {
             arena,
             classes,
             capabilities,
-            interp: Mutex::new(interp),
-            work_cv: Condvar::new(),
-            timer_cv: Condvar::new(),
-            done_cv: Condvar::new(),
+            interp: std::cell::UnsafeCell::new(interp),
+            gil: GilLock::new(),
+            work_cv: GilCondvar::new(),
+            timer_cv: GilCondvar::new(),
+            done_cv: GilCondvar::new(),
             init_time: started.elapsed(),
         })
     }
@@ -330,11 +343,19 @@ impl RuntimeState {
         self.config.shutdown_timeout
     }
 
-    /// Takes the runtime lock (the GIL) and gives access to the mutable state.
-    pub fn lock(&self) -> MutexGuard<'_, Interp> {
-        // A panic while holding the lock cannot leave `Interp` half-updated in a way that
-        // matters for memory safety (it is plain owned data), so poisoning is ignored.
-        self.interp.lock().unwrap_or_else(|e| e.into_inner())
+    /// Takes the GIL and gives access to the mutable state (a [`Gil`] token seen as the
+    /// [`Interp`] it guards). Panics as [`gil`](Self::gil) does.
+    pub fn lock(&self) -> InterpGuard<'_> {
+        InterpGuard(self.gil())
+    }
+
+    pub(crate) fn gil_lock(&self) -> &GilLock {
+        &self.gil
+    }
+
+    pub(crate) fn interp_ptr(&self) -> std::ptr::NonNull<Interp> {
+        // SAFETY: `UnsafeCell::get` is never null.
+        unsafe { std::ptr::NonNull::new_unchecked(self.interp.get()) }
     }
 
     /// The builtin classes.
@@ -352,9 +373,24 @@ impl RuntimeState {
         self.classes.exception_type(name)
     }
 
-    /// Takes the runtime lock and returns the token of the object-model API.
+    /// Takes the GIL and returns the token of the object-model API, waiting while another
+    /// thread holds it. On a thread that already holds it without a usable token (through
+    /// `molt_gil_acquire`, or inside a C native function), the token nests.
+    ///
+    /// # Panics
+    /// If a token of this runtime is already live on this thread (a native function calling
+    /// `g.runtime().gil()`, or `rt.gil()` twice): use that token. [`try_gil`](Self::try_gil)
+    /// returns the error instead.
     pub fn gil(&self) -> Gil<'_> {
-        Gil::new(self, self.lock())
+        match self.try_gil() {
+            Ok(g) => g,
+            Err(e) => panic!("RuntimeState::gil (use try_gil to handle it): {e}"),
+        }
+    }
+
+    /// [`gil`](Self::gil), failing at once with [`GilError::InUse`] instead of panicking.
+    pub fn try_gil(&self) -> Result<Gil<'_>, GilError> {
+        Gil::enter(self, crate::thread_state::thread_key())
     }
 
     /// The hash secret.
@@ -466,12 +502,13 @@ impl RuntimeState {
             classes,
             capabilities,
             interp,
+            gil: _,
             work_cv: _,
             timer_cv: _,
             done_cv: _,
             init_time,
         } = self;
-        let mut interp = interp.into_inner().unwrap_or_else(|e| e.into_inner());
+        let mut interp = interp.into_inner();
         let tasks = interp.tasks.shutdown_report.take().unwrap_or_default();
         // 2. caches: the module cache and every thread's exception state only hold
         //    references into the heap, which step 3 frees wholesale.
@@ -524,5 +561,27 @@ impl RuntimeState {
             leaks,
             hash_secret_wiped,
         }
+    }
+}
+
+/// The GIL held as a view of the mutable state ([`RuntimeState::lock`]).
+pub struct InterpGuard<'rt>(Gil<'rt>);
+
+impl std::fmt::Debug for InterpGuard<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "InterpGuard({:?})", self.0)
+    }
+}
+
+impl std::ops::Deref for InterpGuard<'_> {
+    type Target = Interp;
+    fn deref(&self) -> &Interp {
+        &self.0.st
+    }
+}
+
+impl std::ops::DerefMut for InterpGuard<'_> {
+    fn deref_mut(&mut self) -> &mut Interp {
+        &mut self.0.st
     }
 }

@@ -354,26 +354,29 @@ impl<'rt> TaskCx<'rt> {
         self.rt
     }
 
-    /// Takes the runtime lock. Exceptions raised through this token are the task's own.
-    /// The borrow keeps `sleep` and `check_cancelled` (which need the lock themselves) from
-    /// being called while it is held.
-    pub fn gil(&mut self) -> Gil<'rt> {
+    /// Takes the GIL (see [`RuntimeState::gil`]). Exceptions raised through this token are
+    /// the task's own. The token borrows the `TaskCx`, so `sleep` and `check_cancelled`
+    /// (which release the GIL while they wait) cannot be called while it is live: hold the
+    /// token for a run of calls, drop it, then wait.
+    pub fn gil(&mut self) -> Gil<'_> {
         let mut g = self.rt.gil();
-        g.exc = self.exc_key;
+        g.set_exc_key(self.exc_key);
         g
     }
 
     /// Raises `CancelledError` (with the cancel message) if this task was cancelled.
     pub fn check_cancelled(&mut self) -> PyResult<()> {
+        let id = self.id;
         let mut g = self.gil();
-        g.task_check_cancelled(self.id)
+        g.task_check_cancelled(id)
     }
 
     /// Sleeps for `duration` (the sleep worker wakes the task), with the runtime lock
     /// released. A cancellation (or shutdown) ends the sleep early with `CancelledError`.
     pub fn sleep(&mut self, duration: Duration) -> PyResult<()> {
+        let id = self.id;
         let mut g = self.gil();
-        g.task_sleep(self.id, duration)
+        g.task_sleep(id, duration)
     }
 }
 
@@ -1099,6 +1102,7 @@ fn start_thread(
 fn worker_loop(rt: &RuntimeState) {
     {
         let mut g = rt.gil();
+        g.worker = true;
         loop {
             if let Some(task) = g.st.tasks.ready.pop_front() {
                 let due = g.st.tasks.table.get(task).ok().and_then(|t| t.due);
@@ -1128,6 +1132,7 @@ fn worker_loop(rt: &RuntimeState) {
 fn sleeper_loop(rt: &RuntimeState) {
     {
         let mut g = rt.gil();
+        g.worker = true;
         loop {
             if g.st.tasks.stop {
                 break;

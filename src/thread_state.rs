@@ -1,0 +1,685 @@
+//! The GIL: a runtime's lock, held by one thread at a time, re-entrant per thread, that can
+//! be held across C calls; its condition variables; and the calling thread's state.
+//!
+//! # The lock
+//!
+//! [`GilLock`] is a futex-style word (`0` free, `1` held, `2` held with parked waiters)
+//! with a park mutex and condition variable for the slow path only, plus an *owner line*:
+//! the owning thread's key, its hold depth, the number of live [`crate::Gil`] tokens and
+//! whether one of them is usable ("active"). Only the owner writes the owner line (other
+//! threads only read `owner`, to see that it is not them), and it sits on its own cache line
+//! apart from the lock word, which waiters write.
+//!
+//! * A first acquire is one compare-and-swap; a release one swap (plus a wake-up only when
+//!   the word says someone parked).
+//! * A nested acquire by the owner is a plain increment of `depth`: no atomic
+//!   read-modify-write, no store to a line another thread writes. This is the *held path*.
+//! * `closing` (set by shutdown) makes external acquires fail at once, waking parked ones.
+//!
+//! # Thread state (the C ABI's held path)
+//!
+//! [`THREAD`] is one thread-local record per thread: a process-unique thread key and, when
+//! the thread holds the GIL of a published runtime through the C ABI, the runtime's state
+//! pointer, the slot it was published in and its generation. An entry point reads this one
+//! thread-local; if it names the slot and generation, the thread holds that runtime's GIL
+//! and the pointer is valid: a runtime cannot be freed while any thread holds its GIL (a
+//! shutdown must take it first), the thread's own shutdown clears the record, and a thread
+//! that exits holding the GIL releases it from the record's destructor (which touches only
+//! the lock, no other thread-local). See docs/ARCHITECTURE.md, "The GIL".
+//!
+//! # Waiting
+//!
+//! [`GilCondvar`] is an event count: a waiter reads the count and registers while holding
+//! the GIL, releases the GIL completely, and sleeps until the count moves; a notifier holds
+//! the GIL, so no wake-up is lost. Waiters that are not the runtime's own workers are
+//! counted in [`GilLock::sleepers`], and a shutdown does not free the state while any is
+//! left: each has Rust frames that will touch the state again.
+
+use crate::lifecycle::RuntimeSlot;
+use crate::state::RuntimeState;
+use molt_arenas::sync::{AtomicBool, AtomicU32, AtomicU64, Condvar, Mutex, Ordering, UnsafeCell};
+use std::cell::Cell;
+use std::time::{Duration, Instant};
+
+const FREE: u32 = 0;
+const HELD: u32 = 1;
+const CONTENDED: u32 = 2;
+
+/// Why an acquire failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum AcquireError {
+    /// The runtime is shutting down (external acquires only).
+    Closing,
+    /// The deadline passed.
+    Timeout,
+}
+
+/// What the owner line held before a complete release ([`GilLock::save`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Saved {
+    pub(crate) depth: u32,
+    pub(crate) tokens: u32,
+    pub(crate) active: bool,
+    /// Whether the thread record named this runtime (the C held path) before the save.
+    pub(crate) c_held: bool,
+}
+
+/// The part of the lock only its owner writes.
+#[repr(align(128))]
+#[derive(Debug)]
+struct OwnerLine {
+    /// The holder's thread key (0: none). Relaxed: only the owner stores it; another thread
+    /// reading it only learns that it is not the owner.
+    owner: AtomicU64,
+    depth: UnsafeCell<u32>,
+    tokens: UnsafeCell<u32>,
+    active: UnsafeCell<bool>,
+}
+
+/// A runtime's lock (see the module docs).
+#[derive(Debug)]
+pub(crate) struct GilLock {
+    word: AtomicU32,
+    closing: AtomicBool,
+    /// Threads waiting on a [`GilCondvar`] (or with the GIL saved inside a call) that are
+    /// not the runtime's workers; a shutdown waits for none to be left.
+    sleepers: AtomicU32,
+    park: Mutex<()>,
+    park_cv: Condvar,
+    line: OwnerLine,
+}
+
+/// Bounds a wait: wall-clock time normally; a few loom yields under loom, where time does
+/// not pass.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Deadline {
+    #[cfg(not(molt_loom))]
+    at: Option<Instant>,
+    #[cfg(molt_loom)]
+    bounded: bool,
+}
+
+impl Deadline {
+    /// No bound.
+    pub(crate) fn never() -> Self {
+        #[cfg(not(molt_loom))]
+        {
+            Self { at: None }
+        }
+        #[cfg(molt_loom)]
+        {
+            Self { bounded: false }
+        }
+    }
+
+    /// `timeout` from now.
+    pub(crate) fn after(timeout: Duration) -> Self {
+        #[cfg(not(molt_loom))]
+        {
+            Self {
+                at: Instant::now().checked_add(timeout),
+            }
+        }
+        #[cfg(molt_loom)]
+        {
+            let _ = timeout;
+            Self { bounded: true }
+        }
+    }
+
+    /// Time left (`None`: unbounded). Under loom a bounded deadline has "a little" left.
+    pub(crate) fn left(&self) -> Option<Duration> {
+        #[cfg(not(molt_loom))]
+        {
+            self.at
+                .map(|at| at.saturating_duration_since(Instant::now()))
+        }
+        #[cfg(molt_loom)]
+        {
+            self.bounded.then_some(Duration::from_millis(1))
+        }
+    }
+
+    /// Whether a bounded deadline has passed (never under loom: loom bounds by its waits).
+    pub(crate) fn passed(&self) -> bool {
+        #[cfg(not(molt_loom))]
+        {
+            self.at.is_some_and(|at| Instant::now() >= at)
+        }
+        #[cfg(molt_loom)]
+        {
+            false
+        }
+    }
+}
+
+impl GilLock {
+    pub(crate) fn new() -> Self {
+        Self {
+            word: AtomicU32::new(FREE),
+            closing: AtomicBool::new(false),
+            sleepers: AtomicU32::new(0),
+            park: Mutex::new(()),
+            park_cv: Condvar::new(),
+            line: OwnerLine {
+                owner: AtomicU64::new(0),
+                depth: UnsafeCell::new(0),
+                tokens: UnsafeCell::new(0),
+                active: UnsafeCell::new(false),
+            },
+        }
+    }
+
+    /// Whether the thread with key `key` holds the lock.
+    #[inline]
+    pub(crate) fn owned_by(&self, key: u64) -> bool {
+        self.line.owner.load(Ordering::Relaxed) == key
+    }
+
+    /// Whether any thread holds the lock.
+    pub(crate) fn is_locked(&self) -> bool {
+        self.word.load(Ordering::Acquire) != FREE
+    }
+
+    // The owner-line accessors: callers hold the lock (`owned_by(key)` for their own key).
+    #[inline]
+    fn get<T: Copy>(cell: &UnsafeCell<T>) -> T {
+        // SAFETY: only the owner touches the owner line's cells, and the caller is it; the
+        // lock's acquire/release orderings order one owner's accesses before the next's.
+        cell.with(|p| unsafe { *p })
+    }
+    #[inline]
+    fn set<T>(cell: &UnsafeCell<T>, v: T) {
+        // SAFETY: as in `get`.
+        cell.with_mut(|p| unsafe { *p = v })
+    }
+
+    /// The owner's hold depth. Caller: the owner.
+    #[inline]
+    pub(crate) fn depth(&self) -> u32 {
+        Self::get(&self.line.depth)
+    }
+    /// The owner's live tokens. Caller: the owner.
+    #[inline]
+    pub(crate) fn tokens(&self) -> u32 {
+        Self::get(&self.line.tokens)
+    }
+    /// Whether a usable token is live. Caller: the owner.
+    #[inline]
+    pub(crate) fn active(&self) -> bool {
+        Self::get(&self.line.active)
+    }
+    /// Sets whether a usable token is live. Caller: the owner.
+    #[inline]
+    pub(crate) fn set_active(&self, v: bool) {
+        Self::set(&self.line.active, v)
+    }
+    /// A nested hold by the owner (the held path: plain stores only).
+    #[inline]
+    pub(crate) fn nest(&self) {
+        Self::set(&self.line.depth, self.depth() + 1);
+    }
+    /// A token made by the owner: one more hold and one more token, now the active one.
+    /// Returns whether a token was active before (restored by [`GilLock::token_done`]).
+    #[inline]
+    pub(crate) fn token_begin(&self) -> bool {
+        Self::set(&self.line.depth, self.depth() + 1);
+        Self::set(&self.line.tokens, self.tokens() + 1);
+        let was = self.active();
+        self.set_active(true);
+        was
+    }
+    /// Ends a token: restores `active`, drops the token's hold. True if that was the last
+    /// hold and the lock was released.
+    #[inline]
+    pub(crate) fn token_done(&self, was_active: bool) -> bool {
+        self.set_active(was_active);
+        Self::set(&self.line.tokens, self.tokens() - 1);
+        self.release_one()
+    }
+
+    /// Drops one hold of the owner; at zero releases the lock. True if released.
+    #[inline]
+    pub(crate) fn release_one(&self) -> bool {
+        let d = self.depth() - 1;
+        Self::set(&self.line.depth, d);
+        if d == 0 {
+            self.line.owner.store(0, Ordering::Relaxed);
+            self.unlock_raw();
+            true
+        } else {
+            false
+        }
+    }
+
+    /// Acquires for the thread `key`: nested if it is the owner, else the lock itself
+    /// (blocking until `deadline`). An `external` acquire fails at once while the runtime is
+    /// closing. Returns true for a fresh (depth 0 to 1) hold.
+    pub(crate) fn acquire(
+        &self,
+        key: u64,
+        external: bool,
+        deadline: Deadline,
+    ) -> Result<bool, AcquireError> {
+        if self.owned_by(key) {
+            self.nest();
+            return Ok(false);
+        }
+        self.lock_for(key, external, deadline)?;
+        Self::set(&self.line.depth, 1);
+        Ok(true)
+    }
+
+    /// Takes the lock for thread `key` (not its owner) with nothing held yet (depth 0: the
+    /// caller adds its hold, a token's or an acquire's, at once).
+    pub(crate) fn lock_for(
+        &self,
+        key: u64,
+        external: bool,
+        deadline: Deadline,
+    ) -> Result<(), AcquireError> {
+        self.lock_raw(external, deadline)?;
+        self.line.owner.store(key, Ordering::Relaxed);
+        Self::set(&self.line.depth, 0);
+        Self::set(&self.line.tokens, 0);
+        self.set_active(false);
+        Ok(())
+    }
+
+    /// Releases completely, at any depth; returns what to restore. Caller: the owner.
+    pub(crate) fn save(&self, state: &RuntimeState) -> Saved {
+        let saved = Saved {
+            depth: self.depth(),
+            tokens: self.tokens(),
+            active: self.active(),
+            c_held: clear_c_state_if(state),
+        };
+        Self::set(&self.line.depth, 0);
+        Self::set(&self.line.tokens, 0);
+        self.set_active(false);
+        self.line.owner.store(0, Ordering::Relaxed);
+        self.unlock_raw();
+        saved
+    }
+
+    /// Takes the lock back at the depth `saved` had (internal: ignores `closing`).
+    pub(crate) fn restore(&self, key: u64, saved: Saved, state: &RuntimeState) {
+        self.lock_raw(false, Deadline::never())
+            .expect("an unbounded internal acquire cannot fail");
+        self.line.owner.store(key, Ordering::Relaxed);
+        Self::set(&self.line.depth, saved.depth);
+        Self::set(&self.line.tokens, saved.tokens);
+        self.set_active(saved.active);
+        if saved.c_held {
+            restore_c_state(state);
+        }
+    }
+
+    /// Force-releases whatever the owner holds (thread exit). Caller: the owner.
+    fn release_all(&self) {
+        Self::set(&self.line.depth, 0);
+        Self::set(&self.line.tokens, 0);
+        self.set_active(false);
+        self.line.owner.store(0, Ordering::Relaxed);
+        self.unlock_raw();
+    }
+
+    #[inline]
+    fn lock_raw(&self, external: bool, deadline: Deadline) -> Result<(), AcquireError> {
+        if self
+            .word
+            .compare_exchange(FREE, HELD, Ordering::Acquire, Ordering::Relaxed)
+            .is_ok()
+        {
+            if external && self.closing.load(Ordering::Acquire) {
+                self.unlock_raw();
+                return Err(AcquireError::Closing);
+            }
+            return Ok(());
+        }
+        self.lock_slow(external, deadline)
+    }
+
+    #[cold]
+    fn lock_slow(&self, external: bool, deadline: Deadline) -> Result<(), AcquireError> {
+        loop {
+            if external && self.closing.load(Ordering::Acquire) {
+                return Err(AcquireError::Closing);
+            }
+            // Marking the word contended makes the holder's release wake a parked thread.
+            if self.word.swap(CONTENDED, Ordering::Acquire) == FREE {
+                if external && self.closing.load(Ordering::Acquire) {
+                    self.unlock_raw();
+                    return Err(AcquireError::Closing);
+                }
+                return Ok(());
+            }
+            let guard = self.park.lock().unwrap_or_else(|e| e.into_inner());
+            // Checked under the park lock: a release (or `close`) after this check takes the
+            // park lock to notify, so it reaches us once we wait.
+            let still = self.word.load(Ordering::Acquire) == CONTENDED
+                && !(external && self.closing.load(Ordering::Acquire));
+            if still {
+                match deadline.left() {
+                    None => drop(self.park_cv.wait(guard).unwrap_or_else(|e| e.into_inner())),
+                    Some(left) => {
+                        if left.is_zero() {
+                            return Err(AcquireError::Timeout);
+                        }
+                        let (g, r) = self
+                            .park_cv
+                            .wait_timeout(guard, left)
+                            .unwrap_or_else(|e| e.into_inner());
+                        drop(g);
+                        #[cfg(molt_loom)]
+                        {
+                            // Under loom a bounded wait gives up after one wake-up it did
+                            // not get the lock from.
+                            let _ = r;
+                            if self
+                                .word
+                                .compare_exchange(
+                                    FREE,
+                                    CONTENDED,
+                                    Ordering::Acquire,
+                                    Ordering::Relaxed,
+                                )
+                                .is_ok()
+                            {
+                                return Ok(());
+                            }
+                            return Err(AcquireError::Timeout);
+                        }
+                        #[cfg(not(molt_loom))]
+                        if r.timed_out() && deadline.passed() {
+                            // One last try: the holder may have released just now.
+                            if self
+                                .word
+                                .compare_exchange(
+                                    FREE,
+                                    CONTENDED,
+                                    Ordering::Acquire,
+                                    Ordering::Relaxed,
+                                )
+                                .is_ok()
+                            {
+                                return Ok(());
+                            }
+                            return Err(AcquireError::Timeout);
+                        }
+                    }
+                }
+            } else {
+                drop(guard);
+            }
+        }
+    }
+
+    #[inline]
+    fn unlock_raw(&self) {
+        if self.word.swap(FREE, Ordering::Release) == CONTENDED {
+            self.wake(false);
+        }
+    }
+
+    #[cold]
+    fn wake(&self, all: bool) {
+        let _guard = self.park.lock().unwrap_or_else(|e| e.into_inner());
+        if all {
+            self.park_cv.notify_all();
+        } else {
+            self.park_cv.notify_one();
+        }
+    }
+
+    /// Makes external acquires fail at once (waking parked ones), or accepts them again.
+    pub(crate) fn set_closing(&self, closing: bool) {
+        self.closing.store(closing, Ordering::Release);
+        if closing {
+            self.wake(true);
+        }
+    }
+
+    /// Threads with the GIL released inside the runtime (see the module docs).
+    pub(crate) fn sleepers(&self) -> u32 {
+        self.sleepers.load(Ordering::Acquire)
+    }
+
+    pub(crate) fn sleeper_enter(&self) {
+        self.sleepers.fetch_add(1, Ordering::AcqRel);
+    }
+
+    pub(crate) fn sleeper_leave(&self) {
+        self.sleepers.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// A condition variable of a runtime's GIL (see the module docs).
+#[derive(Debug)]
+pub(crate) struct GilCondvar {
+    /// The event count, under its own mutex.
+    seq: Mutex<u64>,
+    cv: Condvar,
+    /// Registered waiters: a notifier (holding the GIL) skips the mutex when there are none.
+    waiters: AtomicU32,
+}
+
+impl GilCondvar {
+    pub(crate) fn new() -> Self {
+        Self {
+            seq: Mutex::new(0),
+            cv: Condvar::new(),
+            waiters: AtomicU32::new(0),
+        }
+    }
+
+    /// Wakes every waiter. The caller holds the GIL.
+    pub(crate) fn notify_all(&self) {
+        // Relaxed is enough: a waiter registers while holding the GIL, and we hold it now.
+        if self.waiters.load(Ordering::Relaxed) == 0 {
+            return;
+        }
+        let mut seq = self.seq.lock().unwrap_or_else(|e| e.into_inner());
+        *seq += 1;
+        self.cv.notify_all();
+    }
+
+    /// Wakes one waiter (all of them, in fact: waiters re-check their conditions, and a
+    /// wake-up that reached a thread with nothing to do must not be lost for another).
+    pub(crate) fn notify_one(&self) {
+        self.notify_all();
+    }
+
+    /// Releases the GIL `lock` completely (the caller holds it, as thread `key`), waits for
+    /// a notification (or `timeout`), then takes the GIL back at the depth it had.
+    /// `counted`: the waiter is not one of the runtime's workers (see
+    /// [`GilLock::sleepers`]).
+    pub(crate) fn wait(
+        &self,
+        state: &RuntimeState,
+        key: u64,
+        timeout: Option<Duration>,
+        counted: bool,
+    ) {
+        let lock = state.gil_lock();
+        let mut seq = self.seq.lock().unwrap_or_else(|e| e.into_inner());
+        let seen = *seq;
+        self.waiters.fetch_add(1, Ordering::Relaxed);
+        if counted {
+            lock.sleeper_enter();
+        }
+        // Lock order: GIL, then `seq`. We hold `seq` while releasing the GIL and take the
+        // GIL again only after dropping `seq`, so a notifier (GIL, then `seq`) never waits
+        // for us while we wait for it.
+        let saved = lock.save(state);
+        match timeout {
+            None => {
+                while *seq == seen {
+                    seq = self.cv.wait(seq).unwrap_or_else(|e| e.into_inner());
+                }
+            }
+            Some(t) => {
+                let deadline = Deadline::after(t);
+                while *seq == seen {
+                    let Some(left) = deadline.left() else { break };
+                    if left.is_zero() {
+                        break;
+                    }
+                    let (s, r) = self
+                        .cv
+                        .wait_timeout(seq, left)
+                        .unwrap_or_else(|e| e.into_inner());
+                    seq = s;
+                    if r.timed_out() {
+                        break;
+                    }
+                    #[cfg(molt_loom)]
+                    break;
+                }
+            }
+        }
+        self.waiters.fetch_sub(1, Ordering::Relaxed);
+        drop(seq);
+        lock.restore(key, saved, state);
+        if counted {
+            lock.sleeper_leave();
+        }
+    }
+}
+
+/// The calling thread's record (see the module docs).
+#[derive(Debug)]
+pub(crate) struct ThreadState {
+    key: Cell<u64>,
+    /// The runtime whose GIL this thread holds through the C ABI, or null.
+    c_state: Cell<*const RuntimeState>,
+    /// The slot it was published in (compared, never dereferenced here).
+    c_slot: Cell<*const RuntimeSlot>,
+    /// Its generation in that slot.
+    c_generation: Cell<u64>,
+    /// A `molt_gil_save` not yet restored: (generation, saved owner line).
+    c_saved: Cell<Option<(u64, Saved)>>,
+}
+
+impl ThreadState {
+    const fn new() -> Self {
+        Self {
+            key: Cell::new(0),
+            c_state: Cell::new(std::ptr::null()),
+            c_slot: Cell::new(std::ptr::null()),
+            c_generation: Cell::new(0),
+            c_saved: Cell::new(None),
+        }
+    }
+
+    /// This thread's key (process-unique, never 0).
+    #[inline]
+    pub(crate) fn key(&self) -> u64 {
+        let k = self.key.get();
+        if k != 0 {
+            return k;
+        }
+        let k = molt_arenas::sync::next_instance_id().get();
+        self.key.set(k);
+        k
+    }
+
+    /// The runtime of `slot` whose GIL this thread holds through the C ABI, if any (and if
+    /// it is the slot's current generation).
+    #[inline]
+    pub(crate) fn c_held(&self, slot: &RuntimeSlot) -> Option<&RuntimeState> {
+        let p = self.c_state.get();
+        if p.is_null()
+            || !std::ptr::eq(self.c_slot.get(), slot)
+            || self.c_generation.get() != slot.generation()
+        {
+            return None;
+        }
+        // SAFETY: the record names a runtime only while this thread holds its GIL (set by
+        // `set_c_state` after acquiring, cleared before every release to depth 0, by a save,
+        // by this thread's shutdown and at thread exit), and a runtime is freed only by a
+        // shutdown that took its GIL, so the state is alive; it is only read through `&`.
+        Some(unsafe { &*p })
+    }
+
+    /// Records that this thread holds `state`'s GIL, published in `slot` at `generation`.
+    pub(crate) fn set_c_state(&self, state: &RuntimeState, slot: &RuntimeSlot, generation: u64) {
+        self.c_state.set(state);
+        self.c_slot.set(slot);
+        self.c_generation.set(generation);
+    }
+
+    /// Forgets the C hold record (the slot and generation stay, for a restore).
+    pub(crate) fn clear_c_state(&self) {
+        self.c_state.set(std::ptr::null());
+    }
+
+    /// Whether the record names `state`.
+    pub(crate) fn names(&self, state: &RuntimeState) -> bool {
+        std::ptr::eq(self.c_state.get(), state)
+    }
+
+    /// The pending `molt_gil_save`, taken.
+    pub(crate) fn take_saved(&self) -> Option<(u64, Saved)> {
+        self.c_saved.take()
+    }
+
+    /// Records a `molt_gil_save`.
+    pub(crate) fn put_saved(&self, saved: Option<(u64, Saved)>) {
+        self.c_saved.set(saved);
+    }
+}
+
+impl Drop for ThreadState {
+    /// A thread that exits holding a runtime's GIL through the C ABI releases it. Touches
+    /// only that runtime's lock (alive: see `c_held`), no other thread-local.
+    fn drop(&mut self) {
+        let p = self.c_state.get();
+        if p.is_null() {
+            return;
+        }
+        self.c_state.set(std::ptr::null());
+        // SAFETY: see `c_held`: the record names a runtime only while this thread holds its
+        // GIL, which keeps the runtime alive.
+        let state = unsafe { &*p };
+        let lock = state.gil_lock();
+        if lock.owned_by(self.key.get()) {
+            lock.release_all();
+        }
+    }
+}
+
+#[cfg(not(molt_loom))]
+molt_arenas::sync::thread_local! {
+    /// The calling thread's record.
+    pub(crate) static THREAD: ThreadState = const { ThreadState::new() };
+}
+#[cfg(molt_loom)]
+molt_arenas::sync::thread_local! {
+    /// The calling thread's record.
+    pub(crate) static THREAD: ThreadState = ThreadState::new();
+}
+
+/// The calling thread's key (0 if its record is already destroyed, at thread exit).
+#[inline]
+pub(crate) fn thread_key() -> u64 {
+    THREAD.try_with(|t| t.key()).unwrap_or(0)
+}
+
+/// Clears the C hold record if it names `state`; true if it did.
+pub(crate) fn clear_c_state_if(state: &RuntimeState) -> bool {
+    THREAD
+        .try_with(|t| {
+            let named = t.names(state);
+            if named {
+                t.clear_c_state();
+            }
+            named
+        })
+        .unwrap_or(false)
+}
+
+/// Puts back the C hold record a save cleared (the slot and generation were kept).
+fn restore_c_state(state: &RuntimeState) {
+    let _ = THREAD.try_with(|t| t.c_state.set(state));
+}
