@@ -34,6 +34,10 @@
 // An index was out of range.
 #define MOLT_ERR_INDEX -6
 
+// A Rust `Gil` token of the runtime is in use on this thread (Rust code called the C ABI
+// while holding one): use the token.
+#define MOLT_ERR_REENTRANT -9
+
 // A bug inside molt-state was caught at the boundary (a panic); the message says where.
 #define MOLT_ERR_INTERNAL -100
 
@@ -390,15 +394,40 @@ int32_t molt_task_cancel(struct MoltTask task, const char *message, int32_t *too
 // `out` must be NULL (an error) or valid for a write of `int32_t`.
 int32_t molt_task_state(struct MoltTask task, int32_t *out);
 
-// Sleeps for `seconds`. Inside a task (a task body calling it) the sleep worker wakes the
-// task, and a cancellation or shutdown ends the sleep early with `MOLT_ERR_EXCEPTION`
-// (`CancelledError`, the task's current exception). Elsewhere it sleeps the calling thread
-// without holding anything of the runtime.
+// Sleeps for `seconds`, with the GIL released meanwhile (taken back at the depth it had,
+// for a thread that held it). Inside a task (a task body calling it) the sleep worker wakes
+// the task, and a cancellation or shutdown ends the sleep early with `MOLT_ERR_EXCEPTION`
+// (`CancelledError`, the task's current exception). Elsewhere it sleeps the calling thread.
 int32_t molt_sleep(double seconds);
 
 // Inside a task: `MOLT_OK`, or `MOLT_ERR_EXCEPTION` with `CancelledError` raised if the task
 // was cancelled. Outside a task: `MOLT_ERR_INVALID_ARGUMENT`.
 int32_t molt_task_check_cancelled(void);
+
+// Takes the default runtime's GIL for the calling thread, re-entrantly (each call needs
+// its `molt_gil_release`). While a thread holds it, every entry point takes the held path
+// (no lock, no atomic read-modify-write). Returns `MOLT_ERR_NOT_INITIALIZED` at once,
+// never blocking, with no runtime or once shutdown has begun. A thread that exits holding
+// it releases it. Holders are not preempted: others (task workers included) wait until it
+// is released, saved (`molt_gil_save`) or given up inside a blocking runtime call.
+int32_t molt_gil_acquire(void);
+
+// Drops one hold taken by `molt_gil_acquire`; the last one releases the GIL.
+// `MOLT_ERR_INVALID_ARGUMENT` if the thread does not hold it (or only a call in progress
+// does), `MOLT_ERR_NOT_INITIALIZED` with no runtime.
+int32_t molt_gil_release(void);
+
+// 1 if the calling thread holds the default runtime's GIL, else 0.
+int32_t molt_gil_is_held(void);
+
+// Releases the GIL completely, at any depth, for a blocking call (as CPython's
+// `PyEval_SaveThread`); returns the token `molt_gil_restore` takes, or 0 if the thread does
+// not hold it.
+uint64_t molt_gil_save(void);
+
+// Takes the GIL back at the depth `molt_gil_save` released (0: does nothing). After the
+// runtime shut down meanwhile: `MOLT_ERR_NOT_INITIALIZED`, at once.
+int32_t molt_gil_restore(uint64_t token);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -119,6 +119,20 @@ pub enum ShutdownError {
         /// How long shutdown waited.
         waited_ms: u64,
     },
+    /// Another thread held the GIL (or had it released inside a runtime call it has not
+    /// returned from) for the whole wait bound.
+    #[error(
+        "runtime busy: another thread held the GIL for the whole {waited_ms} ms wait; the runtime is still running"
+    )]
+    GilHeld {
+        /// How long shutdown waited.
+        waited_ms: u64,
+    },
+    /// Shutdown was called from inside the runtime: from a task of the runtime (which it
+    /// would have to wait for) or from inside a runtime call (a native function) on this
+    /// thread. Nothing was changed.
+    #[error("runtime busy: shutdown called from inside {0}; the runtime is still running")]
+    Reentrant(&'static str),
 }
 
 /// [`Runtime::shutdown`](crate::Runtime::shutdown) could not proceed: the error, and the

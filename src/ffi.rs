@@ -16,7 +16,7 @@
 
 use crate::config::Config;
 use crate::error::InitError;
-use crate::lifecycle::{Entered, RuntimeSlot};
+use crate::lifecycle::{Entered, GilStateError, RuntimeSlot};
 use crate::state::RuntimeState;
 use std::cell::RefCell;
 use std::ffi::{CStr, CString, c_char};
@@ -37,6 +37,9 @@ pub const MOLT_ERR_INVALID_ARGUMENT: i32 = -4;
 pub const MOLT_ERR_PERMISSION: i32 = -5;
 /// An index was out of range.
 pub const MOLT_ERR_INDEX: i32 = -6;
+/// A Rust `Gil` token of the runtime is in use on this thread (Rust code called the C ABI
+/// while holding one): use the token.
+pub const MOLT_ERR_REENTRANT: i32 = -9;
 /// A bug inside molt-state was caught at the boundary (a panic); the message says where.
 pub const MOLT_ERR_INTERNAL: i32 = -100;
 
@@ -116,6 +119,19 @@ fn entered(name: &str) -> Result<Entered<'static>, Failure> {
     DEFAULT
         .enter()
         .map_err(|e| Failure::new(MOLT_ERR_NOT_INITIALIZED, format!("{name}: {e}")))
+}
+
+/// Runs `body` on the default runtime's state without the GIL (immutable state): through
+/// the held path's thread-local when the thread holds the GIL, else entering.
+fn with_state<T>(
+    name: &str,
+    body: impl FnOnce(&RuntimeState) -> Result<T, Failure>,
+) -> Result<T, Failure> {
+    if let Some(rt) = DEFAULT.held() {
+        return body(rt);
+    }
+    let rt = entered(name)?;
+    body(&rt)
 }
 
 /// Writes `value` through `out`, or fails if `out` is null.
@@ -233,7 +249,6 @@ pub extern "C" fn molt_last_teardown_report() -> *const c_char {
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn molt_runtime_set_argv(argc: i32, argv: *const *const c_char) -> i32 {
     boundary("molt_runtime_set_argv", || {
-        let rt = entered("molt_runtime_set_argv")?;
         let argc = usize::try_from(argc)
             .map_err(|_| Failure::invalid(format!("argc is negative ({argc})")))?;
         if argc > 0 && argv.is_null() {
@@ -247,8 +262,10 @@ pub unsafe extern "C" fn molt_runtime_set_argv(argc: i32, argv: *const *const c_
             let s = unsafe { read_str(p, &format!("argv[{i}]")) }?;
             args.push(s.to_owned());
         }
-        rt.lock().set_argv(args);
-        Ok(())
+        with_gil("molt_runtime_set_argv", |g| {
+            g.st.set_argv(args);
+            Ok(())
+        })
     })
 }
 
@@ -259,8 +276,7 @@ pub unsafe extern "C" fn molt_runtime_set_argv(argc: i32, argv: *const *const c_
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn molt_runtime_argv_len(out: *mut usize) -> i32 {
     boundary("molt_runtime_argv_len", || {
-        let rt = entered("molt_runtime_argv_len")?;
-        let n = rt.lock().argv().len();
+        let n = with_gil("molt_runtime_argv_len", |g| Ok(g.st.argv().len()))?;
         // SAFETY: forwarded caller contract.
         unsafe { write_out(out, n, "out") }
     })
@@ -281,16 +297,17 @@ pub unsafe extern "C" fn molt_runtime_argv_get(
     out_len: *mut usize,
 ) -> i32 {
     boundary("molt_runtime_argv_get", || {
-        let rt = entered("molt_runtime_argv_get")?;
-        let interp = rt.lock();
-        let arg = interp.argv().get(index).ok_or_else(|| {
-            Failure::new(
-                MOLT_ERR_INDEX,
-                format!(
-                    "IndexError: argv index {index} out of range (len {})",
-                    interp.argv().len()
-                ),
-            )
+        let arg = with_gil("molt_runtime_argv_get", |g| {
+            let argv = g.st.argv();
+            argv.get(index).cloned().ok_or_else(|| {
+                Failure::new(
+                    MOLT_ERR_INDEX,
+                    format!(
+                        "IndexError: argv index {index} out of range (len {})",
+                        argv.len()
+                    ),
+                )
+            })
         })?;
         // SAFETY: forwarded caller contract.
         unsafe { write_out(out_len, arg.len(), "out_len") }?;
@@ -321,11 +338,12 @@ pub unsafe extern "C" fn molt_runtime_argv_get(
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn molt_capability_require(capability: *const c_char) -> i32 {
     boundary("molt_capability_require", || {
-        let rt = entered("molt_capability_require")?;
         // SAFETY: forwarded caller contract.
         let name = unsafe { read_str(capability, "capability") }?;
-        rt.require(name)
-            .map_err(|e| Failure::new(MOLT_ERR_PERMISSION, e.to_string()))
+        with_state("molt_capability_require", |rt| {
+            rt.require(name)
+                .map_err(|e| Failure::new(MOLT_ERR_PERMISSION, e.to_string()))
+        })
     })
 }
 
@@ -337,13 +355,14 @@ pub unsafe extern "C" fn molt_capability_require(capability: *const c_char) -> i
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn molt_runtime_live_allocations(out: *mut i64) -> i32 {
     boundary("molt_runtime_live_allocations", || {
-        let rt = entered("molt_runtime_live_allocations")?;
-        let live = rt
-            .live_allocations()
-            .leaks
-            .iter()
-            .map(|k| k.live_count())
-            .sum();
+        let live = with_state("molt_runtime_live_allocations", |rt| {
+            Ok(rt
+                .live_allocations()
+                .leaks
+                .iter()
+                .map(|k| k.live_count())
+                .sum())
+        })?;
         // SAFETY: forwarded caller contract.
         unsafe { write_out(out, live, "out") }
     })
@@ -368,14 +387,27 @@ pub const MOLT_FALSE: u64 = 0xFFFA_0000_0000_0000;
 use crate::gil::{Gil, Raised};
 use crate::value::Value;
 
-/// Runs `body` with the default runtime's GIL held.
+/// Runs `body` with the default runtime's GIL held: on the held path when the calling
+/// thread holds it (one thread-local read), else acquiring it for the call.
+#[inline]
 fn with_gil<T>(
     name: &str,
     body: impl FnOnce(&mut Gil<'_>) -> Result<T, Failure>,
 ) -> Result<T, Failure> {
-    let rt = entered(name)?;
-    let mut g = rt.gil();
-    body(&mut g)
+    match DEFAULT.with_gil(body) {
+        Ok(r) => r,
+        Err(e) => Err(gil_failure(name, e)),
+    }
+}
+
+#[cold]
+fn gil_failure(name: &str, e: GilStateError) -> Failure {
+    let code = match e {
+        GilStateError::NotInitialized => MOLT_ERR_NOT_INITIALIZED,
+        GilStateError::Invalid(_) => MOLT_ERR_INVALID_ARGUMENT,
+        GilStateError::TokenInUse => MOLT_ERR_REENTRANT,
+    };
+    Failure::new(code, format!("{name}: {e}"))
 }
 
 /// The failure for a raised exception (which stays current for `molt_err_fetch`).
@@ -1248,26 +1280,32 @@ pub unsafe extern "C" fn molt_task_state(task: MoltTask, out: *mut i32) -> i32 {
     })
 }
 
-/// Sleeps for `seconds`. Inside a task (a task body calling it) the sleep worker wakes the
-/// task, and a cancellation or shutdown ends the sleep early with `MOLT_ERR_EXCEPTION`
-/// (`CancelledError`, the task's current exception). Elsewhere it sleeps the calling thread
-/// without holding anything of the runtime.
+/// Sleeps for `seconds`, with the GIL released meanwhile (taken back at the depth it had,
+/// for a thread that held it). Inside a task (a task body calling it) the sleep worker wakes
+/// the task, and a cancellation or shutdown ends the sleep early with `MOLT_ERR_EXCEPTION`
+/// (`CancelledError`, the task's current exception). Elsewhere it sleeps the calling thread.
 #[unsafe(no_mangle)]
 pub extern "C" fn molt_sleep(seconds: f64) -> i32 {
     boundary("molt_sleep", || {
         let duration = seconds_arg(seconds, "seconds")?;
-        let rt = entered("molt_sleep")?;
-        match crate::async_rt::current_task(rt.id().get()) {
-            Some((_, task)) => {
-                let mut g = rt.gil();
-                g.task_sleep(task, duration).map_err(|r| raised(&mut g, r))
-            }
-            None => {
+        if DEFAULT.held().is_none() {
+            // Holding nothing: nothing to release, and nothing to enter for.
+            let rt = entered("molt_sleep")?;
+            if crate::async_rt::current_task(rt.id().get()).is_none() {
                 drop(rt);
                 std::thread::sleep(duration);
-                Ok(())
+                return Ok(());
             }
         }
+        with_gil("molt_sleep", |g| {
+            match crate::async_rt::current_task(g.runtime().id().get()) {
+                Some((_, task)) => g.task_sleep(task, duration).map_err(|r| raised(g, r)),
+                None => {
+                    g.unlocked(|| std::thread::sleep(duration));
+                    Ok(())
+                }
+            }
+        })
     })
 }
 
@@ -1276,13 +1314,70 @@ pub extern "C" fn molt_sleep(seconds: f64) -> i32 {
 #[unsafe(no_mangle)]
 pub extern "C" fn molt_task_check_cancelled() -> i32 {
     boundary("molt_task_check_cancelled", || {
-        let rt = entered("molt_task_check_cancelled")?;
-        let Some((_, task)) = crate::async_rt::current_task(rt.id().get()) else {
-            return Err(Failure::invalid(
-                "molt_task_check_cancelled: the calling thread is not running a task",
-            ));
-        };
-        let mut g = rt.gil();
-        g.task_check_cancelled(task).map_err(|r| raised(&mut g, r))
+        with_gil("molt_task_check_cancelled", |g| {
+            let Some((_, task)) = crate::async_rt::current_task(g.runtime().id().get()) else {
+                return Err(Failure::invalid(
+                    "molt_task_check_cancelled: the calling thread is not running a task",
+                ));
+            };
+            g.task_check_cancelled(task).map_err(|r| raised(g, r))
+        })
+    })
+}
+
+// ============================================================================ the GIL
+
+fn gil_status(name: &str, r: Result<(), GilStateError>) -> Result<(), Failure> {
+    r.map_err(|e| gil_failure(name, e))
+}
+
+/// Takes the default runtime's GIL for the calling thread, re-entrantly (each call needs
+/// its `molt_gil_release`). While a thread holds it, every entry point takes the held path
+/// (no lock, no atomic read-modify-write). Returns `MOLT_ERR_NOT_INITIALIZED` at once,
+/// never blocking, with no runtime or once shutdown has begun. A thread that exits holding
+/// it releases it. Holders are not preempted: others (task workers included) wait until it
+/// is released, saved (`molt_gil_save`) or given up inside a blocking runtime call.
+#[unsafe(no_mangle)]
+pub extern "C" fn molt_gil_acquire() -> i32 {
+    boundary("molt_gil_acquire", || {
+        gil_status("molt_gil_acquire", DEFAULT.gil_acquire())
+    })
+}
+
+/// Drops one hold taken by `molt_gil_acquire`; the last one releases the GIL.
+/// `MOLT_ERR_INVALID_ARGUMENT` if the thread does not hold it (or only a call in progress
+/// does), `MOLT_ERR_NOT_INITIALIZED` with no runtime.
+#[unsafe(no_mangle)]
+pub extern "C" fn molt_gil_release() -> i32 {
+    boundary("molt_gil_release", || {
+        gil_status("molt_gil_release", DEFAULT.gil_release())
+    })
+}
+
+/// 1 if the calling thread holds the default runtime's GIL, else 0.
+#[unsafe(no_mangle)]
+pub extern "C" fn molt_gil_is_held() -> i32 {
+    i32::from(DEFAULT.gil_is_held())
+}
+
+/// Releases the GIL completely, at any depth, for a blocking call (as CPython's
+/// `PyEval_SaveThread`); returns the token `molt_gil_restore` takes, or 0 if the thread does
+/// not hold it.
+#[unsafe(no_mangle)]
+pub extern "C" fn molt_gil_save() -> u64 {
+    let mut token = 0;
+    let _ = boundary("molt_gil_save", || {
+        token = DEFAULT.gil_save();
+        Ok(())
+    });
+    token
+}
+
+/// Takes the GIL back at the depth `molt_gil_save` released (0: does nothing). After the
+/// runtime shut down meanwhile: `MOLT_ERR_NOT_INITIALIZED`, at once.
+#[unsafe(no_mangle)]
+pub extern "C" fn molt_gil_restore(token: u64) -> i32 {
+    boundary("molt_gil_restore", || {
+        gil_status("molt_gil_restore", DEFAULT.gil_restore(token))
     })
 }

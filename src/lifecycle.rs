@@ -19,8 +19,10 @@
 
 use crate::config::Config;
 use crate::error::{InitError, NotInitialized, RuntimeBusy, ShutdownError};
+use crate::gil::Gil;
 use crate::report::TeardownReport;
 use crate::state::RuntimeState;
+use crate::thread_state::{Deadline, THREAD, thread_key};
 use molt_arenas::sync::{AtomicPtr, AtomicU64, Mutex, MutexGuard, Ordering, spin_wait};
 use std::ops::Deref;
 use std::ptr::NonNull;
@@ -83,7 +85,8 @@ impl Runtime {
     /// caller can retry. Otherwise it stops and joins the worker threads and frees
     /// everything.
     pub fn shutdown(self) -> Result<TeardownReport, RuntimeBusy> {
-        if let Err(error) = self.quiesce(self.shutdown_timeout()) {
+        let deadline = Deadline::after(self.shutdown_timeout());
+        if let Err(error) = self.quiesce(deadline) {
             return Err(RuntimeBusy {
                 error,
                 runtime: self,
@@ -122,13 +125,26 @@ impl Drop for Runtime {
     /// Shuts down like [`Runtime::shutdown`], except that a drop cannot hand the runtime
     /// back: while tasks keep running it waits for them (warning once on stderr), as
     /// dropping a thread pool waits for its jobs.
+    ///
+    /// Dropped inside one of its own tasks (a task body held the last `Arc<Runtime>`), it
+    /// cannot wait for that task or join the worker running it: the teardown is handed to
+    /// that worker, which performs it (quiesce, join the other workers, free everything)
+    /// once the body has returned, and then exits; its report goes to stderr when
+    /// `MOLT_PRINT_TEARDOWN=1`.
     fn drop(&mut self) {
-        if self.state.is_none() {
+        let Some(p) = self.state else {
+            return;
+        };
+        // SAFETY: `p` came from `Box::leak` and is still owned by us.
+        let state = unsafe { p.as_ref() };
+        if crate::async_rt::current_task(state.id().get()).is_some() {
+            self.state = None;
+            state.hand_teardown_to_worker(p);
             return;
         }
         let bound = self.shutdown_timeout().max(Duration::from_millis(10));
         let mut warned = false;
-        while let Err(e) = self.quiesce(bound) {
+        while let Err(e) = self.quiesce(Deadline::after(bound)) {
             if !warned {
                 eprintln!("molt-state: dropping a runtime: {e}; waiting for its tasks");
                 warned = true;
@@ -402,21 +418,45 @@ impl RuntimeSlot {
         // SAFETY: the state is `Ready`, so the pointer is published, and only a shutdown
         // (which needs the lifecycle lock we hold) frees it. Shared access only.
         let state = unsafe { &*self.ptr.load(Ordering::Acquire) };
+        let deadline = Deadline::after(timeout);
         // Tasks first, while entrants may still come and go: a running task's C callback
-        // can still call into the runtime.
-        state.quiesce(timeout)?;
+        // can still call into the runtime. This takes the GIL with the same bound.
+        state.quiesce(deadline)?;
+        // Then no new entrant (`ShuttingDown`), no new external GIL holder (`closing`: a
+        // thread waiting to acquire fails at once), and a bounded wait for the threads still
+        // inside: entrants, and threads with the GIL released inside a call (sleepers).
         self.set_state(READY, SHUTTING_DOWN);
+        let gil = state.gil_lock();
+        gil.set_closing(true);
+        let revert = |error: ShutdownError| {
+            self.set_state(SHUTTING_DOWN, READY);
+            gil.set_closing(false);
+            state.reopen_spawns();
+            Err(error)
+        };
+        let key = thread_key();
         let mut patience = Patience::new(timeout);
         loop {
             let w = self.word.load(Ordering::Acquire);
-            if entrants(w) == 0 {
-                break;
+            if entrants(w) == 0 && gil.sleepers() == 0 {
+                // The GIL itself, from whoever holds it across calls; then no sleeper may
+                // have appeared (one registers while holding the GIL, before releasing it).
+                match Gil::enter_bounded(state, key, deadline) {
+                    Some(g) if gil.sleepers() == 0 => {
+                        drop(g);
+                        break;
+                    }
+                    Some(g) => drop(g),
+                    None => {
+                        return revert(ShutdownError::GilHeld {
+                            waited_ms: timeout.as_millis() as u64,
+                        });
+                    }
+                }
             }
             if !patience.wait() {
-                self.set_state(SHUTTING_DOWN, READY);
-                state.reopen();
-                return Err(ShutdownError::Busy {
-                    threads: entrants(w),
+                return revert(ShutdownError::Busy {
+                    threads: entrants(w).max(u64::from(gil.sleepers())),
                     waited_ms: timeout.as_millis() as u64,
                 });
             }
@@ -430,6 +470,13 @@ impl RuntimeSlot {
         // `ShuttingDown` and backs out without dereferencing, and the swap above removed the
         // pointer, so this is the only owner.
         let state = unsafe { Box::from_raw(p) };
+        // This thread may hold the GIL it is about to free (shutdown from the holder): its
+        // record must not name the state any more.
+        let _ = THREAD.try_with(|t| {
+            if t.names(&state) {
+                t.clear_c_state();
+            }
+        });
         self.generation.fetch_add(1, Ordering::AcqRel);
         // Should teardown panic, what it had not freed yet unwinds away; the guard still
         // returns the slot to `Uninit` so the process can init again.
@@ -467,5 +514,193 @@ impl Drop for RuntimeSlot {
             // state, so this is the only owner.
             drop(unsafe { Box::from_raw(p) }.teardown());
         }
+    }
+}
+
+/// Why a thread-state call on a [`RuntimeSlot`] failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum GilStateError {
+    /// No runtime, or it is shutting down (an acquire never blocks then).
+    #[error("no runtime is initialized, or it is shutting down")]
+    NotInitialized,
+    /// The calling thread does not hold the GIL (release), or the token is not the one its
+    /// last save returned (restore).
+    #[error("{0}")]
+    Invalid(&'static str),
+    /// A Rust `Gil` token of the runtime is in use on this thread: a call through the C ABI
+    /// could free what that token's borrows point into.
+    #[error("a Rust Gil token of this runtime is in use on this thread; use the token")]
+    TokenInUse,
+}
+
+/// The most holds a thread may stack (`molt_gil_acquire` without release).
+const MAX_DEPTH: u32 = 1 << 30;
+
+impl RuntimeSlot {
+    /// The runtime whose GIL the calling thread holds through this slot (the held path:
+    /// one thread-local read and a generation compare; no atomic read-modify-write).
+    #[inline]
+    pub(crate) fn held(&self) -> Option<&RuntimeState> {
+        let p = THREAD
+            .try_with(|t| t.c_held(self).map(|s| s as *const RuntimeState))
+            .ok()
+            .flatten()?;
+        // SAFETY: `c_held` returned it: this thread holds that runtime's GIL, so no
+        // shutdown can free it while we use it (see `ThreadState::c_held`).
+        Some(unsafe { &*p })
+    }
+
+    /// Runs `body` with a token of the slot's runtime: on the held path if this thread
+    /// holds the GIL, else entering the runtime and acquiring the GIL for the call (failing
+    /// at once, never blocking, once shutdown has begun).
+    #[inline]
+    pub(crate) fn with_gil<T>(
+        &self,
+        body: impl FnOnce(&mut Gil<'_>) -> T,
+    ) -> Result<T, GilStateError> {
+        if let Some(rt) = self.held() {
+            let mut g = Gil::held(rt).ok_or(GilStateError::TokenInUse)?;
+            return Ok(body(&mut g));
+        }
+        self.with_gil_slow(body)
+    }
+
+    fn with_gil_slow<T>(&self, body: impl FnOnce(&mut Gil<'_>) -> T) -> Result<T, GilStateError> {
+        let rt = self.enter().map_err(|_| GilStateError::NotInitialized)?;
+        let key = thread_key();
+        let lock = rt.gil_lock();
+        let fresh = !lock.owned_by(key);
+        if fresh {
+            lock.lock_for(key, true, Deadline::never())
+                .map_err(|_| GilStateError::NotInitialized)?;
+            // Calls made from inside this one (a C native function's) take the held path;
+            // the token's release clears the record.
+            let _ = THREAD.try_with(|t| t.set_c_state(&rt, self, self.generation()));
+        }
+        let mut g = Gil::held(&rt).ok_or(GilStateError::TokenInUse)?;
+        Ok(body(&mut g))
+    }
+
+    /// `molt_gil_acquire`: takes the GIL for the calling thread, or nests (re-entrant).
+    pub fn gil_acquire(&self) -> Result<(), GilStateError> {
+        if let Some(rt) = self.held() {
+            let lock = rt.gil_lock();
+            if lock.depth() >= MAX_DEPTH {
+                return Err(GilStateError::Invalid("GIL hold depth limit reached"));
+            }
+            lock.nest();
+            return Ok(());
+        }
+        let rt = self.enter().map_err(|_| GilStateError::NotInitialized)?;
+        rt.gil_lock()
+            .acquire(thread_key(), true, Deadline::never())
+            .map_err(|_| GilStateError::NotInitialized)?;
+        let _ = THREAD.try_with(|t| t.set_c_state(&rt, self, self.generation()));
+        Ok(())
+    }
+
+    /// `molt_gil_release`: drops one hold taken by [`gil_acquire`](Self::gil_acquire).
+    pub fn gil_release(&self) -> Result<(), GilStateError> {
+        let Some(rt) = self.held() else {
+            return Err(if self.is_initialized() {
+                GilStateError::Invalid("the calling thread does not hold the GIL")
+            } else {
+                GilStateError::NotInitialized
+            });
+        };
+        let lock = rt.gil_lock();
+        if lock.depth() <= lock.tokens() {
+            return Err(GilStateError::Invalid(
+                "the GIL is held by a runtime call in progress on this thread; release only what molt_gil_acquire took",
+            ));
+        }
+        if lock.release_one() {
+            let _ = THREAD.try_with(|t| t.clear_c_state());
+        }
+        Ok(())
+    }
+
+    /// `molt_gil_is_held`.
+    pub fn gil_is_held(&self) -> bool {
+        self.held().is_some()
+    }
+
+    /// `molt_gil_save`: releases the GIL completely, at any depth; the token (never 0)
+    /// takes it back. 0 if the thread does not hold it.
+    pub fn gil_save(&self) -> u64 {
+        let Some(rt) = self.held() else {
+            return 0;
+        };
+        let generation = self.generation();
+        let lock = rt.gil_lock();
+        // Saved inside a call (a C native function's code): the frames below will touch the
+        // runtime again, so shutdown must wait for this thread (a sleeper).
+        let inside_call = lock.tokens() > 0;
+        if inside_call {
+            lock.sleeper_enter();
+        }
+        let saved = lock.save(rt);
+        let depth = u64::from(saved.depth);
+        let _ = THREAD.try_with(|t| t.put_saved(Some((generation, saved, rt))));
+        ((generation & 0xFFFF_FFFF) << 32) | depth
+    }
+
+    /// `molt_gil_restore`: takes the GIL back at the depth the save had. Token 0 does
+    /// nothing. After the runtime shut down (a token of an earlier generation):
+    /// `NotInitialized`, at once.
+    pub fn gil_restore(&self, token: u64) -> Result<(), GilStateError> {
+        if token == 0 {
+            return Ok(());
+        }
+        let Some((generation, saved, p)) = THREAD.try_with(|t| t.take_saved()).ok().flatten()
+        else {
+            return Err(GilStateError::Invalid(
+                "no molt_gil_save of this thread is waiting for its restore",
+            ));
+        };
+        let expected = ((generation & 0xFFFF_FFFF) << 32) | u64::from(saved.depth);
+        let put_back = |e| {
+            let _ = THREAD.try_with(|t| t.put_saved(Some((generation, saved, p))));
+            Err(e)
+        };
+        if token != expected {
+            return put_back(GilStateError::Invalid(
+                "not the token this thread's last molt_gil_save returned",
+            ));
+        }
+        let key = thread_key();
+        if saved.tokens > 0 {
+            // SAFETY: saved inside a call, the thread counts as a sleeper, and no shutdown
+            // frees a runtime while a sleeper is left (see `RuntimeSlot::shutdown`).
+            let rt = unsafe { &*p };
+            if rt.gil_lock().owned_by(key) {
+                return put_back(GilStateError::Invalid(
+                    "the thread holds the GIL again; release it before restoring",
+                ));
+            }
+            rt.gil_lock().restore(key, saved, rt);
+            rt.gil_lock().sleeper_leave();
+            return Ok(());
+        }
+        if generation != self.generation() {
+            return Err(GilStateError::NotInitialized);
+        }
+        let rt = match self.enter() {
+            Ok(rt) => rt,
+            Err(_) => return Err(GilStateError::NotInitialized),
+        };
+        let lock = rt.gil_lock();
+        if lock.owned_by(key) {
+            drop(rt);
+            return put_back(GilStateError::Invalid(
+                "the thread holds the GIL again; release it before restoring",
+            ));
+        }
+        if lock.lock_for(key, true, Deadline::never()).is_err() {
+            return Err(GilStateError::NotInitialized);
+        }
+        lock.set_holds(saved);
+        let _ = THREAD.try_with(|t| t.set_c_state(&rt, self, generation));
+        Ok(())
     }
 }

@@ -182,6 +182,11 @@ pub struct RuntimeState {
     pub(crate) work_cv: GilCondvar,
     pub(crate) timer_cv: GilCondvar,
     pub(crate) done_cv: GilCondvar,
+    /// A shutdown that did not proceed asks the next GIL holder to accept spawns again.
+    pub(crate) reopen_requested: molt_arenas::sync::AtomicBool,
+    /// Set by a `Runtime` dropped inside one of its tasks: the owning pointer, for the
+    /// worker that then tears the runtime down (see `async_rt`).
+    pub(crate) orphan: molt_arenas::sync::AtomicPtr<RuntimeState>,
     init_time: Duration,
 }
 
@@ -324,6 +329,8 @@ impl RuntimeState {
             work_cv: GilCondvar::new(),
             timer_cv: GilCondvar::new(),
             done_cv: GilCondvar::new(),
+            reopen_requested: molt_arenas::sync::AtomicBool::new(false),
+            orphan: molt_arenas::sync::AtomicPtr::new(std::ptr::null_mut()),
             init_time: started.elapsed(),
         })
     }
@@ -506,6 +513,8 @@ impl RuntimeState {
             work_cv: _,
             timer_cv: _,
             done_cv: _,
+            reopen_requested: _,
+            orphan: _,
             init_time,
         } = self;
         let mut interp = interp.into_inner();

@@ -176,11 +176,6 @@ impl GilLock {
         self.line.owner.load(Ordering::Relaxed) == key
     }
 
-    /// Whether any thread holds the lock.
-    pub(crate) fn is_locked(&self) -> bool {
-        self.word.load(Ordering::Acquire) != FREE
-    }
-
     // The owner-line accessors: callers hold the lock (`owned_by(key)` for their own key).
     #[inline]
     fn get<T: Copy>(cell: &UnsafeCell<T>) -> T {
@@ -313,6 +308,13 @@ impl GilLock {
         if saved.c_held {
             restore_c_state(state);
         }
+    }
+
+    /// Sets the owner line to `saved`'s holds, after [`GilLock::lock_for`].
+    pub(crate) fn set_holds(&self, saved: Saved) {
+        Self::set(&self.line.depth, saved.depth);
+        Self::set(&self.line.tokens, saved.tokens);
+        self.set_active(saved.active);
     }
 
     /// Force-releases whatever the owner holds (thread exit). Caller: the owner.
@@ -558,7 +560,7 @@ pub(crate) struct ThreadState {
     /// Its generation in that slot.
     c_generation: Cell<u64>,
     /// A `molt_gil_save` not yet restored: (generation, saved owner line).
-    c_saved: Cell<Option<(u64, Saved)>>,
+    c_saved: Cell<Option<(u64, Saved, *const RuntimeState)>>,
 }
 
 impl ThreadState {
@@ -620,20 +622,28 @@ impl ThreadState {
     }
 
     /// The pending `molt_gil_save`, taken.
-    pub(crate) fn take_saved(&self) -> Option<(u64, Saved)> {
+    pub(crate) fn take_saved(&self) -> Option<(u64, Saved, *const RuntimeState)> {
         self.c_saved.take()
     }
 
     /// Records a `molt_gil_save`.
-    pub(crate) fn put_saved(&self, saved: Option<(u64, Saved)>) {
+    pub(crate) fn put_saved(&self, saved: Option<(u64, Saved, *const RuntimeState)>) {
         self.c_saved.set(saved);
     }
 }
 
 impl Drop for ThreadState {
     /// A thread that exits holding a runtime's GIL through the C ABI releases it. Touches
-    /// only that runtime's lock (alive: see `c_held`), no other thread-local.
+    /// only that runtime's lock (alive: see `c_held`), no other thread-local. A save made
+    /// inside a call and never restored stops counting as a sleeper.
     fn drop(&mut self) {
+        if let Some((_, saved, p)) = self.c_saved.take()
+            && saved.tokens > 0
+        {
+            // SAFETY: a save inside a call counts as a sleeper, which keeps the runtime
+            // alive (see `RuntimeSlot::gil_restore`).
+            unsafe { &*p }.gil_lock().sleeper_leave();
+        }
         let p = self.c_state.get();
         if p.is_null() {
             return;

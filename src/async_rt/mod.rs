@@ -26,6 +26,7 @@ use crate::error::ShutdownError;
 use crate::gil::{ExcState, Gil, PyResult};
 use crate::report::TaskReport;
 use crate::state::RuntimeState;
+use crate::thread_state::Deadline;
 use crate::value::Value;
 use molt_arenas::handles::{Handle, HandleTable, RuntimeId};
 use molt_arenas::registry::Tracker;
@@ -381,6 +382,20 @@ impl<'rt> TaskCx<'rt> {
 }
 
 impl Gil<'_> {
+    /// Whether spawns are refused (shutdown began), after applying a reopen a shutdown that
+    /// did not proceed requested without the GIL.
+    fn tasks_closing(&mut self) -> bool {
+        if self.st.tasks.closing
+            && self
+                .runtime()
+                .reopen_requested
+                .swap(false, molt_arenas::sync::Ordering::AcqRel)
+        {
+            self.st.tasks.closing = false;
+        }
+        self.st.tasks.closing
+    }
+
     fn tasks(&mut self) -> &mut Tasks {
         &mut self.st.tasks
     }
@@ -458,7 +473,7 @@ impl Gil<'_> {
         delay: Option<Duration>,
         body: TaskBody,
     ) -> PyResult<TaskId> {
-        if self.st.tasks.closing {
+        if self.tasks_closing() {
             return Err(self.raise_new(
                 "RuntimeError",
                 "cannot spawn a task: the runtime is shutting down",
@@ -1024,7 +1039,7 @@ impl Gil<'_> {
 
     /// `TaskCx::sleep` with the lock held (released while sleeping).
     pub(crate) fn task_sleep(&mut self, task: TaskId, duration: Duration) -> PyResult<()> {
-        if self.st.tasks.closing {
+        if self.tasks_closing() {
             // Shutdown cancels sleeping tasks; one that starts sleeping now is no different.
             let token = self.task_ref(task)?.token;
             let _ = self.cancel_token(token, Some(SHUTDOWN_CANCEL_MESSAGE));
@@ -1086,20 +1101,42 @@ fn far_future() -> Instant {
 fn start_thread(
     rt: &RuntimeState,
     name: String,
-    body: fn(&RuntimeState),
+    body: fn(&RuntimeState) -> Option<NonNull<RuntimeState>>,
 ) -> std::io::Result<thread::JoinHandle<()>> {
     let ptr = StatePtr(NonNull::from(rt));
-    thread::Builder::new().name(name).spawn(move || {
+    let builder = thread::Builder::new().name(name);
+    // Room for the recursion limit's depth of nested calls (native functions re-entering
+    // through the C ABI included); only what is touched is committed.
+    #[cfg(not(molt_loom))]
+    let builder = builder.stack_size(WORKER_STACK_BYTES);
+    builder.spawn(move || {
         let ptr = ptr;
         // SAFETY: see `StatePtr`: the state is pinned and outlives this thread
         // (`stop_workers` joins it before the state is moved or freed).
         let rt = unsafe { ptr.0.as_ref() };
-        body(rt);
+        if let Some(owned) = body(rt) {
+            orphan_teardown(owned);
+        }
     })
 }
 
+/// Joins a worker, unless it is the calling thread (an orphaned runtime's teardown runs on
+/// one of its workers, which detaches itself and exits right after).
+fn join_unless_self(h: thread::JoinHandle<()>) -> Option<()> {
+    #[cfg(not(molt_loom))]
+    if h.thread().id() == thread::current().id() {
+        drop(h);
+        return Some(());
+    }
+    h.join().ok()
+}
+
+/// The stack size of worker threads.
+#[cfg(not(molt_loom))]
+pub(crate) const WORKER_STACK_BYTES: usize = 64 << 20;
+
 /// A scheduler worker: runs ready tasks until told to stop.
-fn worker_loop(rt: &RuntimeState) {
+fn worker_loop(rt: &RuntimeState) -> Option<NonNull<RuntimeState>> {
     {
         let mut g = rt.gil();
         g.worker = true;
@@ -1116,6 +1153,12 @@ fn worker_loop(rt: &RuntimeState) {
                     }
                 }
                 g.run_task(task);
+                let orphan = rt
+                    .orphan
+                    .swap(std::ptr::null_mut(), molt_arenas::sync::Ordering::AcqRel);
+                if let Some(p) = NonNull::new(orphan) {
+                    return Some(p);
+                }
                 continue;
             }
             if g.st.tasks.stop {
@@ -1126,10 +1169,33 @@ fn worker_loop(rt: &RuntimeState) {
     }
     // The thread's pool magazines go back to the depot now, not at some later TLS teardown.
     molt_arenas::pool::release_thread_caches();
+    None
+}
+
+/// The teardown a task handed to its worker by dropping the last owner of the runtime
+/// (see `Runtime`'s `Drop`): waits for the other running tasks, joins the other workers
+/// (this one is detached: it cannot join itself, and it exits right after), frees the state.
+fn orphan_teardown(p: NonNull<RuntimeState>) {
+    {
+        // SAFETY: `p` is the owning pointer from `Box::leak`, handed over by the dropped
+        // `Runtime`; nothing frees the state but this function.
+        let rt = unsafe { p.as_ref() };
+        let bound = rt.shutdown_timeout().max(Duration::from_millis(10));
+        while rt.quiesce(Deadline::after(bound)).is_err() {}
+        rt.stop_workers();
+    }
+    // SAFETY: as above; `stop_workers` joined every other thread that held a pointer to
+    // the state, and this thread's own references ended with the block above.
+    let state = unsafe { Box::from_raw(p.as_ptr()) };
+    let report = state.teardown();
+    if std::env::var_os("MOLT_PRINT_TEARDOWN").is_some_and(|v| v == "1") {
+        eprintln!("{report}");
+    }
+    molt_arenas::pool::release_thread_caches();
 }
 
 /// The sleep worker: fires timers (delayed starts and sleep wake-ups) when they are due.
-fn sleeper_loop(rt: &RuntimeState) {
+fn sleeper_loop(rt: &RuntimeState) -> Option<NonNull<RuntimeState>> {
     {
         let mut g = rt.gil();
         g.worker = true;
@@ -1168,38 +1234,65 @@ fn sleeper_loop(rt: &RuntimeState) {
         }
     }
     molt_arenas::pool::release_thread_caches();
+    None
 }
 
 impl RuntimeState {
-    /// The first half of shutdown: refuses new spawns, cancels pending and sleeping tasks,
-    /// and waits up to `timeout` for running tasks to finish. If they do not, spawns are
-    /// accepted again and the runtime is left fully usable (`TasksRunning`).
-    pub(crate) fn quiesce(&self, timeout: Duration) -> Result<(), ShutdownError> {
-        let mut g = self.gil();
+    /// The first half of shutdown: takes the GIL (waiting at most until `deadline`),
+    /// refuses new spawns, cancels pending and sleeping tasks, and waits (GIL released) until
+    /// `deadline` for running tasks to finish. If the GIL cannot be had or tasks keep
+    /// running, spawns are accepted again and the runtime is left fully usable. Called from
+    /// a task of this runtime it refuses at once: the task would wait for itself.
+    pub(crate) fn quiesce(&self, deadline: Deadline) -> Result<(), ShutdownError> {
+        let started = Instant::now();
+        if current_task(self.id().get()).is_some() {
+            return Err(ShutdownError::Reentrant("a task of this runtime"));
+        }
+        let key = crate::thread_state::thread_key();
+        let lock = self.gil_lock();
+        if lock.owned_by(key) && lock.tokens() > 0 {
+            return Err(ShutdownError::Reentrant("a runtime call on this thread"));
+        }
+        let Some(mut g) = Gil::enter_bounded(self, key, deadline) else {
+            return Err(ShutdownError::GilHeld {
+                waited_ms: started.elapsed().as_millis() as u64,
+            });
+        };
         g.st.tasks.closing = true;
+        self.reopen_requested
+            .store(false, molt_arenas::sync::Ordering::Release);
         g.st.tasks.shutdown_report = Some(g.st.tasks.report());
         if g.st.tasks.table.is_empty() {
             return Ok(());
         }
         g.cancel_waiting();
-        let started = Instant::now();
         while g.st.tasks.running > 0 {
-            let waited = started.elapsed();
-            if waited >= timeout {
+            let left = deadline.left().unwrap_or(Duration::from_secs(3600));
+            if left.is_zero() || deadline.passed() {
                 g.st.tasks.closing = false;
                 return Err(ShutdownError::TasksRunning {
                     running: g.st.tasks.running,
-                    waited_ms: waited.as_millis() as u64,
+                    waited_ms: started.elapsed().as_millis() as u64,
                 });
             }
-            g.wait(&self.done_cv, Some(timeout - waited));
+            g.wait(&self.done_cv, Some(left));
         }
         Ok(())
     }
 
     /// Accepts spawns again after a shutdown that did not proceed.
-    pub(crate) fn reopen(&self) {
-        self.lock().tasks.closing = false;
+    /// [`reopen`](Self::reopen) without waiting for the GIL (another thread may hold it
+    /// for as long as it likes): the next spawn or sleep, which holds it, applies it.
+    pub(crate) fn reopen_spawns(&self) {
+        self.reopen_requested
+            .store(true, molt_arenas::sync::Ordering::Release);
+    }
+
+    /// Hands this runtime's teardown to the worker thread running the calling task (see
+    /// `Runtime`'s `Drop`): `owned` is the pointer from `Box::leak`.
+    pub(crate) fn hand_teardown_to_worker(&self, owned: NonNull<RuntimeState>) {
+        self.orphan
+            .store(owned.as_ptr(), molt_arenas::sync::Ordering::Release);
     }
 
     /// The second half of shutdown: stops and joins the worker threads (waiting for any task
@@ -1230,7 +1323,7 @@ impl RuntimeState {
             self.timer_cv.notify_all();
             self.done_cv.notify_all();
             g.unlocked(|| {
-                let joined = workers.into_iter().filter_map(|h| h.join().ok()).count();
+                let joined = workers.into_iter().filter_map(join_unless_self).count();
                 (joined as u64, sleeper.map(|h| h.join().is_ok()))
             })
         };
