@@ -46,7 +46,7 @@ pub use async_rt::{CancelToken, TaskCx, TaskId, TaskState};
 pub use config::Config;
 pub use error::{InitError, InitStep, NotInitialized, PermissionError, RuntimeBusy, ShutdownError};
 pub use gil::{Gil, GilError, PyResult, Raised};
-pub use lifecycle::{Runtime, RuntimeSlot};
+pub use lifecycle::{GilStateError, Runtime, RuntimeSlot};
 pub use report::TeardownReport;
 pub use state::RuntimeState;
 pub use value::Value;

@@ -554,7 +554,7 @@ impl RuntimeSlot {
     /// holds the GIL, else entering the runtime and acquiring the GIL for the call (failing
     /// at once, never blocking, once shutdown has begun).
     #[inline]
-    pub(crate) fn with_gil<T>(
+    pub fn with_gil<T>(
         &self,
         body: impl FnOnce(&mut Gil<'_>) -> T,
     ) -> Result<T, GilStateError> {
