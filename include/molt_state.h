@@ -90,6 +90,21 @@ typedef struct MoltTask {
   uint64_t runtime;
 } MoltTask;
 
+// A native function defined from C: called with the `user_data` given to
+// `molt_function_new`, the arguments (borrowed; for a method, `self` first) and a result
+// slot preset to `MOLT_NONE`. It runs with the GIL held (every `molt_*` call inside takes
+// the held path) and may call any `molt_*` function. It returns `MOLT_OK` after writing a
+// new reference to `*result` (or leaving `MOLT_NONE`), or `MOLT_ERR_EXCEPTION` after
+// raising (`molt_raise`); any other status raises `RuntimeError` quoting
+// `molt_last_error`.
+typedef int32_t (*MoltNativeFn)(void *user_data,
+                                const uint64_t *args,
+                                size_t nargs,
+                                uint64_t *result);
+
+// Frees a native function's user data: called exactly once, at shutdown at the latest.
+typedef void (*MoltFreeFn)(void *user_data);
+
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
@@ -428,6 +443,24 @@ uint64_t molt_gil_save(void);
 // Takes the GIL back at the depth `molt_gil_save` released (0: does nothing). After the
 // runtime shut down meanwhile: `MOLT_ERR_NOT_INITIALIZED`, at once.
 int32_t molt_gil_restore(uint64_t token);
+
+// Defines a native function `name` of the default runtime, callable with `molt_call`, as
+// a method in a class namespace (bound: `self` is `args[0]`) or in a module; its repr is
+// `<built-in function NAME>`. Writes the function value to `*out` (functions are immortal:
+// no reference to drop). `free_user_data` (may be NULL) runs exactly once with
+// `user_data`, at shutdown at the latest. Calls nest up to the recursion limit
+// (`RecursionError`). On failure nothing is kept and `free_user_data` is not called.
+//
+// # Safety
+// `name` must be NULL (an error) or NUL-terminated; `fn` NULL (an error) or a function
+// that may be called with `user_data` on any thread holding the GIL; `free_user_data` NULL
+// or callable once with `user_data` on any thread; `out` NULL (an error) or valid for a
+// write of `uint64_t`.
+int32_t molt_function_new(const char *name,
+                          MoltNativeFn fn,
+                          void *user_data,
+                          MoltFreeFn free_user_data,
+                          uint64_t *out);
 
 #ifdef __cplusplus
 }  // extern "C"

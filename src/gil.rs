@@ -1246,8 +1246,11 @@ impl<'rt> Gil<'rt> {
     pub fn call(&mut self, callable: Value, args: &[Value]) -> PyResult<Value> {
         self.check_all(args)?;
         if let Some(i) = self.native_index(callable) {
-            let f = self.st.natives[i as usize].func;
-            return f(self, args);
+            let n = self.st.natives[i as usize];
+            if n.host != crate::object::natives::NO_HOST {
+                return self.call_host(n.host, args);
+            }
+            return (n.func)(self, args);
         }
         if let Some(t) = self.st.types.index_of(callable) {
             return self.instantiate(t, args);
@@ -1454,8 +1457,57 @@ impl<'rt> Gil<'rt> {
             name,
             owner: None,
             func,
+            host: crate::object::natives::NO_HOST,
         });
         self.native_value(i)
+    }
+
+    /// Registers a host function, a Rust closure (for a class namespace, where it binds as
+    /// a method with `self` first, or a module); it lives as long as the runtime and is
+    /// dropped at shutdown. Its repr is `<built-in function NAME>`. Calls to it count
+    /// toward the recursion limit (`RecursionError`, never a stack overflow).
+    pub fn native_closure(
+        &mut self,
+        name: &str,
+        func: impl Fn(&mut Gil<'_>, &[Value]) -> PyResult<Value> + Send + Sync + 'static,
+    ) -> Value {
+        self.host_function(name, Box::new(func))
+    }
+
+    pub(crate) fn host_function(
+        &mut self,
+        name: &str,
+        func: crate::object::natives::HostFn,
+    ) -> Value {
+        let name = self.intern(name);
+        let host = self.st.host_fns.0.len() as u32;
+        self.st.host_fns.0.push(func);
+        let i = self.st.push_native(Native {
+            name,
+            owner: None,
+            func: |_, _| unreachable!("host functions are called through call_host"),
+            host,
+        });
+        self.native_value(i)
+    }
+
+    /// Calls host function `host`, counting the call toward the recursion limit.
+    fn call_host(&mut self, host: u32, args: &[Value]) -> PyResult<Value> {
+        if self.st.host_depth >= self.st.host_depth_limit() {
+            return Err(self.raise_new(
+                "RecursionError",
+                "maximum recursion depth exceeded while calling a native function",
+            ));
+        }
+        let f: *const (dyn Fn(&mut Gil<'_>, &[Value]) -> PyResult<Value> + Send + Sync) =
+            &*self.st.host_fns.0[host as usize];
+        self.st.host_depth += 1;
+        // SAFETY: the host function table only grows (its boxes never move or drop) until
+        // teardown, and no teardown can run while a token (this one) is live, so the
+        // closure outlives this call; we hold no borrow of `Interp` across it.
+        let r = unsafe { (*f)(self, args) };
+        self.st.host_depth -= 1;
+        r
     }
 
     // ---------------------------------------------------------------- modules

@@ -554,10 +554,7 @@ impl RuntimeSlot {
     /// holds the GIL, else entering the runtime and acquiring the GIL for the call (failing
     /// at once, never blocking, once shutdown has begun).
     #[inline]
-    pub fn with_gil<T>(
-        &self,
-        body: impl FnOnce(&mut Gil<'_>) -> T,
-    ) -> Result<T, GilStateError> {
+    pub fn with_gil<T>(&self, body: impl FnOnce(&mut Gil<'_>) -> T) -> Result<T, GilStateError> {
         if let Some(rt) = self.held() {
             let mut g = Gil::held(rt).ok_or(GilStateError::TokenInUse)?;
             return Ok(body(&mut g));

@@ -64,6 +64,10 @@ pub struct Interp {
     /// Native functions (builtin methods and functions first, then host functions).
     pub(crate) natives: Vec<Native>,
     pub(crate) natives_stamp: u32,
+    /// Host functions (Rust closures, C functions with user data), dropped at teardown.
+    pub(crate) host_fns: crate::object::natives::HostFns,
+    /// How many host function calls are in progress (bounded by the recursion limit).
+    pub(crate) host_depth: u32,
     natives_tracker: Option<Tracker>,
     user_class_tracker: Option<Tracker>,
     /// The module cache (owned references).
@@ -138,6 +142,11 @@ impl Interp {
             t.alloc(1, size_of::<Native>() as u64);
         }
         i
+    }
+
+    /// The bound on nested host function calls: the recursion limit.
+    pub(crate) fn host_depth_limit(&self) -> u32 {
+        1000
     }
 
     pub(crate) fn user_class_added(&self) {
@@ -296,6 +305,8 @@ impl RuntimeState {
             types,
             natives,
             natives_stamp: stamp(tag, version_start),
+            host_fns: Default::default(),
+            host_depth: 0,
             natives_tracker,
             user_class_tracker: tracker(&registry, kinds::USER_CLASSES, InitStep::Caches)?,
             modules: HashMap::new(),
@@ -542,6 +553,8 @@ impl RuntimeState {
             );
         }
         interp.natives = Vec::new();
+        // Host functions: their user data is freed now (a C function's free_user_data).
+        interp.host_fns = Default::default();
         if let Some(t) = &interp.user_class_tracker {
             let n = interp.types.user_count() as u64;
             t.free(n, n * size_of::<TypeObj>() as u64);

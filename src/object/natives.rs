@@ -29,6 +29,25 @@ pub struct Native {
     pub owner: Option<u32>,
     /// The function.
     pub func: NativeFn,
+    /// For a host function (a Rust closure or a C function with user data): its index in
+    /// the runtime's host function table; [`NO_HOST`] otherwise.
+    pub host: u32,
+}
+
+/// [`Native::host`] of a function that is not a host function.
+pub const NO_HOST: u32 = u32::MAX;
+
+/// A host function: a Rust closure (or the wrapper of a C function and its user data).
+pub type HostFn = Box<dyn Fn(&mut Gil<'_>, &[Value]) -> PyResult<Value> + Send + Sync>;
+
+/// A runtime's host functions (append-only until teardown).
+#[derive(Default)]
+pub(crate) struct HostFns(pub(crate) Vec<HostFn>);
+
+impl std::fmt::Debug for HostFns {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "HostFns({})", self.0.len())
+    }
 }
 
 type Table = &'static [(&'static str, NativeFn)];
@@ -183,6 +202,7 @@ pub(crate) static BUILTIN_NATIVES: [Native; NATIVE_COUNT] = {
         name: crate::intern::sym::len,
         owner: None,
         func: f_len,
+        host: NO_HOST,
     }; NATIVE_COUNT];
     let mut n = 0;
     while n < BUILTIN_FUNCTIONS.len() {
@@ -190,6 +210,7 @@ pub(crate) static BUILTIN_NATIVES: [Native; NATIVE_COUNT] = {
             name: name_symbol(BUILTIN_FUNCTIONS[n].0),
             owner: None,
             func: BUILTIN_FUNCTIONS[n].1,
+            host: NO_HOST,
         };
         n += 1;
     }
@@ -203,6 +224,7 @@ pub(crate) static BUILTIN_NATIVES: [Native; NATIVE_COUNT] = {
                 name: name_symbol(funcs[f].0),
                 owner: Some(owner),
                 func: funcs[f].1,
+                host: NO_HOST,
             };
             n += 1;
             f += 1;

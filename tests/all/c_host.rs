@@ -81,3 +81,17 @@ fn c_host_sees_init_failures_as_status_codes() {
         assert!(stdout.contains(expect), "{var}={value}: {stdout}");
     }
 }
+
+#[test]
+#[cfg_attr(miri, ignore = "compiles and runs a C program (FFI, subprocesses)")]
+fn c_host_holds_the_gil_and_defines_native_functions() {
+    let exe = compile("gil_host", &["-O1", "-g", "-pthread"]);
+    let out = Command::new(&exe)
+        .env_remove("MOLT_FAIL_INIT_AT")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "gil_host failed:\n{stdout}\n{stderr}");
+    assert!(stdout.contains("ok"), "{stdout}");
+}

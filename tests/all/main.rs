@@ -4,6 +4,7 @@ mod builtins;
 mod c_host;
 mod config;
 mod ffi;
+mod gil;
 mod hash;
 mod header;
 mod lifecycle;
