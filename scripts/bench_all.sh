@@ -7,8 +7,8 @@
 #   bash scripts/bench_all.sh --report   # only rewrite BENCHMARKS.md from the last results
 #
 # Criterion's estimates are read from target/criterion (workspace benches) and
-# peer-bench/target/criterion; the CLI stress runs and the CPython harness print text, kept
-# in target/bench-out/.
+# peer-bench/target/criterion; the CLI stress runs, the CPython harness and the C host
+# harnesses (benches/c/) print text, kept in target/bench-out/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 target="$(realpath -m "${CARGO_TARGET_DIR:-target}")"
@@ -37,6 +37,10 @@ if [ "${1:-}" != "--report" ]; then
     "$bin" cycle -n 10000 --alloc-threads 2 >"$out/cycle_alloc.txt" 2>&1
     "$bin" cycle -n 1000 --tasks 100 >"$out/cycle_tasks.txt" 2>&1
     bash benches/cpython_cycle.sh 500 --no-site >"$out/cpython.txt" 2>&1
+    # The C host's cost per call through the cdylib (about 15 s), and the lock/futex count
+    # of molt_incref's disassembly.
+    bash benches/c/gil_bench.sh "$out/c_gil.tsv"
+    bash benches/c/held_path_asm.sh "$out/held_path_asm.txt"
 fi
 python3 scripts/bench_report.py --target "$target" --peer-target "$peer_target" \
     --out BENCHMARKS.md

@@ -108,6 +108,197 @@ def verdict(ok: bool) -> str:
     return "**met**" if ok else "**not met**"
 
 
+C_OPS = [
+    ("incref_decref", "`molt_incref` + `molt_decref` of a str"),
+    ("len", "`molt_len` of a str"),
+    ("hash_cached", "`molt_hash` of a str (its hash cached by a call before timing)"),
+    ("int_from_i64", "`molt_int_from_i64`, a small value"),
+    ("str_from_utf8_decref", "`molt_str_from_utf8` (11 bytes) + `molt_decref`"),
+    ("call_method_append_pop", "`molt_call_method(list, \"append\", [s])` + `molt_call_method(list, \"pop\")` + decref of both results"),
+    ("call_native", "`molt_call` of a C function from `molt_function_new` (returns its argument incref'd) + decref"),
+]
+C_BASELINES = [
+    ("plain_counter", "a plain counter in memory: inc + dec (volatile, not atomic)"),
+    ("call_plain_counter", "the same inc and dec, each behind a call the compiler cannot inline"),
+    ("atomic_counter", "an atomic counter: `__atomic_fetch_add` + `__atomic_fetch_sub`, SEQ_CST"),
+    ("mutex_lock_unlock", "`pthread_mutex_lock` + `pthread_mutex_unlock`, uncontended"),
+]
+# Targets for the held figures, as ratios to the plain counter of the same run.
+C_TARGETS = {"incref_decref": 4.0, "int_from_i64": 2.0}
+
+
+def read_c_tsv(path: Path):
+    """benches/c/gil_bench.c's output: ({name: (median, min, max)}, [comment lines]), or None
+    if the file is missing."""
+    try:
+        text = path.read_text()
+    except FileNotFoundError:
+        return None
+    figures, comments = {}, []
+    for line in text.splitlines():
+        if line.startswith("#"):
+            comments.append(line[1:].strip())
+            continue
+        cols = line.split("\t")
+        if len(cols) == 4 and cols[0] != "ratio":
+            try:
+                figures[cols[0]] = tuple(float(c) for c in cols[1:])
+            except ValueError:
+                pass
+    return figures, comments
+
+
+def c_host_section(out_dir: Path, repo: Path) -> str:
+    """The "C host through the cdylib" section: benches/c/gil_bench.sh and held_path_asm.sh
+    results, if bench_all.sh wrote them."""
+    parts = ["""
+## C host through the cdylib (`benches/c/gil_bench.sh`, wall time)
+
+A C program (`benches/c/gil_bench.c`, `cc -O2`) linked against `libmolt_state.so`: what a
+C host pays per call. Each figure is the median, with the min and max, of 7 repetitions of a
+timed loop of N iterations (N calibrated to about 75 ms a repetition), in ns per
+iteration, from `clock_gettime(CLOCK_MONOTONIC)`; the baselines are measured in the same
+run. *Held*: `molt_gil_acquire()` once before the loop, `molt_gil_release()` after;
+*unheld*: every call takes the GIL for its own duration.
+"""]
+    p = parts.append
+    tsv = out_dir / "c_gil.tsv"
+    res = read_c_tsv(tsv)
+    if res is None:
+        p(f"""
+Not measured in this run (no `{shown(tsv)}`): `bash benches/c/gil_bench.sh {shown(tsv)}`.
+""")
+    else:
+        fig, comments = res
+        if "plain_counter" not in fig:
+            sys.exit(f"{tsv} has no plain_counter: rerun benches/c/gil_bench.sh")
+        plain = fig["plain_counter"][0]
+        have_gil = any(n.endswith(".held") for n in fig)
+        p("""
+| baseline | median ns | min – max ns |
+|---|---|---|
+""")
+        for name, desc in C_BASELINES:
+            if name not in fig:
+                continue
+            m, lo, hi = fig[name]
+            p(f"| `{name}` ({desc}) | {m:.2f} | {lo:.2f} – {hi:.2f} |\n")
+        if not have_gil:
+            p("""
+The header of this run has no `molt_gil_acquire` (the harness builds its GIL parts only
+when it has): there are no held figures and no native function yet.
+""")
+        p("""
+| operation | held ns | unheld ns | held / plain counter |
+|---|---|---|---|
+""")
+        for name, desc in C_OPS:
+            held, unheld = fig.get(f"{name}.held"), fig.get(f"{name}.unheld")
+            if held is None and unheld is None:
+                continue
+            h = f"{held[0]:.2f}" if held else "–"
+            u = f"{unheld[0]:.2f}" if unheld else "–"
+            r = f"{held[0] / plain:.2f}" if held else "–"
+            p(f"| `{name}`: {desc} | {h} | {u} | {r} |\n")
+        verdicts = []
+        for name, limit in C_TARGETS.items():
+            held = fig.get(f"{name}.held")
+            if held is not None:
+                x = held[0] / plain
+                verdicts.append(f"`{name}` held is {x:.2f}x the plain counter (target: at most {limit:g}x: {verdict(x <= limit)})")
+        if verdicts:
+            p("\nIn this run, " + "; ".join(verdicts) + ".\n")
+        threads = sorted(
+            (int(n.split(".", 1)[1]), v) for n, v in fig.items()
+            if n.startswith("threads.") and n.split(".", 1)[1].isdigit()
+        )
+        if threads:
+            one = dict(threads).get(1)
+            cpus = next((c.split(":", 1)[1].strip() for c in comments if c.startswith("online CPUs:")), "?")
+            p(f"""
+`incref` + `len` + `decref` per iteration on T host threads at once, each on its own str
+(created before timing), without holding the GIL: wall time of the N iterations / N, i.e.
+ns per iteration per thread ({cpus} online CPUs: beyond that, threads time-share cores).
+
+| host threads | ns per iteration per thread | min – max | ratio to 1 thread |
+|---|---|---|---|
+""")
+            for t, (m, lo, hi) in threads:
+                ratio = f"{m / one[0]:.2f}" if one else "–"
+                p(f"| {t} | {m:.2f} | {lo:.2f} – {hi:.2f} | {ratio} |\n")
+        before = read_c_tsv(repo / "benches" / "c" / "baseline-before-gil.tsv")
+        if before is not None:
+            bfig = before[0]
+            names = [n for n, _ in C_BASELINES] + [f"{n}.unheld" for n, _ in C_OPS]
+            rows = [(n, fig[n][0], bfig[n][0]) for n in names if n in fig and n in bfig]
+            if rows:
+                p("""
+Against `benches/c/baseline-before-gil.tsv` (the same harness, unheld, on the code before
+the GIL entry points were added; another run on a shared machine, so the baselines' own
+ratios show how much the machine moved between the two runs):
+
+| measurement | ns, this run | ns, before the GIL | this run / before |
+|---|---|---|---|
+""")
+                for name, now, then in rows:
+                    p(f"| `{name}` | {now:.2f} | {then:.2f} | {now / then:.2f} |\n")
+    p(held_path_section(out_dir / "held_path_asm.txt"))
+    return "".join(parts)
+
+
+def shown(path: Path) -> str:
+    """`path` relative to the working directory when it is below it."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
+def held_path_section(path: Path) -> str:
+    try:
+        text = path.read_text()
+    except FileNotFoundError:
+        return f"""
+Disassembly check: not run (no `{shown(path)}`): `bash benches/c/held_path_asm.sh {shown(path)}`.
+"""
+    counts, fns, calls = {}, [], []
+    for line in text.splitlines():
+        cols = line.split("\t")
+        if cols[0] == "count" and len(cols) == 3:
+            counts[cols[1]] = int(cols[2])
+        elif cols[0] == "function" and len(cols) >= 5:
+            kv = dict(c.split("=", 1) for c in cols[2:] if "=" in c)
+            fns.append((cols[1], kv))
+        elif cols[0] == "mutex_futex_call" and len(cols) >= 3:
+            calls.append((cols[1], cols[2]))
+    out = [f"""
+### Disassembly check: locks on `molt_incref`'s path
+
+`bash benches/c/held_path_asm.sh` disassembles `libmolt_state.so` (`objdump -d
+--no-show-raw-insn`): `molt_incref` and the molt-state functions it calls directly (one
+level; calls through the GOT resolved from the dynamic relocations). The counts are static,
+over the whole bodies, error paths included; the disassembly excerpt, counted instructions
+marked, is in `{shown(path)}`. In total: {counts.get('lock_prefixed', '?')} `lock`-prefixed
+instructions, {counts.get('xchg_memory', '?')} `xchg` with a memory operand (locked
+implicitly; a mutex release is one) and {counts.get('mutex_futex_calls', '?')} calls to
+pthread mutex or futex code, in {counts.get('functions', '?')} functions.
+
+| function | `lock`-prefixed | `xchg` with memory | mutex/futex calls |
+|---|---|---|---|
+"""]
+    for name, kv in fns:
+        out.append(
+            f"| `{name}` | {kv.get('lock', '?')} | {kv.get('xchg_mem', '?')} | {kv.get('mutex_futex_calls', '?')} |\n"
+        )
+    if calls:
+        out.append(
+            "\nThe mutex/futex calls: "
+            + "; ".join(f"`{caller}` calls `{callee}`" for caller, callee in calls)
+            + ".\n"
+        )
+    return "".join(out)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--target", default="target")
@@ -163,6 +354,8 @@ target/release/molt-state cycle -n 100000 --threads 2
 target/release/molt-state cycle -n 10000 --alloc-threads 2
 target/release/molt-state cycle -n 1000 --tasks 100
 bash benches/cpython_cycle.sh 500 --no-site
+bash benches/c/gil_bench.sh target/bench-out/c_gil.tsv
+bash benches/c/held_path_asm.sh target/bench-out/held_path_asm.txt
 ```
 
 and then writes this file (`scripts/bench_report.py`: the tables and every statement about
@@ -434,7 +627,9 @@ allocation per chunk, and what remains is returning the chunks' pages to the OS.
 A runtime that never spawns starts no thread, so its shutdown pays nothing for tasks; the
 first spawn starts the workers (two thread creations and joins, the bulk of the second
 cycle figure).
-
+""")
+    p(c_host_section(out_dir, Path(__file__).resolve().parent.parent))
+    p("""
 ## Init/shutdown stress (`molt-state cycle`)
 
 `cargo run --release -- cycle -n 100000 --threads 2`:
