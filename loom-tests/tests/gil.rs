@@ -1,8 +1,35 @@
 //! loom models of the GIL's C ABI path (`RuntimeSlot::gil_*`, `with_gil`) racing shutdown,
 //! other threads and thread exit, and the Rust-token re-entry rules.
 //!
-//! Sabotage record (each one applied alone to src/, the model run, src/ reverted):
-//! SABOTAGE-RESULTS
+//! Each sabotage was applied alone to src/, the named model run (CI flags), src/ reverted:
+//!
+//! * `acquire_racing_shutdown_never_sees_a_freed_runtime`: `RuntimeSlot::shutdown` not
+//!   taking the GIL (its `Gil::enter_bounded` replaced by a token made without the lock)
+//!   fails: loom "Causality violation: Concurrent read and write accesses" on the owner
+//!   line / interp cells between the holder's `with_gil` and the shutdown. Removing the
+//!   `closing` checks (in `lock_slow`, or in `lock_raw`'s fast path) is NOT caught: the
+//!   entrant count alone keeps the runtime alive here, and `closing` only makes a waiting
+//!   acquire fail at once; a model of that liveness needs a wait that times out, which
+//!   loom's `Condvar::wait_timeout` (an untimed wait) cannot express.
+//! * `nested_holds_count_and_exclude_another_thread`: `GilLock::lock_raw`'s CAS with
+//!   `Relaxed` success ordering fails: "Causality violation: Concurrent write accesses to
+//!   `UnsafeCell`" (the owner line's depth cell, written by both threads' holders).
+//! * `save_restore_racing_shutdown`: `gil_restore` without its generation check fails:
+//!   the sequential stale-token prelude gets `Ok(())` instead of `Err(NotInitialized)`
+//!   (the stale token restored into the fresh runtime).
+//! * `a_thread_exiting_with_the_gil_releases_it`: `ThreadState`'s `Drop` not calling
+//!   `release_all` fails: loom "deadlock; threads = [(Id(0), Blocked), (Id(1),
+//!   Terminated)]" (the shutdown waits on a GIL no thread will release).
+//! * `re_entry_from_a_token_is_refused_and_the_held_path_nests`: `Gil::held` without the
+//!   `active` check fails: the inner `with_gil` returns `Ok(())` instead of
+//!   `Err(TokenInUse)`.
+//!
+//! Note on re-entry: `with_gil` inside a `with_gil` body is refused with `TokenInUse` by
+//! design (a second usable token could free what the outer one's borrows point into); the
+//! held path nests when the thread holds the GIL without a live token (`gil_acquire`).
+//!
+//! `save_restore_racing_shutdown_and_reinit` (ignored) fails on the unmodified code; see
+//! its doc comment.
 #![cfg(molt_loom)]
 
 mod common;
