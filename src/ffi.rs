@@ -65,17 +65,24 @@ enum LastReport {
 }
 
 /// A failed call: a status code and the message for `molt_last_error`.
-struct Failure {
+///
+/// Boxed, so that an entry point's `Result<(), Failure>` is one pointer that travels in a
+/// register: a 32-byte result written and re-read through the stack cost the held path a
+/// store-forwarding stall per call.
+struct Failure(Box<FailureInner>);
+
+struct FailureInner {
     code: i32,
     message: String,
 }
 
 impl Failure {
+    #[cold]
     fn new(code: i32, message: impl Into<String>) -> Self {
-        Self {
+        Self(Box::new(FailureInner {
             code,
             message: message.into(),
-        }
+        }))
     }
 
     fn invalid(message: impl Into<String>) -> Self {
@@ -102,8 +109,8 @@ fn boundary(name: &str, body: impl FnOnce() -> Result<(), Failure>) -> i32 {
     match catch_unwind(AssertUnwindSafe(body)) {
         Ok(Ok(())) => MOLT_OK,
         Ok(Err(f)) => {
-            set_last_error(&f.message);
-            f.code
+            set_last_error(&f.0.message);
+            f.0.code
         }
         Err(payload) => {
             set_last_error(&format!(
@@ -414,6 +421,15 @@ fn gil_failure(name: &str, e: GilStateError) -> Failure {
 /// The failure for a raised exception (which stays current for `molt_err_fetch`).
 fn raised(g: &mut Gil<'_>, _r: Raised) -> Failure {
     Failure::new(MOLT_ERR_EXCEPTION, g.describe_current())
+}
+
+/// The failure for a value argument that does not resolve (what `value_arg` reports).
+#[cold]
+fn stale(g: &Gil<'_>, bits: u64, what: &str) -> Failure {
+    match value_arg(g, bits, what) {
+        Err(f) => f,
+        Ok(_) => Failure::new(MOLT_ERR_STALE_VALUE, format!("{what}: stale value")),
+    }
 }
 
 /// Decodes and checks a value argument.
@@ -737,8 +753,16 @@ pub unsafe extern "C" fn molt_tuple_get(tuple: u64, index: usize, out: *mut u64)
 pub extern "C" fn molt_incref(value: u64) -> i32 {
     boundary("molt_incref", || {
         with_gil("molt_incref", |g| {
-            let v = value_arg(g, value, "value")?;
-            g.incref(v).map_err(|r| raised(g, r))
+            // One lookup: the heap's own check is `value_arg`'s for a heap value.
+            match Value::from_bits(value) {
+                Some(v) if crate::object::is_heap_value(v) => {
+                    g.st.heap.incref(v).map_err(|_| stale(g, value, "value"))
+                }
+                _ => {
+                    let v = value_arg(g, value, "value")?;
+                    g.incref(v).map_err(|r| raised(g, r))
+                }
+            }
         })
     })
 }
@@ -749,8 +773,16 @@ pub extern "C" fn molt_incref(value: u64) -> i32 {
 pub extern "C" fn molt_decref(value: u64) -> i32 {
     boundary("molt_decref", || {
         with_gil("molt_decref", |g| {
-            let v = value_arg(g, value, "value")?;
-            g.decref(v).map_err(|r| raised(g, r))
+            // One lookup, as in `molt_incref`.
+            match Value::from_bits(value) {
+                Some(v) if crate::object::is_heap_value(v) => {
+                    g.st.heap.decref(v).map_err(|_| stale(g, value, "value"))
+                }
+                _ => {
+                    let v = value_arg(g, value, "value")?;
+                    g.decref(v).map_err(|r| raised(g, r))
+                }
+            }
         })
     })
 }

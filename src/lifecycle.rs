@@ -679,13 +679,16 @@ impl RuntimeSlot {
             rt.gil_lock().sleeper_leave();
             return Ok(());
         }
-        if generation != self.generation() {
-            return Err(GilStateError::NotInitialized);
-        }
         let rt = match self.enter() {
             Ok(rt) => rt,
             Err(_) => return Err(GilStateError::NotInitialized),
         };
+        // Checked once inside: an entrant's runtime cannot be shut down (and replaced by a
+        // new generation) until it leaves, so a token of an earlier generation never
+        // restores into a later runtime.
+        if generation != self.generation() {
+            return Err(GilStateError::NotInitialized);
+        }
         let lock = rt.gil_lock();
         if lock.owned_by(key) {
             drop(rt);

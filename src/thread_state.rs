@@ -46,9 +46,10 @@ use std::time::Instant;
 const FREE: u32 = 0;
 const HELD: u32 = 1;
 const CONTENDED: u32 = 2;
-/// Spins of a contended acquire before it parks.
+/// Spins of a contended acquire before it parks (none under Miri, whose threads only
+/// switch at yields and pay for every spin in emulated time).
 #[cfg(not(molt_loom))]
-const SPINS: u32 = 200;
+const SPINS: u32 = if cfg!(miri) { 0 } else { 200 };
 
 /// Why an acquire failed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -509,10 +510,15 @@ impl GilCondvar {
         self.cv.notify_all();
     }
 
-    /// Wakes one waiter (all of them, in fact: waiters re-check their conditions, and a
-    /// wake-up that reached a thread with nothing to do must not be lost for another).
+    /// Wakes one waiter (others may wake too: callers re-check their conditions). The
+    /// caller holds the GIL.
     pub(crate) fn notify_one(&self) {
-        self.notify_all();
+        if self.waiters.load(Ordering::Relaxed) == 0 {
+            return;
+        }
+        let mut seq = self.seq.lock().unwrap_or_else(|e| e.into_inner());
+        *seq += 1;
+        self.cv.notify_one();
     }
 
     /// Releases the GIL `lock` completely (the caller holds it, as thread `key`), waits for

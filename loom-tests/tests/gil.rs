@@ -28,8 +28,9 @@
 //! design (a second usable token could free what the outer one's borrows point into); the
 //! held path nests when the thread holds the GIL without a live token (`gil_acquire`).
 //!
-//! `save_restore_racing_shutdown_and_reinit` (ignored) fails on the unmodified code; see
-//! its doc comment.
+//! `save_restore_racing_shutdown_and_reinit` found a real bug (a restore that checked the
+//! token's generation before entering the slot could restore into the next runtime); it
+//! passes since the check moved inside the entry, and fails if it moves back.
 #![cfg(molt_loom)]
 
 mod common;
@@ -213,13 +214,12 @@ fn save_restore_racing_shutdown() {
     save_restore_vs_shutdown("gil::save_restore_vs_shutdown", false);
 }
 
-/// Fails on the code as committed: `gil_restore` compares the token's generation with the
-/// slot's and only then enters, so a shutdown and a re-init in between let a stale token
-/// restore into the fresh runtime, recorded under the old generation: the thread then
-/// holds the new runtime's GIL, `gil_is_held` says false and `gil_release` refuses (the
-/// GIL stays locked until the thread exits). Reported, not fixed here (src/ is not ours).
+/// A stale token never restores into a later runtime of the slot. Failed (the sabotage of
+/// this model, as it was first written) when `gil_restore` compared the token's generation
+/// with the slot's before entering: a shutdown and a re-init in between let the stale token
+/// restore into the fresh runtime, recorded under the old generation, so the thread held the
+/// new runtime's GIL while `gil_is_held` said false and `gil_release` refused.
 #[test]
-#[ignore = "finds a real bug in RuntimeSlot::gil_restore (generation checked before enter)"]
 fn save_restore_racing_shutdown_and_reinit() {
     save_restore_vs_shutdown("gil::save_restore_vs_shutdown_reinit", true);
 }
