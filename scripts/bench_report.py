@@ -183,6 +183,9 @@ Not measured in this run (no `{shown(tsv)}`): `bash benches/c/gil_bench.sh {show
                 continue
             m, lo, hi = fig[name]
             p(f"| `{name}` ({desc}) | {m:.2f} | {lo:.2f} – {hi:.2f} |\n")
+        load = [c for c in comments if c.startswith("load average")]
+        if load:
+            p("\nMachine load around this run (" + "; ".join(load) + ").\n")
         if not have_gil:
             p("""
 The header of this run has no `molt_gil_acquire` (the harness builds its GIL parts only

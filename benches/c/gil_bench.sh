@@ -40,7 +40,10 @@ cc -O2 -pthread -Wall -Wextra "${defs[@]}" -Iinclude benches/c/gil_bench.c \
 run() {
     echo "# built with cc $(cc -dumpfullversion) -O2, MOLT_HAVE_GIL=$have_gil," \
         "against $libdir/libmolt_state.so at $(git rev-parse --short HEAD 2>/dev/null || echo '?')"
+    # The machine may be shared: the load average shows how busy it was around the run.
+    echo "# load average before: $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo '?')"
     "$bindir/gil_bench"
+    echo "# load average after: $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo '?')"
 }
 if [ -n "$out_file" ]; then
     mkdir -p "$(dirname "$out_file")"
