@@ -86,6 +86,8 @@ struct OwnerLine {
 #[derive(Debug)]
 pub(crate) struct GilLock {
     word: AtomicU32,
+    /// Threads parked (or about to park) on `park_cv`.
+    parked: AtomicU32,
     closing: AtomicBool,
     /// Threads waiting on a [`GilCondvar`] (or with the GIL saved inside a call) that are
     /// not the runtime's workers; a shutdown waits for none to be left.
@@ -163,6 +165,7 @@ impl GilLock {
     pub(crate) fn new() -> Self {
         Self {
             word: AtomicU32::new(FREE),
+            parked: AtomicU32::new(0),
             closing: AtomicBool::new(false),
             sleepers: AtomicU32::new(0),
             park: Mutex::new(()),
@@ -351,94 +354,91 @@ impl GilLock {
     #[cold]
     fn lock_slow(&self, external: bool, deadline: Deadline) -> Result<(), AcquireError> {
         // A short spin first: holds on the unheld path last tens of nanoseconds, far less
-        // than a park and wake-up (two futex calls).
+        // than a park and wake-up (futex calls).
         #[cfg(not(molt_loom))]
         for _ in 0..SPINS {
             std::hint::spin_loop();
-            if self.word.load(Ordering::Relaxed) == FREE
-                && self
-                    .word
-                    .compare_exchange(FREE, HELD, Ordering::Acquire, Ordering::Relaxed)
-                    .is_ok()
-            {
-                if external && self.closing.load(Ordering::Acquire) {
-                    self.unlock_raw();
-                    return Err(AcquireError::Closing);
-                }
-                return Ok(());
+            if self.word.load(Ordering::Relaxed) == FREE && self.try_take() {
+                return self.took(external);
             }
         }
         loop {
             if external && self.closing.load(Ordering::Acquire) {
                 return Err(AcquireError::Closing);
             }
-            // Marking the word contended makes the holder's release wake a parked thread.
-            if self.word.swap(CONTENDED, Ordering::Acquire) == FREE {
-                if external && self.closing.load(Ordering::Acquire) {
-                    self.unlock_raw();
-                    return Err(AcquireError::Closing);
-                }
-                return Ok(());
+            if self.try_take() {
+                return self.took(external);
             }
             let guard = self.park.lock().unwrap_or_else(|e| e.into_inner());
-            // Checked under the park lock: a release (or `close`) after this check takes the
-            // park lock to notify, so it reaches us once we wait.
-            let still = self.word.load(Ordering::Acquire) == CONTENDED
-                && !(external && self.closing.load(Ordering::Acquire));
-            if still {
+            // Registered under the park lock, then the word marked contended (only if it is
+            // held: a free word is taken on the next turn), so the holder's release takes the
+            // park lock to notify, which reaches us once we wait.
+            self.parked.fetch_add(1, Ordering::Relaxed);
+            let marked = match self.word.compare_exchange(
+                HELD,
+                CONTENDED,
+                Ordering::Relaxed,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => true,
+                Err(w) => w == CONTENDED,
+            };
+            let still = marked && !(external && self.closing.load(Ordering::Acquire));
+            let mut timed_out = false;
+            let guard = if !still {
+                guard
+            } else {
                 match deadline.left() {
-                    None => drop(self.park_cv.wait(guard).unwrap_or_else(|e| e.into_inner())),
+                    None => self.park_cv.wait(guard).unwrap_or_else(|e| e.into_inner()),
+                    Some(left) if left.is_zero() => {
+                        timed_out = true;
+                        guard
+                    }
                     Some(left) => {
-                        if left.is_zero() {
-                            return Err(AcquireError::Timeout);
-                        }
                         let (g, r) = self
                             .park_cv
                             .wait_timeout(guard, left)
                             .unwrap_or_else(|e| e.into_inner());
-                        drop(g);
-                        #[cfg(molt_loom)]
-                        {
-                            // Under loom a bounded wait gives up after one wake-up it did
-                            // not get the lock from.
-                            let _ = r;
-                            if self
-                                .word
-                                .compare_exchange(
-                                    FREE,
-                                    CONTENDED,
-                                    Ordering::Acquire,
-                                    Ordering::Relaxed,
-                                )
-                                .is_ok()
-                            {
-                                return Ok(());
-                            }
-                            return Err(AcquireError::Timeout);
-                        }
-                        #[cfg(not(molt_loom))]
-                        if r.timed_out() && deadline.passed() {
-                            // One last try: the holder may have released just now.
-                            if self
-                                .word
-                                .compare_exchange(
-                                    FREE,
-                                    CONTENDED,
-                                    Ordering::Acquire,
-                                    Ordering::Relaxed,
-                                )
-                                .is_ok()
-                            {
-                                return Ok(());
-                            }
-                            return Err(AcquireError::Timeout);
-                        }
+                        // Under loom a bounded wait gives up after one wake-up.
+                        timed_out = cfg!(molt_loom) || (r.timed_out() && deadline.passed());
+                        g
                     }
                 }
-            } else {
-                drop(guard);
+            };
+            self.parked.fetch_sub(1, Ordering::Relaxed);
+            drop(guard);
+            if timed_out {
+                // One last try: the holder may have released just now.
+                if self.try_take() {
+                    return self.took(external);
+                }
+                return Err(AcquireError::Timeout);
             }
         }
+    }
+
+    /// One attempt to take a free lock, marking it contended if other threads are parked
+    /// (so that its release wakes one of them).
+    #[inline]
+    fn try_take(&self) -> bool {
+        let to = if self.parked.load(Ordering::Relaxed) > 0 {
+            CONTENDED
+        } else {
+            HELD
+        };
+        self.word
+            .compare_exchange(FREE, to, Ordering::Acquire, Ordering::Relaxed)
+            .is_ok()
+    }
+
+    /// After taking the lock: an external acquire backs out while the runtime is closing.
+    #[inline]
+    fn took(&self, external: bool) -> Result<(), AcquireError> {
+        if external && self.closing.load(Ordering::Acquire) {
+            self.unlock_raw();
+            return Err(AcquireError::Closing);
+        }
+        Ok(())
     }
 
     #[inline]
