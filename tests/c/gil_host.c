@@ -77,6 +77,31 @@ static int32_t blocking(void *data, const uint64_t *args, size_t nargs, uint64_t
 }
 
 static int holding = 0;
+/* A task body that holds the GIL for a run of calls and sleeps holding it: the sleep
+ * releases it and takes it back at the depth it had. */
+static int32_t held_task(void *data, uint64_t *result) {
+    (void)data;
+    if (molt_gil_acquire() != MOLT_OK || molt_gil_acquire() != MOLT_OK) return -100;
+    uint64_t s;
+    if (molt_str_from_utf8("task", 4, &s) != MOLT_OK) return -100;
+    if (molt_sleep(0.01) != MOLT_OK) return -100;
+    if (molt_gil_is_held() != 1) return -100;
+    if (molt_gil_release() != MOLT_OK || molt_gil_is_held() != 1) return -100;
+    if (molt_gil_release() != MOLT_OK || molt_gil_is_held() != 0) return -100;
+    *result = s;
+    return MOLT_OK;
+}
+
+/* Shutdown from inside a task refuses at once. */
+static int32_t shutdown_task(void *data, uint64_t *result) {
+    (void)data;
+    (void)result;
+    double t0 = now();
+    if (molt_runtime_shutdown() != MOLT_ERR_BUSY) return -100;
+    if (now() - t0 > 0.5) return -101;
+    return MOLT_OK;
+}
+
 static void *hold_for(void *arg) {
     double seconds = *(double *)arg;
     CHECK(molt_gil_acquire() == MOLT_OK);
@@ -193,6 +218,18 @@ int main(void) {
     uint64_t bf;
     CHECK(molt_function_new("blocking", blocking, NULL, NULL, &bf) == MOLT_OK);
     CHECK(molt_call(bf, NULL, 0, &r) == MOLT_OK);
+
+    /* Task bodies hold the GIL across calls; sleeping (and joining) with it held. */
+    MoltTask task;
+    CHECK(molt_task_spawn(held_task, NULL, &task) == MOLT_OK);
+    CHECK(molt_gil_acquire() == MOLT_OK);
+    CHECK(molt_task_join(task, &r) == MOLT_OK); /* waits with the GIL released */
+    CHECK(molt_gil_is_held() == 1);
+    CHECK(molt_len(r, &n) == MOLT_OK && n == 4);
+    CHECK(molt_decref(r) == MOLT_OK);
+    CHECK(molt_gil_release() == MOLT_OK);
+    CHECK(molt_task_spawn(shutdown_task, NULL, &task) == MOLT_OK);
+    CHECK(molt_task_join(task, &r) == MOLT_OK);
 
     /* A thread exiting with the GIL held releases it. */
     pthread_t t;
