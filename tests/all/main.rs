@@ -6,6 +6,7 @@ mod config;
 mod ffi;
 mod hash;
 mod header;
+mod hostile;
 mod lifecycle;
 mod object;
 mod ops;
