@@ -49,6 +49,20 @@ pub(crate) fn raised() -> Raised {
 /// The result of an operation that can raise.
 pub type PyResult<T> = Result<T, Raised>;
 
+/// CPython's default recursion limit (`sys.getrecursionlimit()`).
+pub const DEFAULT_RECURSION_LIMIT: u32 = 1000;
+
+/// The `what` of [`Gil::recursion_enter`] for comparisons (CPython's wording).
+pub(crate) const IN_COMPARISON: &str = " in comparison";
+/// The `what` of [`Gil::recursion_enter`] for `repr()`.
+pub(crate) const IN_REPR: &str = " while getting the repr of an object";
+/// The `what` of [`Gil::recursion_enter`] for `str()`.
+pub(crate) const IN_STR: &str = " while getting the str of an object";
+
+/// A recursive comparison went deeper than the recursion limit allows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct TooDeep;
+
 /// A host module's initializer: fills the new module's namespace (see
 /// [`Gil::register_module`]).
 pub type ModuleInit = fn(&mut Gil<'_>, Value) -> PyResult<()>;
@@ -287,6 +301,102 @@ impl<'rt> Gil<'rt> {
 
     pub(crate) fn class_name(&self, cls: u32) -> &str {
         self.name(self.st.types.name(cls))
+    }
+
+    // ---------------------------------------------------------------- recursion limit
+
+    /// Enters one level of a recursive operation (CPython's `Py_EnterRecursiveCall`):
+    /// raises `RecursionError("maximum recursion depth exceeded" + what)` if the lock
+    /// holder is already `sys.getrecursionlimit()` levels deep, else counts the level.
+    /// `what` is CPython's suffix, with its leading space (`" in comparison"`, `" while
+    /// getting the repr of an object"`, or `""` for a plain call). Every successful enter
+    /// must be paired with one [`recursion_leave`](Self::recursion_leave), on every path
+    /// (see [`recursion_guard`](Self::recursion_guard), which does it around a closure).
+    ///
+    /// The depth lives in `Interp` (it belongs to whoever holds the runtime lock); code
+    /// that releases the lock while inside a recursive operation should save it and put it
+    /// back when it has the lock again (`std::mem::take(&mut st.recursion_depth)`).
+    ///
+    /// Stack: the deepest path (repr) measured about 1.15 KB per level in a debug build and
+    /// 260 B in release, so the default limit (1000) needs about 1.2 MiB of thread stack in
+    /// debug and 300 KiB in release (Rust's spawned threads get 2 MiB, main threads
+    /// usually 8 MiB); see docs/ARCHITECTURE.md ("Recursion limit"). A host that raises the
+    /// limit needs a thread stack to match (limit x bytes per level, plus headroom).
+    #[inline]
+    pub(crate) fn recursion_enter(&mut self, what: &'static str) -> PyResult<()> {
+        let st = &mut *self.st;
+        if st.recursion_depth >= st.recursion_limit {
+            return Err(self.recursion_error(what));
+        }
+        st.recursion_depth += 1;
+        Ok(())
+    }
+
+    /// Leaves a level entered with [`recursion_enter`](Self::recursion_enter).
+    #[inline]
+    pub(crate) fn recursion_leave(&mut self) {
+        self.st.recursion_depth = self.st.recursion_depth.saturating_sub(1);
+    }
+
+    /// Runs `f` one recursion level deeper ([`recursion_enter`](Self::recursion_enter),
+    /// then [`recursion_leave`](Self::recursion_leave) whatever `f` returns).
+    #[inline]
+    pub(crate) fn recursion_guard<R>(
+        &mut self,
+        what: &'static str,
+        f: impl FnOnce(&mut Self) -> PyResult<R>,
+    ) -> PyResult<R> {
+        self.recursion_enter(what)?;
+        let r = f(self);
+        self.recursion_leave();
+        r
+    }
+
+    /// Levels a recursive algorithm that does not go through
+    /// [`recursion_enter`](Self::recursion_enter) (comparison over `&Heap`) may still
+    /// descend.
+    pub(crate) fn recursion_budget(&self) -> u32 {
+        self.st
+            .recursion_limit
+            .saturating_sub(self.st.recursion_depth)
+    }
+
+    pub(crate) fn recursion_error(&mut self, what: &str) -> Raised {
+        self.raise_new(
+            "RecursionError",
+            format!("maximum recursion depth exceeded{what}"),
+        )
+    }
+
+    /// `sys.getrecursionlimit()`.
+    pub fn recursion_limit(&self) -> u32 {
+        self.st.recursion_limit
+    }
+
+    /// `sys.setrecursionlimit(limit)`, with CPython's errors: `ValueError` below 1,
+    /// `OverflowError` above `i32::MAX` (a C int), `RecursionError` if the current depth is
+    /// already at or beyond it.
+    pub fn set_recursion_limit(&mut self, limit: i64) -> PyResult<()> {
+        if limit < 1 {
+            return Err(self.raise_new(
+                "ValueError",
+                "recursion limit must be greater or equal than 1",
+            ));
+        }
+        if limit > i64::from(i32::MAX) {
+            return Err(self.raise_new("OverflowError", "Python int too large to convert to C int"));
+        }
+        let depth = self.st.recursion_depth;
+        if limit <= i64::from(depth) {
+            return Err(self.raise_new(
+                "RecursionError",
+                format!(
+                    "cannot set the recursion limit to {limit} at the recursion depth {depth}: the limit is too low"
+                ),
+            ));
+        }
+        self.st.recursion_limit = limit as u32;
+        Ok(())
     }
 
     // ---------------------------------------------------------------- checking values
@@ -643,9 +753,22 @@ impl<'rt> Gil<'rt> {
 
     fn dict_find(&mut self, d: Value, key: Value) -> PyResult<(i64, Option<usize>)> {
         let h = self.hash(key)?;
+        let budget = self.recursion_budget();
         let heap = &self.st.heap;
         match heap.get(d) {
-            Ok(Object::Dict(dict)) => Ok((h, dict.find(h, |k| eq_inner(heap, k, key)))),
+            Ok(Object::Dict(dict)) => {
+                let mut too_deep = false;
+                let found = dict.find(h, |k| {
+                    eq_inner(heap, k, key, budget).unwrap_or_else(|TooDeep| {
+                        too_deep = true;
+                        false
+                    })
+                });
+                if too_deep {
+                    return Err(self.recursion_error(IN_COMPARISON));
+                }
+                Ok((h, found))
+            }
             Ok(_) => Err(self.type_error_for(d, "dict")),
             Err(_) if self.check(d).is_ok() => Err(self.type_error_for(d, "dict")),
             Err(e) => Err(self.bad(e)),
@@ -727,10 +850,13 @@ impl<'rt> Gil<'rt> {
 
     /// Equality as containers use it (identity implies equality; numbers compare by value
     /// across int, float and bool; str, bytes, tuple, list and dict by contents).
+    /// `RecursionError` ("maximum recursion depth exceeded in comparison") when nested
+    /// containers go deeper than the recursion limit, as in CPython.
     pub fn eq(&mut self, a: Value, b: Value) -> PyResult<bool> {
         self.check(a).map_err(|e| self.bad(e))?;
         self.check(b).map_err(|e| self.bad(e))?;
-        Ok(eq_inner(&self.st.heap, a, b))
+        let budget = self.recursion_budget();
+        eq_inner(&self.st.heap, a, b, budget).map_err(|TooDeep| self.recursion_error(IN_COMPARISON))
     }
 
     /// Truthiness.
@@ -772,7 +898,7 @@ impl<'rt> Gil<'rt> {
         self.check(v).map_err(|e| self.bad(e))?;
         match self.st.heap.get(v) {
             Ok(Object::Str(s)) => Ok(s.text.to_string()),
-            Ok(Object::Exception(_)) => self.exc_str(v),
+            Ok(Object::Exception(_)) => self.recursion_guard(IN_STR, |g| g.exc_str(v)),
             _ => self.repr(v),
         }
     }
@@ -795,7 +921,26 @@ impl<'rt> Gil<'rt> {
         }
     }
 
+    // repr recurses once per nesting level (repr_into -> recursion_guard -> repr_obj ->
+    // repr_into), so those frames are kept small: everything that is not the recursion
+    // (formatting leaves, building the plan of an object) sits in functions of its own,
+    // off the recursive path. Measured stack per level: docs/ARCHITECTURE.md.
     fn repr_into(&mut self, v: Value, out: &mut String, active: &mut Vec<Value>) -> PyResult<()> {
+        if !is_heap_value(v) {
+            return self.repr_leaf(v, out);
+        }
+        if active.contains(&v) {
+            return self.repr_active(v, out);
+        }
+        active.push(v);
+        let r = self.recursion_guard(IN_REPR, |g| g.repr_obj(v, out, active));
+        active.pop();
+        r
+    }
+
+    /// The repr of a value that is not a heap object.
+    #[inline(never)]
+    fn repr_leaf(&mut self, v: Value, out: &mut String) -> PyResult<()> {
         match v.unpack() {
             Unpacked::Int(i) => write!(out, "{i}").ok(),
             Unpacked::Bool(b) => out.write_str(if b { "True" } else { "False" }).ok(),
@@ -820,65 +965,89 @@ impl<'rt> Gil<'rt> {
                         None => write!(out, "<built-in function {name}>").ok(),
                     }
                 }
-                _ => {
-                    if active.contains(&v) {
-                        let t = match self.obj(v)? {
-                            Object::List(_) => "[...]",
-                            Object::Dict(_) => "{...}",
-                            _ => "...",
-                        };
-                        out.push_str(t);
-                        return Ok(());
-                    }
-                    active.push(v);
-                    let r = self.repr_obj(v, out, active);
-                    active.pop();
-                    return r;
-                }
+                _ => unreachable!("heap values are not leaves"),
             },
         };
         Ok(())
     }
 
-    fn repr_obj(&mut self, v: Value, out: &mut String, active: &mut Vec<Value>) -> PyResult<()> {
-        enum Plan {
-            Text(String),
-            Seq(Vec<Value>, &'static str, &'static str, bool),
-            Dict(Vec<(Value, Value)>),
-            Exc(u32, Value),
-            Method(Value, Value),
-        }
+    /// The repr of a container already being repr'd further out (`[...]`, as CPython's
+    /// `Py_ReprEnter` gives).
+    #[inline(never)]
+    fn repr_active(&mut self, v: Value, out: &mut String) -> PyResult<()> {
+        let t = match self.obj(v)? {
+            Object::List(_) => "[...]",
+            Object::Dict(_) => "{...}",
+            Object::Tuple(_) => "(...)",
+            _ => "...",
+        };
+        out.push_str(t);
+        Ok(())
+    }
+
+    /// What repr of heap object `v` prints: text, or the parts to recurse into.
+    #[inline(never)]
+    fn repr_plan(&mut self, v: Value, out: &mut String) -> PyResult<ReprPlan> {
         self.check(v).map_err(|e| self.bad(e))?;
         let Ok(obj) = self.st.heap.get(v) else {
             return Err(self.bad(BadValue(v)));
         };
         let plan = match obj {
-            Object::Str(s) => Plan::Text(str_repr(&s.text)),
-            Object::Bytes(b, _) => Plan::Text(bytes_repr(b)),
-            Object::Tuple(t) => Plan::Seq(t.to_vec(), "(", ")", t.len() == 1),
-            Object::List(l) => Plan::Seq(l.clone(), "[", "]", false),
-            Object::Dict(d) => Plan::Dict(d.iter().collect()),
-            Object::Module(n, _) => Plan::Text(format!("<module '{}' (built-in)>", self.name(*n))),
-            Object::Exception(e) => Plan::Exc(e.class, e.args),
-            Object::Method(f, s) => Plan::Method(*f, *s),
+            Object::Str(s) => ReprPlan::Text(str_repr(&s.text)),
+            Object::Bytes(b, _) => ReprPlan::Text(bytes_repr(b)),
+            Object::Tuple(t) => ReprPlan::Seq(t.to_vec(), "(", ")", t.len() == 1),
+            Object::List(l) => ReprPlan::Seq(l.clone(), "[", "]", false),
+            Object::Dict(d) => ReprPlan::Dict(d.iter().collect()),
+            Object::Module(n, _) => {
+                ReprPlan::Text(format!("<module '{}' (built-in)>", self.name(*n)))
+            }
+            Object::Exception(e) => ReprPlan::Exc(e.class, e.args),
+            Object::Method(f, s) => ReprPlan::Method(*f, *s),
             Object::Instance(c, _) => {
                 let slot = v.as_obj().map_or(0, |r| r.slot);
-                Plan::Text(format!("<{} object #{slot}>", self.class_name(*c)))
+                ReprPlan::Text(format!("<{} object #{slot}>", self.class_name(*c)))
             }
         };
-        match plan {
-            Plan::Text(t) => out.push_str(&t),
-            Plan::Method(f, s) => {
+        Ok(match plan {
+            ReprPlan::Text(t) => {
+                out.push_str(&t);
+                ReprPlan::Done
+            }
+            ReprPlan::Method(f, s) => {
                 let fname = match self.native_index(f) {
                     Some(i) => self.name(self.st.natives[i as usize].name).to_owned(),
                     None => "?".into(),
                 };
                 let t = self.type_name(s)?;
                 write!(out, "<built-in method {fname} of {t} object at ").ok();
+                ReprPlan::Method(f, s)
+            }
+            ReprPlan::Exc(class, args) => {
+                out.push_str(self.class_name(class));
+                let items = self.items(args)?;
+                if items.len() == 1 {
+                    out.push('(');
+                    ReprPlan::Exc(class, items[0])
+                } else {
+                    ReprPlan::Seq(items, "(", ")", false)
+                }
+            }
+            plan => plan,
+        })
+    }
+
+    fn repr_obj(&mut self, v: Value, out: &mut String, active: &mut Vec<Value>) -> PyResult<()> {
+        match self.repr_plan(v, out)? {
+            ReprPlan::Done | ReprPlan::Text(_) => {}
+            ReprPlan::Method(_, s) => {
                 self.repr_into(s, out, active)?;
                 out.push('>');
             }
-            Plan::Seq(items, open, close, trailing_comma) => {
+            ReprPlan::Exc(_, one) => {
+                self.repr_into(one, out, active)?;
+                out.push(')');
+            }
+            ReprPlan::Seq(items, open, close, trailing_comma) => {
                 out.push_str(open);
                 for (i, item) in items.iter().enumerate() {
                     if i > 0 {
@@ -891,7 +1060,7 @@ impl<'rt> Gil<'rt> {
                 }
                 out.push_str(close);
             }
-            Plan::Dict(items) => {
+            ReprPlan::Dict(items) => {
                 out.push('{');
                 for (i, (k, val)) in items.iter().enumerate() {
                     if i > 0 {
@@ -902,17 +1071,6 @@ impl<'rt> Gil<'rt> {
                     self.repr_into(*val, out, active)?;
                 }
                 out.push('}');
-            }
-            Plan::Exc(class, args) => {
-                out.push_str(self.class_name(class));
-                let items = self.items(args)?;
-                if items.len() == 1 {
-                    out.push('(');
-                    self.repr_into(items[0], out, active)?;
-                    out.push(')');
-                } else {
-                    self.repr_into(args, out, active)?;
-                }
             }
         }
         Ok(())
@@ -1587,6 +1745,21 @@ impl<'rt> Gil<'rt> {
     }
 }
 
+/// What [`Gil::repr`] prints for one heap object (see `Gil::repr_plan`).
+enum ReprPlan {
+    /// Printed already.
+    Done,
+    Text(String),
+    /// Items, open and close brackets, and whether a trailing comma follows one item.
+    Seq(Vec<Value>, &'static str, &'static str, bool),
+    Dict(Vec<(Value, Value)>),
+    /// An exception with one argument (printed as `Class(arg)`) or, while planning, its
+    /// class and args.
+    Exc(u32, Value),
+    /// A bound method: (function, self).
+    Method(Value, Value),
+}
+
 enum HashError {
     Bad(BadValue),
     Unhashable(&'static str),
@@ -1602,45 +1775,97 @@ fn hash_inner(
     secret: &hash::HashSecret,
     v: Value,
 ) -> Result<i64, HashError> {
-    match v.unpack() {
-        Unpacked::Int(i) => Ok(hash::hash_int(i)),
-        Unpacked::Bool(b) => Ok(hash::hash_bool(b)),
-        Unpacked::Float(f) => Ok(hash::hash_float(f)),
-        Unpacked::None | Unpacked::NotImplemented | Unpacked::Ellipsis => Ok(identity_hash(v)),
-        Unpacked::Obj(r) if matches!(r.kind, Kind::Type | Kind::Function) => Ok(identity_hash(v)),
-        Unpacked::Obj(_) => {
-            let items = match heap.get_mut(v).map_err(HashError::Bad)? {
+    /// A tuple being hashed: its items and the hashes of those done so far.
+    struct Frame {
+        items: Vec<Value>,
+        hashes: Vec<i64>,
+    }
+    enum Step {
+        Done(i64),
+        Tuple(Vec<Value>),
+    }
+    // One item: its hash, or the items of a tuple to hash first.
+    let mut step = |v: Value| -> Result<Step, HashError> {
+        Ok(Step::Done(match v.unpack() {
+            Unpacked::Int(i) => hash::hash_int(i),
+            Unpacked::Bool(b) => hash::hash_bool(b),
+            Unpacked::Float(f) => hash::hash_float(f),
+            Unpacked::None | Unpacked::NotImplemented | Unpacked::Ellipsis => identity_hash(v),
+            Unpacked::Obj(r) if matches!(r.kind, Kind::Type | Kind::Function) => identity_hash(v),
+            Unpacked::Obj(_) => match heap.get_mut(v).map_err(HashError::Bad)? {
                 Object::Str(s) => {
                     if s.hash == -1 {
                         s.hash = hash::hash_str(secret, &s.text);
                     }
-                    return Ok(s.hash);
+                    s.hash
                 }
                 Object::Bytes(b, h) => {
                     if *h == -1 {
                         *h = hash::hash_bytes(secret, b);
                     }
-                    return Ok(*h);
+                    *h
                 }
-                Object::Tuple(t) => t.to_vec(),
+                Object::Tuple(t) => return Ok(Step::Tuple(t.to_vec())),
                 Object::List(_) => return Err(HashError::Unhashable("list")),
                 Object::Dict(_) => return Err(HashError::Unhashable("dict")),
-                _ => return Ok(identity_hash(v)),
-            };
-            let mut hashes = Vec::with_capacity(items.len());
-            for item in items {
-                hashes.push(hash_inner(heap, secret, item)?);
+                _ => identity_hash(v),
+            },
+        }))
+    };
+    // Nested tuples are hashed with an explicit stack, not recursion: CPython 3.11's tuple
+    // hash has no recursion check (a 100k-deep tuple hashes fine there), and here no depth
+    // can overflow the thread's stack either.
+    let mut stack: Vec<Frame> = Vec::new();
+    let mut next = step(v)?;
+    loop {
+        let done = match next {
+            Step::Tuple(items) => {
+                stack.push(Frame {
+                    hashes: Vec::with_capacity(items.len()),
+                    items,
+                });
+                None
             }
-            Ok(hash::hash_tuple(hashes))
+            Step::Done(h) => Some(h),
+        };
+        if let Some(h) = done {
+            match stack.last_mut() {
+                None => return Ok(h),
+                Some(f) => f.hashes.push(h),
+            }
+        }
+        // Finish every tuple whose items are all hashed, then start the next item.
+        loop {
+            let Some(f) = stack.last_mut() else {
+                unreachable!("the loop returns when the outermost value is done")
+            };
+            if f.hashes.len() < f.items.len() {
+                let item = f.items[f.hashes.len()];
+                next = step(item)?;
+                break;
+            }
+            let f = stack.pop().expect("just looked");
+            let h = hash::hash_tuple(f.hashes);
+            match stack.last_mut() {
+                None => return Ok(h),
+                Some(parent) => parent.hashes.push(h),
+            }
         }
     }
 }
 
 /// Container equality over the heap (see [`Gil::eq`]); values that do not resolve are
-/// unequal to everything but themselves.
-pub(crate) fn eq_inner(heap: &crate::object::Heap, a: Value, b: Value) -> bool {
+/// unequal to everything but themselves. Containers may nest `budget` levels deep (the
+/// recursion limit left), else `TooDeep`. Dicts compare in O(n) (each key is looked up in
+/// the other dict by its stored hash), as CPython's `dict_equal` does.
+pub(crate) fn eq_inner(
+    heap: &crate::object::Heap,
+    a: Value,
+    b: Value,
+    budget: u32,
+) -> Result<bool, TooDeep> {
     if a == b {
-        return true;
+        return Ok(true);
     }
     let num = |v: Value| match v.unpack() {
         Unpacked::Int(i) => Some(Num::Int(i)),
@@ -1649,29 +1874,55 @@ pub(crate) fn eq_inner(heap: &crate::object::Heap, a: Value, b: Value) -> bool {
         _ => None,
     };
     if let (Some(x), Some(y)) = (num(a), num(b)) {
-        return num_eq(x, y);
+        return Ok(num_eq(x, y));
     }
     let (Ok(x), Ok(y)) = (heap.get(a), heap.get(b)) else {
-        return false;
+        return Ok(false);
+    };
+    let seq = |x: &[Value], y: &[Value]| -> Result<bool, TooDeep> {
+        if x.len() != y.len() {
+            return Ok(false);
+        }
+        let budget = budget.checked_sub(1).ok_or(TooDeep)?;
+        for (a, b) in x.iter().zip(y) {
+            if !eq_inner(heap, *a, *b, budget)? {
+                return Ok(false);
+            }
+        }
+        Ok(true)
     };
     match (x, y) {
-        (Object::Str(x), Object::Str(y)) => x.text == y.text,
-        (Object::Bytes(x, _), Object::Bytes(y, _)) => x == y,
-        (Object::Tuple(x), Object::Tuple(y)) => seq_eq(heap, x, y),
-        (Object::List(x), Object::List(y)) => seq_eq(heap, x, y),
+        (Object::Str(x), Object::Str(y)) => Ok(x.text == y.text),
+        (Object::Bytes(x, _), Object::Bytes(y, _)) => Ok(x == y),
+        (Object::Tuple(x), Object::Tuple(y)) => seq(x, y),
+        (Object::List(x), Object::List(y)) => seq(x, y),
         (Object::Dict(x), Object::Dict(y)) => {
-            x.len() == y.len()
-                && x.iter().all(|(k, v)| {
-                    y.iter()
-                        .any(|(k2, v2)| eq_inner(heap, k, k2) && eq_inner(heap, v, v2))
-                })
+            if x.len() != y.len() {
+                return Ok(false);
+            }
+            let budget = budget.checked_sub(1).ok_or(TooDeep)?;
+            for (h, k, v) in x.iter_hashed() {
+                let mut err = None;
+                let found = y.find(h, |k2| {
+                    eq_inner(heap, k, k2, budget).unwrap_or_else(|e| {
+                        err = Some(e);
+                        false
+                    })
+                });
+                if let Some(e) = err {
+                    return Err(e);
+                }
+                let Some(i) = found else {
+                    return Ok(false);
+                };
+                if !eq_inner(heap, v, y.value_at(i), budget)? {
+                    return Ok(false);
+                }
+            }
+            Ok(true)
         }
-        _ => false,
+        _ => Ok(false),
     }
-}
-
-fn seq_eq(heap: &crate::object::Heap, x: &[Value], y: &[Value]) -> bool {
-    x.len() == y.len() && x.iter().zip(y).all(|(a, b)| eq_inner(heap, *a, *b))
 }
 
 pub(crate) fn num_eq(x: Num, y: Num) -> bool {

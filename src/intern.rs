@@ -72,6 +72,8 @@ base_names! {
     __invert__ = "__invert__", __and__ = "__and__", __or__ = "__or__", __xor__ = "__xor__",
     __lshift__ = "__lshift__", __rshift__ = "__rshift__", __index__ = "__index__",
     __int__ = "__int__", __float__ = "__float__",
+    __radd__ = "__radd__", __rsub__ = "__rsub__", __rmul__ = "__rmul__",
+    __rtruediv__ = "__rtruediv__", __rfloordiv__ = "__rfloordiv__", __rmod__ = "__rmod__",
     // Type and module attributes.
     __name__ = "__name__", __qualname__ = "__qualname__", __module__ = "__module__",
     __doc__ = "__doc__", __dict__ = "__dict__", __class__ = "__class__",
@@ -97,6 +99,8 @@ base_names! {
     print = "print", len = "len", repr = "repr", hash = "hash", isinstance = "isinstance",
     issubclass = "issubclass", getattr = "getattr", setattr = "setattr",
     hasattr = "hasattr", iter = "iter", next = "next", id = "id",
+    getrecursionlimit = "getrecursionlimit", setrecursionlimit = "setrecursionlimit",
+    lstrip = "lstrip", rstrip = "rstrip", isspace = "isspace",
 }
 
 /// Number of names compiled into the program: the [`BASE_NAMES`], then the `__name__` of

@@ -78,6 +78,11 @@ pub struct Interp {
     pub(crate) exc: HashMap<u64, ExcState>,
     /// Async registries: tasks, cancel tokens, timers, worker threads.
     pub(crate) tasks: Tasks,
+    /// `sys.getrecursionlimit()` (CPython's default, 1000); see [`Gil::recursion_enter`].
+    pub(crate) recursion_limit: u32,
+    /// Levels of recursive operations (comparison, repr, str, native re-entry) the lock
+    /// holder is inside.
+    pub(crate) recursion_depth: u32,
 }
 
 impl Interp {
@@ -243,6 +248,8 @@ impl RuntimeState {
         step_ok(fail_at, InitStep::Config)?;
         let config = config.resolve()?;
         let fail_at = config.fail_at;
+        // `MOLT_FAIL_INIT_AT=config` is only known once the environment has been read.
+        step_ok(fail_at, InitStep::Config)?;
 
         step_ok(fail_at, InitStep::Arena)?;
         let id = RuntimeId::fresh();
@@ -323,6 +330,8 @@ impl RuntimeState {
                     _ => None,
                 },
             ),
+            recursion_limit: crate::gil::DEFAULT_RECURSION_LIMIT,
+            recursion_depth: 0,
         };
         interp.set_argv(config.argv.clone());
 

@@ -105,6 +105,14 @@ impl Dict {
         self.entries.iter().flatten().map(|e| (e.key, e.value))
     }
 
+    /// Items in insertion order with their stored hashes.
+    pub fn iter_hashed(&self) -> impl Iterator<Item = (i64, Value, Value)> + '_ {
+        self.entries
+            .iter()
+            .flatten()
+            .map(|e| (e.hash, e.key, e.value))
+    }
+
     pub(crate) fn release_into(&self, out: &mut Vec<Value>) {
         for e in self.entries.iter().flatten() {
             out.push(e.key);

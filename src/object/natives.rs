@@ -64,6 +64,12 @@ static BUILTIN_FUNCTIONS: Table = &[
     ("hasattr", f_hasattr),
 ];
 
+/// Functions of the `sys` module.
+static SYS_FUNCTIONS: Table = &[
+    ("getrecursionlimit", sys_getrecursionlimit),
+    ("setrecursionlimit", sys_setrecursionlimit),
+];
+
 /// The method tables of the builtin classes: (class name, methods).
 static METHOD_TABLES: &[(&str, Table)] = &[
     (
@@ -85,6 +91,12 @@ static METHOD_TABLES: &[(&str, Table)] = &[
             ("__truediv__", int_truediv),
             ("__floordiv__", int_floordiv),
             ("__mod__", int_mod),
+            ("__radd__", int_radd),
+            ("__rsub__", int_rsub),
+            ("__rmul__", int_rmul),
+            ("__rtruediv__", int_rtruediv),
+            ("__rfloordiv__", int_rfloordiv),
+            ("__rmod__", int_rmod),
             ("__neg__", int_neg),
             ("__eq__", int_eq),
             ("__ne__", int_ne),
@@ -105,6 +117,12 @@ static METHOD_TABLES: &[(&str, Table)] = &[
             ("__truediv__", float_truediv),
             ("__floordiv__", float_floordiv),
             ("__mod__", float_mod),
+            ("__radd__", float_radd),
+            ("__rsub__", float_rsub),
+            ("__rmul__", float_rmul),
+            ("__rtruediv__", float_rtruediv),
+            ("__rfloordiv__", float_rfloordiv),
+            ("__rmod__", float_rmod),
             ("__neg__", float_neg),
             ("__eq__", float_eq),
             ("__ne__", float_ne),
@@ -121,8 +139,13 @@ static METHOD_TABLES: &[(&str, Table)] = &[
         &[
             ("__len__", seq_len),
             ("__eq__", str_eq),
+            ("__ne__", str_ne),
             ("__hash__", obj_hash),
             ("__contains__", str_contains),
+            ("strip", str_strip),
+            ("lstrip", str_lstrip),
+            ("rstrip", str_rstrip),
+            ("isspace", str_isspace),
             ("upper", str_upper),
             ("lower", str_lower),
             ("startswith", str_startswith),
@@ -133,12 +156,23 @@ static METHOD_TABLES: &[(&str, Table)] = &[
             ("replace", str_replace),
         ],
     ),
-    ("bytes", &[("__len__", seq_len), ("decode", bytes_decode)]),
+    (
+        "bytes",
+        &[
+            ("__len__", seq_len),
+            ("__eq__", bytes_eq),
+            ("__ne__", bytes_ne),
+            ("decode", bytes_decode),
+        ],
+    ),
     (
         "tuple",
         &[
             ("__len__", seq_len),
             ("__getitem__", seq_getitem),
+            ("__eq__", tuple_eq),
+            ("__ne__", tuple_ne),
+            ("__contains__", seq_contains),
             ("index", seq_index),
             ("count", seq_count),
         ],
@@ -152,6 +186,9 @@ static METHOD_TABLES: &[(&str, Table)] = &[
             ("__len__", seq_len),
             ("__getitem__", seq_getitem),
             ("__setitem__", list_setitem),
+            ("__eq__", list_eq),
+            ("__ne__", list_ne),
+            ("__contains__", seq_contains),
             ("index", seq_index),
             ("count", seq_count),
         ],
@@ -168,6 +205,8 @@ static METHOD_TABLES: &[(&str, Table)] = &[
             ("items", dict_items),
             ("pop", dict_pop),
             ("__len__", seq_len),
+            ("__eq__", dict_eq),
+            ("__ne__", dict_ne),
         ],
     ),
     (
@@ -178,7 +217,7 @@ static METHOD_TABLES: &[(&str, Table)] = &[
 
 /// Number of builtin native functions: the `builtins` module's, then every method table's.
 const NATIVE_COUNT: usize = {
-    let mut n = BUILTIN_FUNCTIONS.len();
+    let mut n = BUILTIN_FUNCTIONS.len() + SYS_FUNCTIONS.len();
     let mut t = 0;
     while t < METHOD_TABLES.len() {
         n += METHOD_TABLES[t].1.len();
@@ -195,7 +234,8 @@ const fn name_symbol(name: &str) -> Symbol {
 }
 
 /// The builtin native functions, native index `i` at index `i`: the `builtins` module's in
-/// [`BUILTIN_FUNCTIONS`] order, then each method table's in [`METHOD_TABLES`] order. Built
+/// [`BUILTIN_FUNCTIONS`] order, the `sys` module's in [`SYS_FUNCTIONS`] order, then each
+/// method table's in [`METHOD_TABLES`] order. Built
 /// by the compiler; a runtime's native table starts as a copy of it.
 pub(crate) static BUILTIN_NATIVES: [Native; NATIVE_COUNT] = {
     let mut natives = [Native {
@@ -213,6 +253,16 @@ pub(crate) static BUILTIN_NATIVES: [Native; NATIVE_COUNT] = {
             host: NO_HOST,
         };
         n += 1;
+    }
+    let mut k = 0;
+    while k < SYS_FUNCTIONS.len() {
+        natives[n] = Native {
+            name: name_symbol(SYS_FUNCTIONS[k].0),
+            owner: None,
+            func: SYS_FUNCTIONS[k].1,
+        };
+        n += 1;
+        k += 1;
     }
     let mut t = 0;
     while t < METHOD_TABLES.len() {
@@ -313,6 +363,14 @@ fn builtin_function_index(name: &str) -> Option<u32> {
         .iter()
         .position(|(n, _)| *n == name)
         .map(|i| i as u32)
+}
+
+/// Index of `sys` function `name` (registered right after the builtin functions).
+fn sys_function_index(name: &str) -> Option<u32> {
+    SYS_FUNCTIONS
+        .iter()
+        .position(|(n, _)| *n == name)
+        .map(|i| (BUILTIN_FUNCTIONS.len() + i) as u32)
 }
 
 // -------------------------------------------------------------------- argument helpers
@@ -529,7 +587,33 @@ pub(crate) fn init_sys(g: &mut Gil<'_>, m: Value) -> PyResult<()> {
     let t = g.tuple(&vals)?;
     g.setattr(m, "version_info", t)?;
     g.release(t);
+    for (name, _) in SYS_FUNCTIONS {
+        let f = g.native_value(sys_function_index(name).expect("listed"));
+        g.setattr(m, name, f)?;
+    }
     Ok(())
+}
+
+fn sys_getrecursionlimit(g: &mut Gil<'_>, a: &[Value]) -> PyResult<Value> {
+    func_arity(g, a, "getrecursionlimit", 0)?;
+    g.int(i64::from(g.recursion_limit()))
+}
+
+fn sys_setrecursionlimit(g: &mut Gil<'_>, a: &[Value]) -> PyResult<Value> {
+    func_arity(g, a, "setrecursionlimit", 1)?;
+    let n = match a[0].unpack() {
+        Unpacked::Int(i) => i,
+        Unpacked::Bool(b) => b as i64,
+        _ => {
+            let t = g.type_name(a[0])?;
+            return Err(g.raise_new(
+                "TypeError",
+                format!("'{t}' object cannot be interpreted as an integer"),
+            ));
+        }
+    };
+    g.set_recursion_limit(n)?;
+    Ok(Value::NONE)
 }
 
 // -------------------------------------------------------------------- constructors
@@ -777,10 +861,73 @@ fn obj_eq(g: &mut Gil<'_>, a: &[Value]) -> PyResult<Value> {
     })
 }
 
+/// `object.__ne__`: the inverse of `type(self).__eq__(self, other)`, or `NotImplemented`
+/// when that is (CPython's `object_richcompare`).
 fn obj_ne(g: &mut Gil<'_>, a: &[Value]) -> PyResult<Value> {
     arity(g, a, "__ne__", 1, 1)?;
-    let eq = g.eq(a[0], a[1])?;
-    Ok(Value::bool(!eq))
+    let r = g.call_method(a[0], "__eq__", &[a[1]])?;
+    if r == Value::NOT_IMPLEMENTED {
+        return Ok(r);
+    }
+    let t = g.truthy(r);
+    g.release(r);
+    Ok(Value::bool(!t?))
+}
+
+/// `__eq__`/`__ne__` of a container class: `NotImplemented` unless both are of class
+/// `kind` (exactly: builtin containers have no subclasses here), else content equality.
+fn container_cmp(
+    g: &mut Gil<'_>,
+    a: &[Value],
+    name: &str,
+    class: u32,
+    eq: bool,
+) -> PyResult<Value> {
+    arity(g, a, name, 1, 1)?;
+    let class_name = match class {
+        core::LIST => "list",
+        core::TUPLE => "tuple",
+        core::DICT => "dict",
+        core::BYTES => "bytes",
+        _ => "str",
+    };
+    if g.class_index(a[0])? != class {
+        return Err(descriptor_error(g, name, class_name, a[0]));
+    }
+    g.check(a[1])
+        .map_err(|e| g.raise_new("ReferenceError", e.to_string()))?;
+    if a[1].as_obj().is_none() || g.class_index(a[1])? != class {
+        return Ok(Value::NOT_IMPLEMENTED);
+    }
+    Ok(Value::bool(g.eq(a[0], a[1])? == eq))
+}
+
+fn list_eq(g: &mut Gil<'_>, a: &[Value]) -> PyResult<Value> {
+    container_cmp(g, a, "__eq__", core::LIST, true)
+}
+fn list_ne(g: &mut Gil<'_>, a: &[Value]) -> PyResult<Value> {
+    container_cmp(g, a, "__ne__", core::LIST, false)
+}
+fn tuple_eq(g: &mut Gil<'_>, a: &[Value]) -> PyResult<Value> {
+    container_cmp(g, a, "__eq__", core::TUPLE, true)
+}
+fn tuple_ne(g: &mut Gil<'_>, a: &[Value]) -> PyResult<Value> {
+    container_cmp(g, a, "__ne__", core::TUPLE, false)
+}
+fn dict_eq(g: &mut Gil<'_>, a: &[Value]) -> PyResult<Value> {
+    container_cmp(g, a, "__eq__", core::DICT, true)
+}
+fn dict_ne(g: &mut Gil<'_>, a: &[Value]) -> PyResult<Value> {
+    container_cmp(g, a, "__ne__", core::DICT, false)
+}
+fn bytes_eq(g: &mut Gil<'_>, a: &[Value]) -> PyResult<Value> {
+    container_cmp(g, a, "__eq__", core::BYTES, true)
+}
+fn bytes_ne(g: &mut Gil<'_>, a: &[Value]) -> PyResult<Value> {
+    container_cmp(g, a, "__ne__", core::BYTES, false)
+}
+fn str_ne(g: &mut Gil<'_>, a: &[Value]) -> PyResult<Value> {
+    container_cmp(g, a, "__ne__", core::STR, false)
 }
 
 fn obj_hash(g: &mut Gil<'_>, a: &[Value]) -> PyResult<Value> {
@@ -813,12 +960,39 @@ fn self_num(g: &mut Gil<'_>, a: &[Value], name: &str, float: bool) -> PyResult<N
     }
 }
 
+/// The other operand of a binary method of int (`float == false`: int or bool only, as
+/// `int.__add__(1, 1.5)` is `NotImplemented` in CPython, which leaves the work to
+/// `float.__radd__`) or float (float, int or bool).
+fn other_num(g: &Gil<'_>, v: Value, float: bool) -> Option<Num> {
+    match g.num(v)? {
+        Num::Float(_) if !float => None,
+        n => Some(n),
+    }
+}
+
 fn arith(g: &mut Gil<'_>, a: &[Value], name: &str, float: bool, op: Op) -> PyResult<Value> {
+    arith_impl(g, a, name, float, op, false)
+}
+
+/// A reflected operator (`__radd__`...): `other <op> self`.
+fn arith_r(g: &mut Gil<'_>, a: &[Value], name: &str, float: bool, op: Op) -> PyResult<Value> {
+    arith_impl(g, a, name, float, op, true)
+}
+
+fn arith_impl(
+    g: &mut Gil<'_>,
+    a: &[Value],
+    name: &str,
+    float: bool,
+    op: Op,
+    reflected: bool,
+) -> PyResult<Value> {
     arity(g, a, name, 1, 1)?;
     let x = self_num(g, a, name, float)?;
-    let Some(y) = g.num(a[1]) else {
+    let Some(y) = other_num(g, a[1], float) else {
         return Ok(Value::NOT_IMPLEMENTED);
     };
+    let (x, y) = if reflected { (y, x) } else { (x, y) };
     match (x, y) {
         (Num::Int(x), Num::Int(y)) => int_op(g, x, y, op),
         (x, y) => {
@@ -915,7 +1089,7 @@ fn compare(
 ) -> PyResult<Value> {
     arity(g, a, name, 1, 1)?;
     let x = self_num(g, a, name, float)?;
-    let Some(y) = g.num(a[1]) else {
+    let Some(y) = other_num(g, a[1], float) else {
         return Ok(Value::NOT_IMPLEMENTED);
     };
     if let Some(is_eq) = eq {
@@ -936,7 +1110,26 @@ fn compare(
 
 macro_rules! numeric_methods {
     ($float:expr, $add:ident, $sub:ident, $mul:ident, $truediv:ident, $floordiv:ident, $mod_:ident,
+     $radd:ident, $rsub:ident, $rmul:ident, $rtruediv:ident, $rfloordiv:ident, $rmod_:ident,
      $eq:ident, $ne:ident, $lt:ident, $le:ident, $gt:ident, $ge:ident) => {
+        fn $radd(g: &mut Gil<'_>, a: &[Value]) -> PyResult<Value> {
+            arith_r(g, a, "__radd__", $float, Op::Add)
+        }
+        fn $rsub(g: &mut Gil<'_>, a: &[Value]) -> PyResult<Value> {
+            arith_r(g, a, "__rsub__", $float, Op::Sub)
+        }
+        fn $rmul(g: &mut Gil<'_>, a: &[Value]) -> PyResult<Value> {
+            arith_r(g, a, "__rmul__", $float, Op::Mul)
+        }
+        fn $rtruediv(g: &mut Gil<'_>, a: &[Value]) -> PyResult<Value> {
+            arith_r(g, a, "__rtruediv__", $float, Op::TrueDiv)
+        }
+        fn $rfloordiv(g: &mut Gil<'_>, a: &[Value]) -> PyResult<Value> {
+            arith_r(g, a, "__rfloordiv__", $float, Op::FloorDiv)
+        }
+        fn $rmod_(g: &mut Gil<'_>, a: &[Value]) -> PyResult<Value> {
+            arith_r(g, a, "__rmod__", $float, Op::Mod)
+        }
         fn $add(g: &mut Gil<'_>, a: &[Value]) -> PyResult<Value> {
             arith(g, a, "__add__", $float, Op::Add)
         }
@@ -984,6 +1177,12 @@ numeric_methods!(
     int_truediv,
     int_floordiv,
     int_mod,
+    int_radd,
+    int_rsub,
+    int_rmul,
+    int_rtruediv,
+    int_rfloordiv,
+    int_rmod,
     int_eq,
     int_ne,
     int_lt,
@@ -999,6 +1198,12 @@ numeric_methods!(
     float_truediv,
     float_floordiv,
     float_mod,
+    float_radd,
+    float_rsub,
+    float_rmul,
+    float_rtruediv,
+    float_rfloordiv,
+    float_rmod,
     float_eq,
     float_ne,
     float_lt,
@@ -1102,6 +1307,66 @@ fn str_endswith(g: &mut Gil<'_>, a: &[Value]) -> PyResult<Value> {
     Ok(Value::bool(p.iter().any(|p| s.ends_with(p.as_str()))))
 }
 
+/// CPython's `str.isspace()` for one code point (`Py_UNICODE_ISSPACE`: bidirectional class
+/// WS, B or S, or category Zs). Unicode's White_Space (Rust's `char::is_whitespace`) plus
+/// the information separators U+001C..U+001F, which CPython counts (class B/S).
+pub(crate) fn is_py_space(c: char) -> bool {
+    matches!(c, '\u{1c}'..='\u{1f}') || c.is_whitespace()
+}
+
+#[derive(Clone, Copy)]
+enum Strip {
+    Both,
+    Left,
+    Right,
+}
+
+fn strip_impl(g: &mut Gil<'_>, a: &[Value], name: &str, how: Strip) -> PyResult<Value> {
+    arity(g, a, name, 0, 1)?;
+    let s = self_text(g, a, name)?;
+    let chars = match a.get(1) {
+        None => None,
+        Some(v) if v.is_none() => None,
+        Some(&v) => match g.str_text(v) {
+            Ok(t) => Some(t.to_owned()),
+            Err(_) => {
+                if let Some(e) = g.err_fetch() {
+                    g.release(e);
+                }
+                return Err(g.raise_new("TypeError", format!("{name} arg must be None or str")));
+            }
+        },
+    };
+    let pred = |c: char| match &chars {
+        None => is_py_space(c),
+        Some(set) => set.contains(c),
+    };
+    let r = match how {
+        Strip::Both => s.trim_matches(pred),
+        Strip::Left => s.trim_start_matches(pred),
+        Strip::Right => s.trim_end_matches(pred),
+    };
+    g.str(r)
+}
+
+fn str_strip(g: &mut Gil<'_>, a: &[Value]) -> PyResult<Value> {
+    strip_impl(g, a, "strip", Strip::Both)
+}
+
+fn str_lstrip(g: &mut Gil<'_>, a: &[Value]) -> PyResult<Value> {
+    strip_impl(g, a, "lstrip", Strip::Left)
+}
+
+fn str_rstrip(g: &mut Gil<'_>, a: &[Value]) -> PyResult<Value> {
+    strip_impl(g, a, "rstrip", Strip::Right)
+}
+
+fn str_isspace(g: &mut Gil<'_>, a: &[Value]) -> PyResult<Value> {
+    arity(g, a, "isspace", 0, 0)?;
+    let s = self_text(g, a, "isspace")?;
+    Ok(Value::bool(!s.is_empty() && s.chars().all(is_py_space)))
+}
+
 fn str_split(g: &mut Gil<'_>, a: &[Value]) -> PyResult<Value> {
     arity(g, a, "split", 0, 2)?;
     let s = self_text(g, a, "split")?;
@@ -1129,15 +1394,15 @@ fn str_split(g: &mut Gil<'_>, a: &[Value]) -> PyResult<Value> {
         }
         None => {
             let mut out = Vec::new();
-            let mut rest = s.trim_start();
+            let mut rest = s.trim_start_matches(is_py_space);
             while !rest.is_empty() {
                 if maxsplit >= 0 && out.len() as i64 == maxsplit {
                     out.push(rest.to_owned());
                     break;
                 }
-                let end = rest.find(char::is_whitespace).unwrap_or(rest.len());
+                let end = rest.find(is_py_space).unwrap_or(rest.len());
                 out.push(rest[..end].to_owned());
-                rest = rest[end..].trim_start();
+                rest = rest[end..].trim_start_matches(is_py_space);
             }
             out
         }
@@ -1311,6 +1576,17 @@ fn seq_index(g: &mut Gil<'_>, a: &[Value]) -> PyResult<Value> {
         format!("{r} is not in list")
     };
     Err(g.raise_new("ValueError", msg))
+}
+
+fn seq_contains(g: &mut Gil<'_>, a: &[Value]) -> PyResult<Value> {
+    arity(g, a, "__contains__", 1, 1)?;
+    let items = g.items(a[0])?;
+    for item in items {
+        if g.eq(item, a[1])? {
+            return Ok(Value::TRUE);
+        }
+    }
+    Ok(Value::FALSE)
 }
 
 fn seq_count(g: &mut Gil<'_>, a: &[Value]) -> PyResult<Value> {

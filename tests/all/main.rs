@@ -7,6 +7,7 @@ mod ffi;
 mod gil;
 mod hash;
 mod header;
+mod hostile;
 mod lifecycle;
 mod object;
 mod ops;

@@ -190,10 +190,16 @@ fn builtin_method_tables() {
         .call_method(Value::float(7.5), "__mod__", &[neg2])
         .unwrap();
     assert_eq!(f.as_float(), Some(-0.5));
+    // int.__lt__ leaves a float to float's reflected method, as in CPython:
+    // (-2).__lt__(-1.5) is NotImplemented, (-1.5).__gt__(-2) is True.
     let lt = g
         .call_method(neg2, "__lt__", &[Value::float(-1.5)])
         .unwrap();
-    assert_eq!(lt, Value::TRUE);
+    assert_eq!(lt, Value::NOT_IMPLEMENTED);
+    let gt = g
+        .call_method(Value::float(-1.5), "__gt__", &[neg2])
+        .unwrap();
+    assert_eq!(gt, Value::TRUE);
     assert!(
         g.call_method(seven, "__floordiv__", &[Value::int(0).unwrap()])
             .is_err()
