@@ -1494,6 +1494,7 @@ impl CNative {
                     tokens,
                     active: false,
                     c_held: false,
+                    recursion: 0,
                 });
             } else {
                 lock.restore(
@@ -1503,6 +1504,7 @@ impl CNative {
                         tokens,
                         active: false,
                         c_held: false,
+                        recursion: 0,
                     },
                     rt,
                 );

@@ -244,9 +244,12 @@ impl<'rt> Gil<'rt> {
         if counted {
             lock.sleeper_enter();
         }
+        // The recursion depth is the holder's: another holder starts from its own.
+        let depth = std::mem::take(&mut self.st.recursion_depth);
         let saved = lock.save(self.rt);
         let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
         lock.restore(thread_key(), saved, self.rt);
+        self.st.recursion_depth = depth;
         if counted {
             lock.sleeper_leave();
         }
@@ -260,7 +263,9 @@ impl<'rt> Gil<'rt> {
     /// waiting; with `timeout`, for at most that long (spurious wake-ups are possible:
     /// callers re-check their condition).
     pub(crate) fn wait(&mut self, cv: &GilCondvar, timeout: Option<std::time::Duration>) {
+        let depth = std::mem::take(&mut self.st.recursion_depth);
         cv.wait(self.rt, thread_key(), timeout, !self.worker);
+        self.st.recursion_depth = depth;
     }
 
     /// The runtime this token belongs to.
@@ -1651,21 +1656,12 @@ impl<'rt> Gil<'rt> {
 
     /// Calls host function `host`, counting the call toward the recursion limit.
     fn call_host(&mut self, host: u32, args: &[Value]) -> PyResult<Value> {
-        if self.st.host_depth >= self.st.host_depth_limit() {
-            return Err(self.raise_new(
-                "RecursionError",
-                "maximum recursion depth exceeded while calling a native function",
-            ));
-        }
         let f: *const (dyn Fn(&mut Gil<'_>, &[Value]) -> PyResult<Value> + Send + Sync) =
             &*self.st.host_fns.0[host as usize];
-        self.st.host_depth += 1;
         // SAFETY: the host function table only grows (its boxes never move or drop) until
         // teardown, and no teardown can run while a token (this one) is live, so the
         // closure outlives this call; we hold no borrow of `Interp` across it.
-        let r = unsafe { (*f)(self, args) };
-        self.st.host_depth -= 1;
-        r
+        self.recursion_guard("", |g| unsafe { (*f)(g, args) })
     }
 
     // ---------------------------------------------------------------- modules

@@ -630,13 +630,22 @@ impl RuntimeSlot {
         };
         let generation = self.generation();
         let lock = rt.gil_lock();
+        if lock.active() {
+            // A Rust token of this runtime is in use on this thread: another holder could
+            // change what its borrows point into.
+            return 0;
+        }
         // Saved inside a call (a C native function's code): the frames below will touch the
         // runtime again, so shutdown must wait for this thread (a sleeper).
         let inside_call = lock.tokens() > 0;
         if inside_call {
             lock.sleeper_enter();
         }
-        let saved = lock.save(rt);
+        // SAFETY: this thread holds the GIL and no token of it is active (lent tokens make
+        // no access while lent), so this is the only access to `Interp`.
+        let recursion = unsafe { std::mem::take(&mut (*rt.interp_ptr().as_ptr()).recursion_depth) };
+        let mut saved = lock.save(rt);
+        saved.recursion = recursion;
         let depth = u64::from(saved.depth);
         let _ = THREAD.try_with(|t| t.put_saved(Some((generation, saved, rt))));
         ((generation & 0xFFFF_FFFF) << 32) | depth
@@ -676,6 +685,8 @@ impl RuntimeSlot {
                 ));
             }
             rt.gil_lock().restore(key, saved, rt);
+            // SAFETY: the GIL is ours again and no token is active.
+            unsafe { (*rt.interp_ptr().as_ptr()).recursion_depth = saved.recursion };
             rt.gil_lock().sleeper_leave();
             return Ok(());
         }
@@ -700,6 +711,8 @@ impl RuntimeSlot {
             return Err(GilStateError::NotInitialized);
         }
         lock.set_holds(saved);
+        // SAFETY: the GIL is ours again and no token is active.
+        unsafe { (*rt.interp_ptr().as_ptr()).recursion_depth = saved.recursion };
         let _ = THREAD.try_with(|t| t.set_c_state(&rt, self, generation));
         Ok(())
     }

@@ -66,8 +66,6 @@ pub struct Interp {
     pub(crate) natives_stamp: u32,
     /// Host functions (Rust closures, C functions with user data), dropped at teardown.
     pub(crate) host_fns: crate::object::natives::HostFns,
-    /// How many host function calls are in progress (bounded by the recursion limit).
-    pub(crate) host_depth: u32,
     natives_tracker: Option<Tracker>,
     user_class_tracker: Option<Tracker>,
     /// The module cache (owned references).
@@ -147,11 +145,6 @@ impl Interp {
             t.alloc(1, size_of::<Native>() as u64);
         }
         i
-    }
-
-    /// The bound on nested host function calls: the recursion limit.
-    pub(crate) fn host_depth_limit(&self) -> u32 {
-        1000
     }
 
     pub(crate) fn user_class_added(&self) {
@@ -313,7 +306,6 @@ impl RuntimeState {
             natives,
             natives_stamp: stamp(tag, version_start),
             host_fns: Default::default(),
-            host_depth: 0,
             natives_tracker,
             user_class_tracker: tracker(&registry, kinds::USER_CLASSES, InitStep::Caches)?,
             modules: HashMap::new(),

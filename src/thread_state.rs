@@ -68,6 +68,9 @@ pub(crate) struct Saved {
     pub(crate) active: bool,
     /// Whether the thread record named this runtime (the C held path) before the save.
     pub(crate) c_held: bool,
+    /// The holder's recursion depth (`molt_gil_save` keeps it; the next holder starts
+    /// from its own).
+    pub(crate) recursion: u32,
 }
 
 /// The part of the lock only its owner writes.
@@ -297,6 +300,7 @@ impl GilLock {
             tokens: self.tokens(),
             active: self.active(),
             c_held: clear_c_state_if(state),
+            recursion: 0,
         };
         Self::set(&self.line.depth, 0);
         Self::set(&self.line.tokens, 0);

@@ -260,6 +260,7 @@ pub(crate) static BUILTIN_NATIVES: [Native; NATIVE_COUNT] = {
             name: name_symbol(SYS_FUNCTIONS[k].0),
             owner: None,
             func: SYS_FUNCTIONS[k].1,
+            host: NO_HOST,
         };
         n += 1;
         k += 1;
