@@ -142,6 +142,15 @@ fn with_state<T>(
     body(&rt)
 }
 
+/// Fails if the out-pointer is NULL (every entry point checks it first).
+#[inline]
+fn out_arg<T>(out: *mut T) -> Result<(), Failure> {
+    if out.is_null() {
+        return Err(Failure::invalid("out is NULL"));
+    }
+    Ok(())
+}
+
 /// Writes `value` through `out`, or fails if `out` is null.
 ///
 /// # Safety
@@ -284,6 +293,9 @@ pub unsafe extern "C" fn molt_runtime_set_argv(argc: i32, argv: *const *const c_
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn molt_runtime_argv_len(out: *mut usize) -> i32 {
     boundary("molt_runtime_argv_len", || {
+        // Checked before anything is made: a result built for a NULL out-pointer would
+        // stay alive with no owner.
+        out_arg(out)?;
         let n = with_gil("molt_runtime_argv_len", |g| Ok(g.st.argv().len()))?;
         // SAFETY: forwarded caller contract.
         unsafe { write_out(out, n, "out") }
@@ -363,6 +375,9 @@ pub unsafe extern "C" fn molt_capability_require(capability: *const c_char) -> i
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn molt_runtime_live_allocations(out: *mut i64) -> i32 {
     boundary("molt_runtime_live_allocations", || {
+        // Checked before anything is made: a result built for a NULL out-pointer would
+        // stay alive with no owner.
+        out_arg(out)?;
         let live = with_state("molt_runtime_live_allocations", |rt| {
             Ok(rt
                 .live_allocations()
@@ -458,6 +473,11 @@ unsafe fn values_arg(
     if n == 0 {
         return Ok(Vec::new());
     }
+    if n > isize::MAX as usize / size_of::<u64>() {
+        return Err(Failure::invalid(format!(
+            "{what}: count {n} is larger than any array can be"
+        )));
+    }
     if items.is_null() {
         return Err(Failure::invalid(format!(
             "{what} is NULL but its count is {n}"
@@ -478,6 +498,11 @@ unsafe fn values_arg(
 unsafe fn bytes_arg<'a>(data: *const u8, len: usize, what: &str) -> Result<&'a [u8], Failure> {
     if len == 0 {
         return Ok(&[]);
+    }
+    if len > isize::MAX as usize {
+        return Err(Failure::invalid(format!(
+            "{what}: length {len} is larger than any buffer can be"
+        )));
     }
     if data.is_null() {
         return Err(Failure::invalid(format!(
@@ -503,6 +528,9 @@ macro_rules! out_value {
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn molt_int_from_i64(value: i64, out: *mut u64) -> i32 {
     boundary("molt_int_from_i64", || {
+        // Checked before anything is made: a result built for a NULL out-pointer would
+        // stay alive with no owner.
+        out_arg(out)?;
         with_gil("molt_int_from_i64", |g| {
             let v = g.int(value).map_err(|r| raised(g, r))?;
             out_value!(out, v)
@@ -517,6 +545,9 @@ pub unsafe extern "C" fn molt_int_from_i64(value: i64, out: *mut u64) -> i32 {
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn molt_float_from_f64(value: f64, out: *mut u64) -> i32 {
     boundary("molt_float_from_f64", || {
+        // Checked before anything is made: a result built for a NULL out-pointer would
+        // stay alive with no owner.
+        out_arg(out)?;
         with_gil("molt_float_from_f64", |g| out_value!(out, g.float(value)))
     })
 }
@@ -530,6 +561,9 @@ pub unsafe extern "C" fn molt_float_from_f64(value: f64, out: *mut u64) -> i32 {
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn molt_str_from_utf8(data: *const c_char, len: usize, out: *mut u64) -> i32 {
     boundary("molt_str_from_utf8", || {
+        // Checked before anything is made: a result built for a NULL out-pointer would
+        // stay alive with no owner.
+        out_arg(out)?;
         with_gil("molt_str_from_utf8", |g| {
             // SAFETY: forwarded caller contract.
             let bytes = unsafe { bytes_arg(data.cast(), len, "data") }?;
@@ -549,6 +583,9 @@ pub unsafe extern "C" fn molt_str_from_utf8(data: *const c_char, len: usize, out
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn molt_bytes_from(data: *const u8, len: usize, out: *mut u64) -> i32 {
     boundary("molt_bytes_from", || {
+        // Checked before anything is made: a result built for a NULL out-pointer would
+        // stay alive with no owner.
+        out_arg(out)?;
         with_gil("molt_bytes_from", |g| {
             // SAFETY: forwarded caller contract.
             let bytes = unsafe { bytes_arg(data, len, "data") }?;
@@ -566,6 +603,9 @@ pub unsafe extern "C" fn molt_bytes_from(data: *const u8, len: usize, out: *mut 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn molt_tuple_new(items: *const u64, n: usize, out: *mut u64) -> i32 {
     boundary("molt_tuple_new", || {
+        // Checked before anything is made: a result built for a NULL out-pointer would
+        // stay alive with no owner.
+        out_arg(out)?;
         with_gil("molt_tuple_new", |g| {
             // SAFETY: forwarded caller contract.
             let items = unsafe { values_arg(g, items, n, "items") }?;
@@ -582,6 +622,9 @@ pub unsafe extern "C" fn molt_tuple_new(items: *const u64, n: usize, out: *mut u
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn molt_list_new(items: *const u64, n: usize, out: *mut u64) -> i32 {
     boundary("molt_list_new", || {
+        // Checked before anything is made: a result built for a NULL out-pointer would
+        // stay alive with no owner.
+        out_arg(out)?;
         with_gil("molt_list_new", |g| {
             // SAFETY: forwarded caller contract.
             let items = unsafe { values_arg(g, items, n, "items") }?;
@@ -598,6 +641,9 @@ pub unsafe extern "C" fn molt_list_new(items: *const u64, n: usize, out: *mut u6
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn molt_dict_new(out: *mut u64) -> i32 {
     boundary("molt_dict_new", || {
+        // Checked before anything is made: a result built for a NULL out-pointer would
+        // stay alive with no owner.
+        out_arg(out)?;
         with_gil("molt_dict_new", |g| {
             let v = g.dict().map_err(|r| raised(g, r))?;
             out_value!(out, v)
@@ -625,6 +671,9 @@ pub extern "C" fn molt_dict_set(dict: u64, key: u64, value: u64) -> i32 {
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn molt_dict_get(dict: u64, key: u64, out: *mut u64) -> i32 {
     boundary("molt_dict_get", || {
+        // Checked before anything is made: a result built for a NULL out-pointer would
+        // stay alive with no owner.
+        out_arg(out)?;
         with_gil("molt_dict_get", |g| {
             let d = value_arg(g, dict, "dict")?;
             let k = value_arg(g, key, "key")?;
@@ -643,6 +692,9 @@ pub unsafe extern "C" fn molt_dict_get(dict: u64, key: u64, out: *mut u64) -> i3
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn molt_int_as_i64(value: u64, out: *mut i64) -> i32 {
     boundary("molt_int_as_i64", || {
+        // Checked before anything is made: a result built for a NULL out-pointer would
+        // stay alive with no owner.
+        out_arg(out)?;
         with_gil("molt_int_as_i64", |g| {
             let v = value_arg(g, value, "value")?;
             let i = g.as_i64(v).map_err(|r| raised(g, r))?;
@@ -659,6 +711,9 @@ pub unsafe extern "C" fn molt_int_as_i64(value: u64, out: *mut i64) -> i32 {
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn molt_float_as_f64(value: u64, out: *mut f64) -> i32 {
     boundary("molt_float_as_f64", || {
+        // Checked before anything is made: a result built for a NULL out-pointer would
+        // stay alive with no owner.
+        out_arg(out)?;
         with_gil("molt_float_as_f64", |g| {
             let v = value_arg(g, value, "value")?;
             let f = g.as_f64(v).map_err(|r| raised(g, r))?;
@@ -701,6 +756,9 @@ pub unsafe extern "C" fn molt_str_as_utf8(
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn molt_len(value: u64, out: *mut usize) -> i32 {
     boundary("molt_len", || {
+        // Checked before anything is made: a result built for a NULL out-pointer would
+        // stay alive with no owner.
+        out_arg(out)?;
         with_gil("molt_len", |g| {
             let v = value_arg(g, value, "value")?;
             let n = g.len(v).map_err(|r| raised(g, r))?;
@@ -717,6 +775,9 @@ pub unsafe extern "C" fn molt_len(value: u64, out: *mut usize) -> i32 {
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn molt_tuple_len(tuple: u64, out: *mut usize) -> i32 {
     boundary("molt_tuple_len", || {
+        // Checked before anything is made: a result built for a NULL out-pointer would
+        // stay alive with no owner.
+        out_arg(out)?;
         with_gil("molt_tuple_len", |g| {
             let v = value_arg(g, tuple, "tuple")?;
             let tuple_class = g.builtin_class("tuple").expect("builtin");
@@ -739,6 +800,9 @@ pub unsafe extern "C" fn molt_tuple_len(tuple: u64, out: *mut usize) -> i32 {
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn molt_tuple_get(tuple: u64, index: usize, out: *mut u64) -> i32 {
     boundary("molt_tuple_get", || {
+        // Checked before anything is made: a result built for a NULL out-pointer would
+        // stay alive with no owner.
+        out_arg(out)?;
         with_gil("molt_tuple_get", |g| {
             let v = value_arg(g, tuple, "tuple")?;
             let i = i64::try_from(index).unwrap_or(i64::MAX);
@@ -795,6 +859,9 @@ pub extern "C" fn molt_decref(value: u64) -> i32 {
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn molt_getattr(obj: u64, name: *const c_char, out: *mut u64) -> i32 {
     boundary("molt_getattr", || {
+        // Checked before anything is made: a result built for a NULL out-pointer would
+        // stay alive with no owner.
+        out_arg(out)?;
         with_gil("molt_getattr", |g| {
             let o = value_arg(g, obj, "obj")?;
             // SAFETY: forwarded caller contract.
@@ -835,6 +902,9 @@ pub unsafe extern "C" fn molt_call(
     out: *mut u64,
 ) -> i32 {
     boundary("molt_call", || {
+        // Checked before anything is made: a result built for a NULL out-pointer would
+        // stay alive with no owner.
+        out_arg(out)?;
         with_gil("molt_call", |g| {
             let f = value_arg(g, callable, "callable")?;
             // SAFETY: forwarded caller contract.
@@ -859,6 +929,9 @@ pub unsafe extern "C" fn molt_call_method(
     out: *mut u64,
 ) -> i32 {
     boundary("molt_call_method", || {
+        // Checked before anything is made: a result built for a NULL out-pointer would
+        // stay alive with no owner.
+        out_arg(out)?;
         with_gil("molt_call_method", |g| {
             let o = value_arg(g, obj, "obj")?;
             // SAFETY: forwarded caller contract.
@@ -879,6 +952,9 @@ pub unsafe extern "C" fn molt_call_method(
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn molt_hash(value: u64, out: *mut i64) -> i32 {
     boundary("molt_hash", || {
+        // Checked before anything is made: a result built for a NULL out-pointer would
+        // stay alive with no owner.
+        out_arg(out)?;
         with_gil("molt_hash", |g| {
             let v = value_arg(g, value, "value")?;
             let h = g.hash(v).map_err(|r| raised(g, r))?;
@@ -895,6 +971,9 @@ pub unsafe extern "C" fn molt_hash(value: u64, out: *mut i64) -> i32 {
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn molt_repr(value: u64, out: *mut u64) -> i32 {
     boundary("molt_repr", || {
+        // Checked before anything is made: a result built for a NULL out-pointer would
+        // stay alive with no owner.
+        out_arg(out)?;
         with_gil("molt_repr", |g| {
             let v = value_arg(g, value, "value")?;
             let s = g.repr(v).map_err(|r| raised(g, r))?;
@@ -913,6 +992,9 @@ pub unsafe extern "C" fn molt_repr(value: u64, out: *mut u64) -> i32 {
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn molt_builtin_class(name: *const c_char, out: *mut u64) -> i32 {
     boundary("molt_builtin_class", || {
+        // Checked before anything is made: a result built for a NULL out-pointer would
+        // stay alive with no owner.
+        out_arg(out)?;
         with_gil("molt_builtin_class", |g| {
             // SAFETY: forwarded caller contract.
             let name = unsafe { read_str(name, "name") }?;
@@ -939,6 +1021,9 @@ pub unsafe extern "C" fn molt_class_new(
     out: *mut u64,
 ) -> i32 {
     boundary("molt_class_new", || {
+        // Checked before anything is made: a result built for a NULL out-pointer would
+        // stay alive with no owner.
+        out_arg(out)?;
         with_gil("molt_class_new", |g| {
             // SAFETY: forwarded caller contract.
             let name = unsafe { read_str(name, "name") }?;
@@ -978,6 +1063,9 @@ pub unsafe extern "C" fn molt_class_new(
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn molt_import(name: *const c_char, out: *mut u64) -> i32 {
     boundary("molt_import", || {
+        // Checked before anything is made: a result built for a NULL out-pointer would
+        // stay alive with no owner.
+        out_arg(out)?;
         with_gil("molt_import", |g| {
             // SAFETY: forwarded caller contract.
             let name = unsafe { read_str(name, "name") }?;
@@ -1009,6 +1097,9 @@ pub extern "C" fn molt_err_occurred() -> i32 {
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn molt_err_fetch(out: *mut u64) -> i32 {
     boundary("molt_err_fetch", || {
+        // Checked before anything is made: a result built for a NULL out-pointer would
+        // stay alive with no owner.
+        out_arg(out)?;
         with_gil("molt_err_fetch", |g| {
             if out.is_null() {
                 return Err(Failure::invalid("out is NULL"));
@@ -1215,6 +1306,9 @@ pub unsafe extern "C" fn molt_task_spawn(
     out: *mut MoltTask,
 ) -> i32 {
     boundary("molt_task_spawn", || {
+        // Checked before anything is made: a result built for a NULL out-pointer would
+        // stay alive with no owner.
+        out_arg(out)?;
         spawn_c("molt_task_spawn", None, func, user_data, out)
     })
 }
@@ -1232,6 +1326,9 @@ pub unsafe extern "C" fn molt_task_spawn_after(
     out: *mut MoltTask,
 ) -> i32 {
     boundary("molt_task_spawn_after", || {
+        // Checked before anything is made: a result built for a NULL out-pointer would
+        // stay alive with no owner.
+        out_arg(out)?;
         let delay = seconds_arg(delay_seconds, "delay_seconds")?;
         spawn_c("molt_task_spawn_after", Some(delay), func, user_data, out)
     })
@@ -1247,6 +1344,9 @@ pub unsafe extern "C" fn molt_task_spawn_after(
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn molt_task_join(task: MoltTask, out: *mut u64) -> i32 {
     boundary("molt_task_join", || {
+        // Checked before anything is made: a result built for a NULL out-pointer would
+        // stay alive with no owner.
+        out_arg(out)?;
         if out.is_null() {
             return Err(Failure::invalid("out is NULL"));
         }
@@ -1575,6 +1675,9 @@ pub unsafe extern "C" fn molt_function_new(
     out: *mut u64,
 ) -> i32 {
     boundary("molt_function_new", || {
+        // Checked before anything is made: a result built for a NULL out-pointer would
+        // stay alive with no owner.
+        out_arg(out)?;
         // Every argument is checked before anything is made.
         // SAFETY: forwarded caller contract.
         let name = unsafe { read_str(name, "name") }?;

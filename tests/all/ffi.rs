@@ -394,3 +394,60 @@ fn shutdown_with_a_running_task_is_busy_and_the_runtime_keeps_working() {
     );
     assert_eq!(molt_runtime_shutdown(), MOLT_OK);
 }
+
+#[test]
+fn arguments_are_checked_before_anything_is_made() {
+    let _g = serial();
+    assert_eq!(molt_runtime_init(), MOLT_OK);
+    let mut before = 0i64;
+    // SAFETY: valid out-pointers; the NULL ones are what is tested.
+    unsafe {
+        assert_eq!(molt_runtime_live_allocations(&mut before), MOLT_OK);
+        for _ in 0..1000 {
+            assert_eq!(
+                molt_str_from_utf8(c"abc".as_ptr(), 3, std::ptr::null_mut()),
+                MOLT_ERR_INVALID_ARGUMENT
+            );
+            assert_eq!(
+                molt_list_new(std::ptr::null(), 0, std::ptr::null_mut()),
+                MOLT_ERR_INVALID_ARGUMENT
+            );
+            assert_eq!(
+                molt_dict_new(std::ptr::null_mut()),
+                MOLT_ERR_INVALID_ARGUMENT
+            );
+        }
+        let mut after = 0i64;
+        assert_eq!(molt_runtime_live_allocations(&mut after), MOLT_OK);
+        assert_eq!(after, before, "a NULL out-pointer left objects alive");
+        // Counts no array can have are rejected, not read.
+        let one = [MOLT_NONE];
+        let mut out = 0u64;
+        assert_eq!(
+            molt_tuple_new(one.as_ptr(), usize::MAX, &mut out),
+            MOLT_ERR_INVALID_ARGUMENT
+        );
+        assert!(
+            last_error().contains("larger than any array"),
+            "{}",
+            last_error()
+        );
+        assert_eq!(
+            molt_list_new(one.as_ptr(), usize::MAX / 8 + 1, &mut out),
+            MOLT_ERR_INVALID_ARGUMENT
+        );
+        assert_eq!(
+            molt_str_from_utf8(c"x".as_ptr(), usize::MAX, &mut out),
+            MOLT_ERR_INVALID_ARGUMENT
+        );
+        assert_eq!(
+            molt_bytes_from(c"x".as_ptr().cast(), usize::MAX, &mut out),
+            MOLT_ERR_INVALID_ARGUMENT
+        );
+        assert_eq!(
+            molt_call(MOLT_NONE, one.as_ptr(), usize::MAX, &mut out),
+            MOLT_ERR_INVALID_ARGUMENT
+        );
+    }
+    assert_eq!(molt_runtime_shutdown(), MOLT_OK);
+}
