@@ -22,7 +22,7 @@ use crate::error::{InitError, NotInitialized, RuntimeBusy, ShutdownError};
 use crate::gil::Gil;
 use crate::report::TeardownReport;
 use crate::state::RuntimeState;
-use crate::thread_state::{Deadline, THREAD, thread_key};
+use crate::thread_state::{Deadline, GilLock, THREAD, thread_key};
 use molt_arenas::sync::{AtomicPtr, AtomicU64, Mutex, MutexGuard, Ordering, spin_wait};
 use std::ops::Deref;
 use std::ptr::NonNull;
@@ -251,6 +251,11 @@ pub struct RuntimeSlot {
     ptr: AtomicPtr<RuntimeState>,
     generation: AtomicU64,
     transition: Mutex<()>,
+    /// The GIL of the runtime published here. It lives in the slot, not in the state, so a
+    /// call takes it first and then checks that the runtime is `Ready`: holding the GIL of a
+    /// `Ready` runtime keeps it alive (a shutdown frees it only after taking the GIL), and
+    /// the call needs no entrant count.
+    gil: GilLock,
 }
 
 /// Proof that the calling thread is inside the slot's runtime; the runtime cannot be freed
@@ -291,6 +296,7 @@ impl RuntimeSlot {
             ptr: AtomicPtr::new(std::ptr::null_mut()),
             generation: AtomicU64::new(0),
             transition: Mutex::new(()),
+            gil: GilLock::new(),
         }
     }
 
@@ -302,6 +308,7 @@ impl RuntimeSlot {
             ptr: AtomicPtr::new(std::ptr::null_mut()),
             generation: AtomicU64::new(0),
             transition: Mutex::new(()),
+            gil: GilLock::new(),
         }
     }
 
@@ -368,6 +375,8 @@ impl RuntimeSlot {
         match built {
             Ok(state) => {
                 let state = Box::new(state);
+                state.use_slot_gil(&self.gil);
+                self.gil.set_closing(false);
                 // Pinned: the state stays at this address until shutdown joins its workers.
                 state.lock().tasks.pin();
                 let p = Box::into_raw(state);
@@ -487,6 +496,13 @@ impl RuntimeSlot {
         let report = state.teardown();
         std::mem::forget(reset);
         self.set_state(SHUTTING_DOWN, UNINIT);
+        // A shutdown from the thread that held the GIL: its holds were of the runtime that
+        // is gone (the lock outlives it in the slot), so they end here.
+        if self.gil.owned_by(key) {
+            self.gil.release_all();
+        }
+        // No runtime: a call takes the GIL, sees `Uninit` and backs out.
+        self.gil.set_closing(false);
         Ok(Some(report))
     }
 }
@@ -563,19 +579,48 @@ impl RuntimeSlot {
     }
 
     fn with_gil_slow<T>(&self, body: impl FnOnce(&mut Gil<'_>) -> T) -> Result<T, GilStateError> {
-        let rt = self.enter().map_err(|_| GilStateError::NotInitialized)?;
         let key = thread_key();
-        let lock = rt.gil_lock();
+        let (rt, fresh) = self.take_gil(key)?;
+        if fresh {
+            // Calls made from inside this one (a C native function's) take the held path;
+            // the token's release clears the record.
+            let _ = THREAD.try_with(|t| t.set_c_state(rt, self, self.generation()));
+        }
+        let mut g = match Gil::held(rt) {
+            Some(g) => g,
+            None => return Err(GilStateError::TokenInUse),
+        };
+        Ok(body(&mut g))
+    }
+
+    /// Takes the slot's GIL for thread `key` (no hold counted yet: depth unchanged, 0 if
+    /// fresh) and returns the runtime, alive while the GIL is held; or backs out with
+    /// `NotInitialized` at once when there is no `Ready` runtime or shutdown has begun.
+    #[inline]
+    fn take_gil(&self, key: u64) -> Result<(&RuntimeState, bool), GilStateError> {
+        if self.word.load(Ordering::Acquire) & STATE_BITS != READY {
+            return Err(GilStateError::NotInitialized);
+        }
+        let lock = &self.gil;
         let fresh = !lock.owned_by(key);
         if fresh {
             lock.lock_for(key, true, Deadline::never())
                 .map_err(|_| GilStateError::NotInitialized)?;
-            // Calls made from inside this one (a C native function's) take the held path;
-            // the token's release clears the record.
-            let _ = THREAD.try_with(|t| t.set_c_state(&rt, self, self.generation()));
         }
-        let mut g = Gil::held(&rt).ok_or(GilStateError::TokenInUse)?;
-        Ok(body(&mut g))
+        // Checked again with the GIL held: a shutdown sets `ShuttingDown` before it takes
+        // the GIL and frees the state only after that, so `Ready` now means the state stays
+        // alive until we release the GIL.
+        if self.word.load(Ordering::Acquire) & STATE_BITS != READY {
+            if fresh {
+                lock.abandon();
+            }
+            return Err(GilStateError::NotInitialized);
+        }
+        let p = self.ptr.load(Ordering::Acquire);
+        // SAFETY: `Ready` was seen after taking the GIL (above), and the pointer is stored
+        // before `Ready` is set; a shutdown cannot free the state until it takes the GIL,
+        // which we hold. Shared access only.
+        Ok((unsafe { &*p }, fresh))
     }
 
     /// `molt_gil_acquire`: takes the GIL for the calling thread, or nests (re-entrant).
@@ -588,11 +633,9 @@ impl RuntimeSlot {
             lock.nest();
             return Ok(());
         }
-        let rt = self.enter().map_err(|_| GilStateError::NotInitialized)?;
-        rt.gil_lock()
-            .acquire(thread_key(), true, Deadline::never())
-            .map_err(|_| GilStateError::NotInitialized)?;
-        let _ = THREAD.try_with(|t| t.set_c_state(&rt, self, self.generation()));
+        let (rt, _) = self.take_gil(thread_key())?;
+        rt.gil_lock().nest();
+        let _ = THREAD.try_with(|t| t.set_c_state(rt, self, self.generation()));
         Ok(())
     }
 
@@ -690,30 +733,24 @@ impl RuntimeSlot {
             rt.gil_lock().sleeper_leave();
             return Ok(());
         }
-        let rt = match self.enter() {
-            Ok(rt) => rt,
-            Err(_) => return Err(GilStateError::NotInitialized),
-        };
-        // Checked once inside: an entrant's runtime cannot be shut down (and replaced by a
-        // new generation) until it leaves, so a token of an earlier generation never
-        // restores into a later runtime.
-        if generation != self.generation() {
-            return Err(GilStateError::NotInitialized);
-        }
-        let lock = rt.gil_lock();
-        if lock.owned_by(key) {
-            drop(rt);
+        if self.gil.owned_by(key) {
             return put_back(GilStateError::Invalid(
                 "the thread holds the GIL again; release it before restoring",
             ));
         }
-        if lock.lock_for(key, true, Deadline::never()).is_err() {
+        let (rt, _) = self.take_gil(key)?;
+        // Checked with the GIL held: the runtime cannot be shut down (and replaced by a new
+        // generation) while we hold it, so a token of an earlier generation never restores
+        // into a later runtime.
+        if generation != self.generation() {
+            self.gil.abandon();
             return Err(GilStateError::NotInitialized);
         }
+        let lock = rt.gil_lock();
         lock.set_holds(saved);
         // SAFETY: the GIL is ours again and no token is active.
         unsafe { (*rt.interp_ptr().as_ptr()).recursion_depth = saved.recursion };
-        let _ = THREAD.try_with(|t| t.set_c_state(&rt, self, generation));
+        let _ = THREAD.try_with(|t| t.set_c_state(rt, self, generation));
         Ok(())
     }
 }

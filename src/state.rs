@@ -181,8 +181,12 @@ pub struct RuntimeState {
     capabilities: Capabilities,
     /// The mutable state, accessed only by the thread that holds `gil` (through a token).
     interp: std::cell::UnsafeCell<Interp>,
-    /// The runtime lock (see `crate::thread_state`).
-    pub(crate) gil: GilLock,
+    /// The runtime lock of an owned runtime (see `crate::thread_state`).
+    gil: GilLock,
+    /// The lock in use when it is not `gil`: a runtime published in a `RuntimeSlot` uses the
+    /// slot's, which outlives it, so that a C call can take it before it knows the runtime
+    /// is alive (see `RuntimeSlot::with_gil`). Set once, before the state is shared.
+    gil_at: molt_arenas::sync::AtomicPtr<GilLock>,
     /// Condition variables of the GIL: scheduler workers wait on `work_cv` for ready tasks,
     /// the sleep worker on `timer_cv` for its next timer, joiners and sleeping tasks on
     /// `done_cv` for task state changes.
@@ -338,6 +342,7 @@ impl RuntimeState {
             capabilities,
             interp: std::cell::UnsafeCell::new(interp),
             gil: GilLock::new(),
+            gil_at: molt_arenas::sync::AtomicPtr::new(std::ptr::null_mut()),
             work_cv: GilCondvar::new(),
             timer_cv: GilCondvar::new(),
             done_cv: GilCondvar::new(),
@@ -368,8 +373,25 @@ impl RuntimeState {
         InterpGuard(self.gil())
     }
 
+    #[inline]
     pub(crate) fn gil_lock(&self) -> &GilLock {
-        &self.gil
+        let p = self.gil_at.load(molt_arenas::sync::Ordering::Relaxed);
+        if p.is_null() {
+            &self.gil
+        } else {
+            // SAFETY: set by `use_slot_gil` to the lock of the slot that publishes this state,
+            // which outlives it (the slot frees the state before it could go away).
+            unsafe { &*p }
+        }
+    }
+
+    /// Makes this state use `lock` (its slot's) as its GIL. Called before the state is
+    /// shared; `lock` must outlive the state.
+    pub(crate) fn use_slot_gil(&self, lock: &GilLock) {
+        self.gil_at.store(
+            std::ptr::from_ref(lock).cast_mut(),
+            molt_arenas::sync::Ordering::Relaxed,
+        );
     }
 
     pub(crate) fn interp_ptr(&self) -> std::ptr::NonNull<Interp> {
@@ -522,6 +544,7 @@ impl RuntimeState {
             capabilities,
             interp,
             gil: _,
+            gil_at: _,
             work_cv: _,
             timer_cv: _,
             done_cv: _,

@@ -164,9 +164,17 @@ impl Deadline {
     }
 }
 
-impl GilLock {
-    pub(crate) fn new() -> Self {
-        Self {
+// SAFETY: the owner line's cells are accessed only by the thread that holds the lock (the
+// lock word's acquire/release orderings order one owner's accesses before the next's); every
+// other field is an atomic or a std/loom lock.
+unsafe impl Sync for GilLock {}
+// SAFETY: as above; nothing in the lock is tied to a thread.
+unsafe impl Send for GilLock {}
+
+/// A fresh [`GilLock`] (an expression: `const` with std's types, not with loom's).
+macro_rules! gil_lock_init {
+    () => {
+        GilLock {
             word: AtomicU32::new(FREE),
             parked: AtomicU32::new(0),
             closing: AtomicBool::new(false),
@@ -180,6 +188,18 @@ impl GilLock {
                 active: UnsafeCell::new(false),
             },
         }
+    };
+}
+
+impl GilLock {
+    #[cfg(not(molt_loom))]
+    pub(crate) const fn new() -> Self {
+        gil_lock_init!()
+    }
+
+    #[cfg(molt_loom)]
+    pub(crate) fn new() -> Self {
+        gil_lock_init!()
     }
 
     /// Whether the thread with key `key` holds the lock.
@@ -259,24 +279,6 @@ impl GilLock {
         }
     }
 
-    /// Acquires for the thread `key`: nested if it is the owner, else the lock itself
-    /// (blocking until `deadline`). An `external` acquire fails at once while the runtime is
-    /// closing. Returns true for a fresh (depth 0 to 1) hold.
-    pub(crate) fn acquire(
-        &self,
-        key: u64,
-        external: bool,
-        deadline: Deadline,
-    ) -> Result<bool, AcquireError> {
-        if self.owned_by(key) {
-            self.nest();
-            return Ok(false);
-        }
-        self.lock_for(key, external, deadline)?;
-        Self::set(&self.line.depth, 1);
-        Ok(true)
-    }
-
     /// Takes the lock for thread `key` (not its owner) with nothing held yet (depth 0: the
     /// caller adds its hold, a token's or an acquire's, at once).
     pub(crate) fn lock_for(
@@ -330,8 +332,15 @@ impl GilLock {
         self.set_active(saved.active);
     }
 
-    /// Force-releases whatever the owner holds (thread exit). Caller: the owner.
-    fn release_all(&self) {
+    /// Gives up a lock taken by [`GilLock::lock_for`] with nothing held yet.
+    pub(crate) fn abandon(&self) {
+        self.line.owner.store(0, Ordering::Relaxed);
+        self.unlock_raw();
+    }
+
+    /// Force-releases whatever the owner holds (thread exit, or the owner's shutdown of the
+    /// runtime). Caller: the owner.
+    pub(crate) fn release_all(&self) {
         Self::set(&self.line.depth, 0);
         Self::set(&self.line.tokens, 0);
         self.set_active(false);

@@ -10,7 +10,11 @@
 //!   `closing` checks (in `lock_slow`, or in `lock_raw`'s fast path) is NOT caught: the
 //!   entrant count alone keeps the runtime alive here, and `closing` only makes a waiting
 //!   acquire fail at once; a model of that liveness needs a wait that times out, which
-//!   loom's `Condvar::wait_timeout` (an untimed wait) cannot express.
+//!   loom's `Condvar::wait_timeout` (an untimed wait) cannot express. Since the GIL lives
+//!   in the slot, a call takes it and then re-checks `Ready`: removing that re-check alone
+//!   is not caught either (the `closing` check makes a late acquirer back out), removing it
+//!   together with the `closing` checks is (the model panics: the acquirer uses the runtime
+//!   a shutdown is freeing).
 //! * `nested_holds_count_and_exclude_another_thread`: `GilLock::lock_raw`'s CAS with
 //!   `Relaxed` success ordering fails: "Causality violation: Concurrent write accesses to
 //!   `UnsafeCell`" (the owner line's depth cell, written by both threads' holders).
