@@ -49,6 +49,14 @@ class MoltTask(ctypes.Structure):
 # ``MoltTaskFn``: int32_t (*)(void *user_data, uint64_t *result). A CFUNCTYPE object must
 # outlive every call a worker thread may still make to it (see Molt.spawn).
 MoltTaskFn = ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.c_void_p, ctypes.POINTER(ctypes.c_uint64))
+MoltNativeFn = ctypes.CFUNCTYPE(
+    ctypes.c_int32,
+    ctypes.c_void_p,
+    ctypes.POINTER(ctypes.c_uint64),
+    ctypes.c_size_t,
+    ctypes.POINTER(ctypes.c_uint64),
+)
+MoltFreeFn = ctypes.CFUNCTYPE(None, ctypes.c_void_p)
 
 C_TYPES = {
     "void": None,
@@ -70,6 +78,8 @@ C_TYPES = {
     "int32_t *": ctypes.POINTER(ctypes.c_int32),
     "void *": ctypes.c_void_p,
     "MoltTaskFn": MoltTaskFn,
+    "MoltNativeFn": MoltNativeFn,
+    "MoltFreeFn": MoltFreeFn,
     "struct MoltTask": MoltTask,
     "struct MoltTask *": ctypes.POINTER(MoltTask),
 }
@@ -112,6 +122,10 @@ UNGATED = [
     "molt_runtime_generation",
     "molt_last_error",
     "molt_last_teardown_report",
+    # Thread-state queries that answer without a runtime (0, 0 and a no-op for token 0).
+    "molt_gil_is_held",
+    "molt_gil_save",
+    "molt_gil_restore",
 ]
 GATED = [
     "molt_runtime_set_argv",
@@ -155,6 +169,9 @@ GATED = [
     "molt_task_state",
     "molt_sleep",
     "molt_task_check_cancelled",
+    "molt_gil_acquire",
+    "molt_gil_release",
+    "molt_function_new",
 ]
 USED = UNGATED + GATED
 

@@ -13,6 +13,8 @@ from conftest import (
     Molt,
     MoltError,
     MoltTask,
+    MoltFreeFn,
+    MoltNativeFn,
     MoltTaskFn,
     assert_clean_teardown,
     environment,
@@ -23,6 +25,7 @@ u64, i64, usize = ctypes.c_uint64, ctypes.c_int64, ctypes.c_size_t
 # A task body for the call table below: returns None. Module-level, so it outlives every
 # runtime that may run it (with a runtime, the table's spawns really start tasks).
 _NONE_TASK = MoltTaskFn(lambda _user_data, _result: C.MOLT_OK)
+_NONE_NATIVE = MoltNativeFn(lambda _user_data, _args, _nargs, _result: C.MOLT_OK)
 
 
 def test_init_twice_shutdown_twice(lib: Molt):
@@ -145,6 +148,9 @@ def _calls_without_a_runtime(lib):
         "molt_task_state": lambda: L.molt_task_state(task, o_i32),
         "molt_sleep": lambda: L.molt_sleep(0.01),
         "molt_task_check_cancelled": lambda: L.molt_task_check_cancelled(),
+        "molt_gil_acquire": lambda: L.molt_gil_acquire(),
+        "molt_gil_release": lambda: L.molt_gil_release(),
+        "molt_function_new": lambda: L.molt_function_new(b"f", _NONE_NATIVE, None, MoltFreeFn(), o_u64),
     }
     outs = (o_u64, o_i64, o_sz, o_f64, o_ptr, buf, o_i32, o_task)
     return calls, outs
