@@ -78,6 +78,10 @@ pub struct Interp {
     /// Levels of recursive operations (comparison, repr, str, native re-entry) the lock
     /// holder is inside.
     pub(crate) recursion_depth: u32,
+    /// The `MemoryError` instance raised when the heap is full (an owned reference,
+    /// preallocated with the heap, as CPython preallocates its own: raising it allocates
+    /// nothing). Shared: it is raised without chaining a `__context__` into it.
+    pub(crate) memory_error: Value,
 }
 
 impl Interp {
@@ -274,7 +278,11 @@ impl RuntimeState {
         } else {
             None
         };
-        let heap = Heap::new(tag, version_start, heap_trackers);
+        let mut heap = Heap::new(tag, version_start, heap_trackers);
+        let memory_error = crate::builtins::exception_index("MemoryError")
+            .and_then(|c| heap.alloc_bare_exception(c as u32))
+            .ok_or_else(|| InitError::new(InitStep::Caches, "cannot preallocate MemoryError"))?;
+        heap.set_own(2); // the instance and its empty args tuple
         let capabilities = Capabilities::parse(&config.capabilities, &arena)
             .map_err(|e| InitError::new(InitStep::Caches, e.to_string()))?;
         let arena = arena.freeze();
@@ -304,6 +312,7 @@ impl RuntimeState {
             ),
             recursion_limit: crate::gil::DEFAULT_RECURSION_LIMIT,
             recursion_depth: 0,
+            memory_error,
         };
         interp.set_argv(config.argv.clone());
 
@@ -488,6 +497,9 @@ impl RuntimeState {
         interp.module_inits.clear();
         interp.exc.clear();
         interp.set_argv(Vec::new());
+        // The preallocated MemoryError is the runtime's own, not something the program left.
+        interp.heap.set_own(0);
+        let _ = interp.heap.decref(interp.memory_error);
         drop(capabilities);
         // 3. live heap objects, whatever their reference counts (cycles included).
         let (live, pool) = interp.heap.drop_all();

@@ -637,6 +637,17 @@ impl<T> Pool<T> {
         Ok(unsafe { self.fill(slot, value) })
     }
 
+    /// [`alloc`](Self::alloc), but a full pool gives `value` back (so a caller can release
+    /// what it owns instead of dropping it).
+    #[inline(always)]
+    pub fn try_alloc(&self, value: T) -> Result<Owned, (PoolFull, T)> {
+        match self.take_free() {
+            // SAFETY: `slot` was just taken from a free list for this call.
+            Ok(slot) => Ok(unsafe { self.fill(slot, value) }),
+            Err(e) => Err((e, value)),
+        }
+    }
+
     /// Writes `value` into the free slot `slot` and marks it live.
     ///
     /// # Safety

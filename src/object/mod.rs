@@ -181,7 +181,16 @@ pub struct Heap {
     version_start: u16,
     live: [u64; 9],
     trackers: Option<Vec<Tracker>>,
+    /// The most live objects allowed ([`MAX_LIVE`] unless a test lowered it with
+    /// `Gil::set_heap_limit`, to reach exhaustion quickly).
+    max_live: u64,
+    /// Live objects that are the runtime's own (the preallocated `MemoryError` and its
+    /// args), left out of [`live`](Self::live).
+    own: u64,
 }
+
+/// The most live objects a heap can hold (the pool's slot limit, 2^24).
+pub const MAX_LIVE: u64 = molt_arenas::pool::MAX_SLOTS as u64;
 
 impl Heap {
     /// An empty heap for the runtime with stamp parts (`tag`, `version_start`).
@@ -195,14 +204,34 @@ impl Heap {
             version_start,
             live: [0; 9],
             trackers,
+            max_live: MAX_LIVE,
+            own: 0,
         }
     }
 
-    /// Allocates `obj` with a reference count of one. `None` when the heap is full
-    /// ([`molt_arenas::pool::MAX_SLOTS`] live or retired slots).
+    /// Lowers (or restores) the live-object limit; see [`Heap::alloc`].
+    pub(crate) fn set_limit(&mut self, max_live: u64) {
+        self.max_live = max_live.min(MAX_LIVE);
+    }
+
+    /// Allocates `obj` with a reference count of one, taking over the references it owns.
+    /// `None` when the heap is full ([`molt_arenas::pool::MAX_SLOTS`] live or retired
+    /// slots, or the limit a test set): then the references `obj` owned are released, so a
+    /// constructor that fails leaves nothing behind.
     pub(crate) fn alloc(&mut self, obj: Object) -> Option<Value> {
         let kind = obj.kind();
-        let owned = self.pool.alloc(Cell { refcnt: 1, obj }).ok()?;
+        // One predictable branch unless a test lowered the limit.
+        if self.max_live < MAX_LIVE && self.live() >= self.max_live {
+            self.release_owned(obj);
+            return None;
+        }
+        let owned = match self.pool.try_alloc(Cell { refcnt: 1, obj }) {
+            Ok(o) => o,
+            Err((_, cell)) => {
+                self.release_owned(cell.obj);
+                return None;
+            }
+        };
         let r = owned.weak(); // from here on the reference count owns the slot
         let k = heap_kind_index(kind);
         self.live[k] += 1;
@@ -215,6 +244,29 @@ impl Heap {
             slot: r.id,
             stamp: stamp(self.tag, version),
         }))
+    }
+
+    /// Drops an object that never made it into the heap, releasing the references it owns.
+    #[cold]
+    fn release_owned(&mut self, obj: Object) {
+        let mut owned = Vec::new();
+        obj.release_into(&mut owned);
+        drop(obj);
+        for v in owned {
+            let _ = self.decref(v);
+        }
+    }
+
+    /// A `cls()` exception instance with no arguments (for the preallocated `MemoryError`).
+    pub(crate) fn alloc_bare_exception(&mut self, cls: u32) -> Option<Value> {
+        let args = self.alloc(Object::Tuple(Box::new([])))?;
+        self.alloc(Object::Exception(ExcObj::new(cls, args)))
+    }
+
+    /// Counts `n` live objects as the runtime's own (not in [`live`](Self::live)); `0`
+    /// before the runtime releases them at teardown.
+    pub(crate) fn set_own(&mut self, n: u64) {
+        self.own = n;
     }
 
     /// The pool reference a value encodes, if it is a heap value stamped by this runtime.
@@ -326,9 +378,9 @@ impl Heap {
         Ok(())
     }
 
-    /// Total live objects.
+    /// Total live objects (the runtime's own preallocated ones left out).
     pub fn live(&self) -> u64 {
-        self.live.iter().sum()
+        self.live.iter().sum::<u64>().saturating_sub(self.own)
     }
 
     /// Drops every live object at once, cycles included, without looking at reference

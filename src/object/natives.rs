@@ -553,18 +553,25 @@ pub(crate) fn init_sys(g: &mut Gil<'_>, m: Value) -> PyResult<()> {
     let argv = g.st.argv().to_vec();
     let list = g.list(&[])?;
     for a in &argv {
-        let s = g.str(a)?;
-        let r = g.call_method(list, "append", &[s]);
-        g.release(s);
-        r?;
+        let r = g.str(a).and_then(|s| {
+            let r = g.call_method(list, "append", &[s]);
+            g.release(s);
+            r
+        });
+        if let Err(e) = r {
+            g.release(list);
+            return Err(e);
+        }
     }
-    g.setattr(m, "argv", list)?;
+    let r = g.setattr(m, "argv", list);
     g.release(list);
+    r?;
     let vi = [3, 11, 0];
     let vals: Vec<Value> = vi.iter().map(|&i| Value::int(i).expect("small")).collect();
     let t = g.tuple(&vals)?;
-    g.setattr(m, "version_info", t)?;
+    let r = g.setattr(m, "version_info", t);
     g.release(t);
+    r?;
     for (name, _) in SYS_FUNCTIONS {
         let f = g.native_value(sys_function_index(name).expect("listed"));
         g.setattr(m, name, f)?;
@@ -795,7 +802,13 @@ fn iterable_items(g: &mut Gil<'_>, x: Value) -> PyResult<Vec<Value>> {
         let mut out = Vec::with_capacity(text.len());
         for c in text.chars() {
             let mut buf = [0u8; 4];
-            out.push(g.str(c.encode_utf8(&mut buf))?);
+            match g.str(c.encode_utf8(&mut buf)) {
+                Ok(v) => out.push(v),
+                Err(e) => {
+                    release_all(g, &out);
+                    return Err(e);
+                }
+            }
         }
         return Ok(out);
     }
@@ -1387,7 +1400,13 @@ fn str_split(g: &mut Gil<'_>, a: &[Value]) -> PyResult<Value> {
     };
     let list = g.list(&[])?;
     for p in parts {
-        let v = g.str(&p)?;
+        let v = match g.str(&p) {
+            Ok(v) => v,
+            Err(e) => {
+                g.release(list); // and the parts built so far
+                return Err(e);
+            }
+        };
         if let Ok(Object::List(l)) = g.st.heap.get_mut(list) {
             l.push(v); // the new reference moves into the list
         }
@@ -1706,7 +1725,13 @@ fn dict_view(
                 g.incref(x)?;
                 x
             }
-            _ => g.tuple(&[k, v])?,
+            _ => match g.tuple(&[k, v]) {
+                Ok(t) => t,
+                Err(e) => {
+                    g.release(list); // and the items built so far
+                    return Err(e);
+                }
+            },
         };
         if let Ok(Object::List(l)) = g.st.heap.get_mut(list) {
             l.push(item);

@@ -300,3 +300,86 @@ fn a_lower_limit_applies_at_once() {
     drop(g);
     shut(rt);
 }
+
+/// Whether the current exception is a `MemoryError` (fetched and released).
+fn caught_memory_error(g: &mut Gil<'_>) -> bool {
+    let e = g.err_fetch().expect("an exception is set");
+    let cls = g.builtin_class("MemoryError").unwrap();
+    let is = g.isinstance(e, cls).unwrap();
+    // CPython's PyErr_NoMemory: MemoryError(), no message.
+    assert_eq!(g.describe_exception(e), "MemoryError");
+    g.decref(e).unwrap();
+    is
+}
+
+#[test]
+fn a_full_heap_raises_memory_error_and_leaves_nothing_half_built() {
+    let rt = Runtime::new(test_config());
+    let mut g = rt.gil();
+    let base = g.live_objects();
+    g.set_heap_limit(base + 100);
+    // Fill the heap one str at a time.
+    let mut held = Vec::new();
+    while let Ok(v) = g.str("x") {
+        held.push(v);
+    }
+    assert_eq!(held.len(), 100);
+    assert!(caught_memory_error(&mut g));
+    // Raising any other error with a full heap gives the MemoryError too (never None).
+    let ve = g.builtin_class("ValueError").unwrap();
+    let msg = held[0];
+    assert!(g.call(ve, &[msg]).is_err());
+    assert!(caught_memory_error(&mut g));
+    // Make room for 10 objects: constructors that need more free what they built.
+    for v in held.drain(90..) {
+        g.decref(v).unwrap();
+    }
+    let live = g.live_objects();
+    let s = held[1];
+    let long = g.str(&"a ".repeat(50)).unwrap(); // 50 words, room for 9 objects left
+    // str.split: the list and the parts built before the heap filled are freed.
+    assert!(g.call_method(long, "split", &[]).is_err());
+    assert!(caught_memory_error(&mut g));
+    assert_eq!(g.live_objects(), live + 1);
+    // list(str) / tuple(str): one str per character.
+    let list_cls = g.builtin_class("list").unwrap();
+    let tuple_cls = g.builtin_class("tuple").unwrap();
+    for cls in [list_cls, tuple_cls] {
+        assert!(g.call(cls, &[long]).is_err());
+        assert!(caught_memory_error(&mut g));
+        assert_eq!(g.live_objects(), live + 1);
+    }
+    // dict.items() of a 20-item dict needs 21 objects.
+    g.decref(long).unwrap();
+    let d = g.dict().unwrap();
+    for i in 0..20 {
+        g.dict_set(d, int(i), s).unwrap();
+    }
+    assert!(g.call_method(d, "items", &[]).is_err());
+    assert!(caught_memory_error(&mut g));
+    assert_eq!(g.live_objects(), live + 1);
+    // A tuple or list whose allocation fails gives back the references it took.
+    let mut fill = Vec::new();
+    while let Ok(v) = g.str("y") {
+        fill.push(v);
+    }
+    assert!(caught_memory_error(&mut g));
+    let before = g.refcount(s).unwrap();
+    assert!(g.tuple(&[s, s]).is_err());
+    assert!(caught_memory_error(&mut g));
+    assert!(g.list(&[s]).is_err());
+    assert!(caught_memory_error(&mut g));
+    assert_eq!(g.refcount(s), Some(before));
+    // Everything works again once there is room.
+    for v in fill.into_iter().chain(held).chain([d]) {
+        g.decref(v).unwrap();
+    }
+    g.clear_last_exception();
+    assert_eq!(g.live_objects(), base);
+    let l = g.list(&[int(1)]).unwrap();
+    g.decref(l).unwrap();
+    drop(g);
+    let report = rt.shutdown().unwrap();
+    assert!(report.leaks.is_empty(), "{report}");
+    assert!(report.reclaimed.is_empty(), "{report}");
+}
