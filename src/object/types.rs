@@ -378,8 +378,22 @@ impl Types {
             Some(v) => d.insert(name, v),
             None => d.remove(&name),
         };
-        let mut stack = vec![cls];
+        let v = self.fresh_version();
+        self.versions[cls as usize] = v;
+        let subclasses = &self.user[(cls - nb) as usize].subclasses;
+        if subclasses.is_empty() {
+            return old;
+        }
+        // Each subclass once: in a lattice of diamonds a class is reachable along
+        // exponentially many paths (CPython's type_modified stops at classes it has already
+        // invalidated, which is the same thing).
+        let mut stack = subclasses.clone();
+        let mut seen = hashbrown::HashSet::new();
+        seen.insert(cls);
         while let Some(c) = stack.pop() {
+            if !seen.insert(c) {
+                continue;
+            }
             let v = self.fresh_version();
             self.versions[c as usize] = v;
             stack.extend(self.user[(c - nb) as usize].subclasses.iter().copied());

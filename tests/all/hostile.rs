@@ -383,3 +383,236 @@ fn a_full_heap_raises_memory_error_and_leaves_nothing_half_built() {
     assert!(report.leaks.is_empty(), "{report}");
     assert!(report.reclaimed.is_empty(), "{report}");
 }
+
+/// `n` seconds is far more than the linear algorithms need, and far less than the
+/// quadratic ones they replaced took (30k-key dict == took 13 s).
+const LINEAR_BOUND_SECS: f64 = 2.0;
+
+#[test]
+#[cfg_attr(miri, ignore)] // 60k-entry dicts: minutes under Miri
+fn dict_equality_is_linear() {
+    let rt = Runtime::new(test_config());
+    let mut g = rt.gil();
+    let n = 30_000;
+    let (a, b) = (g.dict().unwrap(), g.dict().unwrap());
+    for i in 0..n {
+        let k = g.str(&i.to_string()).unwrap();
+        g.dict_set(a, k, int(i)).unwrap();
+        g.decref(k).unwrap();
+    }
+    // Same items, other insertion order (equal in CPython too).
+    for i in (0..n).rev() {
+        let k = g.str(&i.to_string()).unwrap();
+        g.dict_set(b, k, int(i)).unwrap();
+        g.decref(k).unwrap();
+    }
+    let t = std::time::Instant::now();
+    assert!(g.eq(a, b).unwrap());
+    assert_eq!(g.call_method(a, "__eq__", &[b]).unwrap(), Value::TRUE);
+    assert_eq!(g.call_method(a, "__ne__", &[b]).unwrap(), Value::FALSE);
+    let k = g.str("0").unwrap();
+    g.dict_set(b, k, int(-1)).unwrap();
+    assert!(!g.eq(a, b).unwrap());
+    let secs = t.elapsed().as_secs_f64();
+    assert!(secs < LINEAR_BOUND_SECS, "dict == took {secs} s");
+    for v in [a, b, k] {
+        g.decref(v).unwrap();
+    }
+    drop(g);
+    shut(rt);
+}
+
+#[test]
+fn class_attribute_invalidation_visits_each_subclass_once() {
+    // A lattice of diamonds, 2 classes per level both deriving from the level above:
+    // every class of the last level is reachable from the root along 2^levels paths.
+    let rt = Runtime::new(test_config());
+    let mut g = rt.gil();
+    let levels = crate::scaled(40, 8);
+    let a = g.class_new("A", &[], &[]).unwrap();
+    let b = g.class_new("B", &[], &[]).unwrap();
+    let mut prev = [a, b];
+    for i in 0..levels {
+        let x = g.class_new(&format!("a{i}"), &prev, &[]).unwrap();
+        let y = g.class_new(&format!("b{i}"), &prev, &[]).unwrap();
+        prev = [x, y];
+    }
+    let t = std::time::Instant::now();
+    g.setattr(a, "x", int(1)).unwrap();
+    assert!(t.elapsed().as_secs_f64() < LINEAR_BOUND_SECS);
+    let x = g.getattr(prev[0], "x").unwrap();
+    assert_eq!(x, int(1));
+    drop(g);
+    shut(rt);
+}
+
+#[test]
+fn dunder_methods_return_not_implemented_like_cpython() {
+    let rt = Runtime::new(test_config());
+    let mut g = rt.gil();
+    let ni = Value::NOT_IMPLEMENTED;
+    let one = int(1);
+    let f = Value::float(1.5);
+    // [1].__eq__([1]) is True, __ne__ False; against another type NotImplemented.
+    let l1 = g.list(&[one]).unwrap();
+    let l2 = g.list(&[one]).unwrap();
+    let t1 = g.tuple(&[one]).unwrap();
+    let t2 = g.tuple(&[one]).unwrap();
+    assert_eq!(g.call_method(l1, "__eq__", &[l2]).unwrap(), Value::TRUE);
+    assert_eq!(g.call_method(l1, "__ne__", &[l2]).unwrap(), Value::FALSE);
+    assert_eq!(g.call_method(l1, "__eq__", &[t1]).unwrap(), ni);
+    assert_eq!(g.call_method(l1, "__ne__", &[t1]).unwrap(), ni);
+    assert_eq!(g.call_method(t1, "__eq__", &[t2]).unwrap(), Value::TRUE);
+    assert_eq!(g.call_method(t1, "__ne__", &[l1]).unwrap(), ni);
+    assert_eq!(g.call_method(t1, "__eq__", &[one]).unwrap(), ni);
+    let (d1, d2) = (g.dict().unwrap(), g.dict().unwrap());
+    assert_eq!(g.call_method(d1, "__eq__", &[d2]).unwrap(), Value::TRUE);
+    g.dict_set(d1, one, one).unwrap();
+    assert_eq!(g.call_method(d1, "__ne__", &[d2]).unwrap(), Value::TRUE);
+    assert_eq!(g.call_method(d1, "__eq__", &[l1]).unwrap(), ni);
+    let (b1, b2) = (g.bytes(b"ab").unwrap(), g.bytes(b"ab").unwrap());
+    assert_eq!(g.call_method(b1, "__eq__", &[b2]).unwrap(), Value::TRUE);
+    assert_eq!(g.call_method(b1, "__ne__", &[b2]).unwrap(), Value::FALSE);
+    let (s1, s2) = (g.str("ab").unwrap(), g.str("ab").unwrap());
+    assert_eq!(g.call_method(b1, "__eq__", &[s1]).unwrap(), ni);
+    assert_eq!(g.call_method(s1, "__ne__", &[s2]).unwrap(), Value::FALSE);
+    assert_eq!(g.call_method(s1, "__ne__", &[one]).unwrap(), ni);
+    assert_eq!(g.call_method(s1, "__eq__", &[one]).unwrap(), ni);
+    // [1] in [[1]], [1].__contains__(1)
+    let ll = g.list(&[l1]).unwrap();
+    assert_eq!(
+        g.call_method(ll, "__contains__", &[l2]).unwrap(),
+        Value::TRUE
+    );
+    assert_eq!(
+        g.call_method(t1, "__contains__", &[Value::TRUE]).unwrap(),
+        Value::TRUE
+    );
+    assert_eq!(
+        g.call_method(t1, "__contains__", &[int(2)]).unwrap(),
+        Value::FALSE
+    );
+    // (1).__add__(1.5) is NotImplemented; float's reflected op does 1 + 1.5.
+    for m in [
+        "__add__",
+        "__sub__",
+        "__mul__",
+        "__truediv__",
+        "__floordiv__",
+        "__mod__",
+    ] {
+        assert_eq!(g.call_method(one, m, &[f]).unwrap(), ni, "{m}");
+    }
+    for m in ["__eq__", "__ne__", "__lt__", "__le__", "__gt__", "__ge__"] {
+        assert_eq!(
+            g.call_method(one, m, &[Value::float(1.0)]).unwrap(),
+            ni,
+            "{m}"
+        );
+    }
+    assert_eq!(
+        g.call_method(f, "__radd__", &[one]).unwrap(),
+        Value::float(2.5)
+    );
+    assert_eq!(
+        g.call_method(f, "__rsub__", &[one]).unwrap(),
+        Value::float(-0.5)
+    );
+    assert_eq!(
+        g.call_method(f, "__rtruediv__", &[int(3)]).unwrap(),
+        Value::float(2.0)
+    );
+    assert_eq!(
+        g.call_method(f, "__rfloordiv__", &[int(4)]).unwrap(),
+        Value::float(2.0)
+    );
+    assert_eq!(
+        g.call_method(f, "__rmod__", &[int(4)]).unwrap(),
+        Value::float(1.0)
+    );
+    assert_eq!(
+        g.call_method(f, "__rmul__", &[Value::TRUE]).unwrap(),
+        Value::float(1.5)
+    );
+    // int's reflected ops, and bool as an int: True.__add__(1) == 2, (1).__eq__(True).
+    assert_eq!(
+        g.call_method(int(7), "__rsub__", &[int(10)]).unwrap(),
+        int(3)
+    );
+    assert_eq!(
+        g.call_method(int(7), "__rfloordiv__", &[int(-15)]).unwrap(),
+        int(-3)
+    );
+    assert_eq!(g.call_method(int(7), "__radd__", &[f]).unwrap(), ni);
+    assert_eq!(
+        g.call_method(Value::TRUE, "__add__", &[one]).unwrap(),
+        int(2)
+    );
+    assert_eq!(
+        g.call_method(one, "__eq__", &[Value::TRUE]).unwrap(),
+        Value::TRUE
+    );
+    // float methods take ints: (1.0).__eq__(1) is True.
+    assert_eq!(
+        g.call_method(Value::float(1.0), "__eq__", &[one]).unwrap(),
+        Value::TRUE
+    );
+    assert_eq!(
+        g.call_method(f, "__add__", &[one]).unwrap(),
+        Value::float(2.5)
+    );
+    for v in [l1, l2, t1, t2, d1, d2, b1, b2, s1, s2, ll] {
+        g.decref(v).unwrap();
+    }
+    drop(g);
+    shut(rt);
+}
+
+/// Calls `method` on str `s` with `args`, returning the result's repr.
+fn str_call(g: &mut Gil<'_>, s: &str, method: &str, args: &[Value]) -> String {
+    let v = g.str(s).unwrap();
+    let r = g.call_method(v, method, args).unwrap();
+    let out = g.repr(r).unwrap();
+    g.decref(r).unwrap();
+    g.decref(v).unwrap();
+    out
+}
+
+#[test]
+fn str_whitespace_is_cpythons() {
+    let rt = Runtime::new(test_config());
+    let mut g = rt.gil();
+    assert_eq!(
+        str_call(&mut g, "a\x1cb c", "split", &[]),
+        "['a', 'b', 'c']"
+    );
+    // Every code point CPython 3.11's str.isspace() accepts.
+    let spaces = "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \u{85}\u{a0}\u{1680}\u{2000}\u{2001}\u{2002}\u{2003}\u{2004}\u{2005}\u{2006}\u{2007}\u{2008}\u{2009}\u{200a}\u{2028}\u{2029}\u{202f}\u{205f}\u{3000}";
+    assert_eq!(str_call(&mut g, spaces, "isspace", &[]), "True");
+    assert_eq!(
+        str_call(&mut g, &format!("{spaces}a{spaces}b{spaces}"), "split", &[]),
+        "['a', 'b']"
+    );
+    // Not spaces to CPython: U+200B (zero width space), U+180E, U+FEFF.
+    for c in ["\u{200b}", "\u{180e}", "\u{feff}", ""] {
+        assert_eq!(str_call(&mut g, c, "isspace", &[]), "False", "{c:?}");
+    }
+    assert_eq!(str_call(&mut g, " \u{85}a\u{a0} ", "strip", &[]), "'a'");
+    assert_eq!(str_call(&mut g, "\u{200b} x", "strip", &[]), "'\\u200b x'");
+    assert_eq!(str_call(&mut g, " a ", "lstrip", &[]), "'a '");
+    assert_eq!(str_call(&mut g, " a ", "rstrip", &[]), "' a'");
+    let x = g.str("x").unwrap();
+    assert_eq!(str_call(&mut g, "xxaxx", "strip", &[x]), "'a'");
+    assert_eq!(str_call(&mut g, "ab", "strip", &[Value::NONE]), "'ab'");
+    assert_eq!(
+        str_call(&mut g, "  a b  ", "split", &[Value::NONE, int(1)]),
+        "['a', 'b  ']"
+    );
+    let s = g.str("a").unwrap();
+    assert!(g.call_method(s, "strip", &[int(1)]).is_err());
+    assert_eq!(caught(&mut g), "TypeError: strip arg must be None or str");
+    g.decref(s).unwrap();
+    g.decref(x).unwrap();
+    drop(g);
+    shut(rt);
+}
