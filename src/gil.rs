@@ -1481,6 +1481,9 @@ impl<'rt> Gil<'rt> {
         bases: &[Value],
         namespace: &[(&str, Value)],
     ) -> PyResult<Value> {
+        if name.contains('\0') {
+            return Err(self.raise_new("ValueError", "type name must not contain null characters"));
+        }
         let mut base_idx = Vec::with_capacity(bases.len().max(1));
         for &b in bases {
             base_idx.push(self.class_arg(b, "bases")?);

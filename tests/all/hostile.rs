@@ -616,3 +616,278 @@ fn str_whitespace_is_cpythons() {
     drop(g);
     shut(rt);
 }
+
+/// `int(text)`: the result's repr, or the exception as "Class: message".
+fn int_of(g: &mut Gil<'_>, text: &str) -> String {
+    let int_cls = g.builtin_class("int").unwrap();
+    let s = g.str(text).unwrap();
+    let r = g.call(int_cls, &[s]);
+    g.decref(s).unwrap();
+    match r {
+        Ok(v) => g.repr(v).unwrap(),
+        Err(_) => caught(g),
+    }
+}
+
+#[test]
+fn int_parses_strings_like_cpython() {
+    let rt = Runtime::new(test_config());
+    let mut g = rt.gil();
+    let invalid = |s: &str| format!("ValueError: invalid literal for int() with base 10: {s}");
+    for (text, want) in [
+        ("1_0", "10".to_owned()),
+        (" 1 ", "1".into()),
+        ("+1", "1".into()),
+        ("-1", "-1".into()),
+        ("-0", "0".into()),
+        ("  -7\n", "-7".into()),
+        ("0_0", "0".into()),
+        ("007", "7".into()),
+        ("\u{2000}5\u{a0}", "5".into()),
+        ("1__0", invalid("'1__0'")),
+        ("1_", invalid("'1_'")),
+        ("_1", invalid("'_1'")),
+        ("+_1", invalid("'+_1'")),
+        ("0x10", invalid("'0x10'")),
+        ("1.0", invalid("'1.0'")),
+        ("", invalid("''")),
+        (" ", invalid("' '")),
+        ("+", invalid("'+'")),
+        ("1 0", invalid("'1 0'")),
+        ("--1", invalid("'--1'")),
+        // CPython's int() does not skip U+001C..U+001F, though str.split() does.
+        ("\x1c5\x1c", invalid("'\\x1c5\\x1c'")),
+    ] {
+        assert_eq!(int_of(&mut g, text), want, "int({text:?})");
+    }
+    // Well-formed but beyond the small ints (no big ints yet): OverflowError.
+    for text in [
+        "99999999999999999999",
+        "140737488355328",
+        "-140737488355329",
+        "9_999_999_999_999_999_999",
+    ] {
+        assert!(
+            int_of(&mut g, text).starts_with("OverflowError: "),
+            "{text}"
+        );
+    }
+    assert_eq!(int_of(&mut g, "140737488355327"), "140737488355327");
+    assert_eq!(int_of(&mut g, "-140737488355328"), "-140737488355328");
+    // ... and a malformed one that long is still a ValueError.
+    assert!(int_of(&mut g, "99999999999999999999x").starts_with("ValueError"));
+    drop(g);
+    shut(rt);
+}
+
+/// `data.decode(encoding, errors)`: the result's repr, or the exception.
+fn decode(g: &mut Gil<'_>, data: &[u8], encoding: &str, errors: &str) -> String {
+    let b = g.bytes(data).unwrap();
+    let e = g.str(encoding).unwrap();
+    let h = g.str(errors).unwrap();
+    let r = g.call_method(b, "decode", &[e, h]);
+    for v in [b, e, h] {
+        g.decref(v).unwrap();
+    }
+    match r {
+        Ok(v) => {
+            let s = g.repr(v).unwrap();
+            g.decref(v).unwrap();
+            s
+        }
+        Err(_) => caught(g),
+    }
+}
+
+#[test]
+fn bytes_decode_error_handlers_like_cpython() {
+    let rt = Runtime::new(test_config());
+    let mut g = rt.gil();
+    // (data, encoding, errors, CPython 3.11's result)
+    let cases: &[(&[u8], &str, &str, &str)] = &[
+        (
+            b"a\xffb\xc3",
+            "utf-8",
+            "strict",
+            "UnicodeDecodeError: 'utf-8' codec can't decode byte 0xff in position 1: invalid start byte",
+        ),
+        (b"a\xffb\xc3", "utf-8", "ignore", "'ab'"),
+        (b"a\xffb\xc3", "utf-8", "replace", "'a\u{fffd}b\u{fffd}'"),
+        (
+            b"a\xffb\xc3",
+            "utf-8",
+            "backslashreplace",
+            "'a\\\\xffb\\\\xc3'",
+        ),
+        (
+            b"a\xffb\xc3",
+            "utf-8",
+            "x",
+            "LookupError: unknown error handler name 'x'",
+        ),
+        (
+            b"\xe2\x82",
+            "utf-8",
+            "strict",
+            "UnicodeDecodeError: 'utf-8' codec can't decode bytes in position 0-1: unexpected end of data",
+        ),
+        (b"\xe2\x82", "utf-8", "replace", "'\u{fffd}'"),
+        (b"\xe2\x82", "utf-8", "backslashreplace", "'\\\\xe2\\\\x82'"),
+        (
+            b"\xed\xa0\x80x",
+            "utf-8",
+            "strict",
+            "UnicodeDecodeError: 'utf-8' codec can't decode byte 0xed in position 0: invalid continuation byte",
+        ),
+        (b"\xed\xa0\x80x", "utf-8", "ignore", "'x'"),
+        (
+            b"\xed\xa0\x80x",
+            "utf-8",
+            "replace",
+            "'\u{fffd}\u{fffd}\u{fffd}x'",
+        ),
+        (
+            b"a\xf0\x9f\x98",
+            "utf-8",
+            "strict",
+            "UnicodeDecodeError: 'utf-8' codec can't decode bytes in position 1-3: unexpected end of data",
+        ),
+        (b"a\xf0\x9f\x98", "utf-8", "ignore", "'a'"),
+        // An unknown handler is only looked up when there is an error (as in CPython).
+        (b"ok", "utf-8", "x", "'ok'"),
+        (b"ok", "utf-8", "surrogateescape", "'ok'"),
+        (
+            b"a\xffb\xc3",
+            "ascii",
+            "strict",
+            "UnicodeDecodeError: 'ascii' codec can't decode byte 0xff in position 1: ordinal not in range(128)",
+        ),
+        (b"a\xffb\xc3", "ascii", "ignore", "'ab'"),
+        (
+            b"a\xf0\x9f\x98",
+            "ascii",
+            "replace",
+            "'a\u{fffd}\u{fffd}\u{fffd}'",
+        ),
+        (
+            b"a\xf0\x9f\x98",
+            "ascii",
+            "backslashreplace",
+            "'a\\\\xf0\\\\x9f\\\\x98'",
+        ),
+        (
+            b"\xe2\x82",
+            "ascii",
+            "x",
+            "LookupError: unknown error handler name 'x'",
+        ),
+        (b"a\xffb\xc3", "latin-1", "x", "'a\u{ff}b\u{c3}'"),
+    ];
+    for (data, enc, errors, want) in cases {
+        assert_eq!(
+            &decode(&mut g, data, enc, errors),
+            want,
+            "{data:?}.decode({enc:?}, {errors:?})"
+        );
+    }
+    // surrogateescape would need lone surrogates, which a UTF-8 str cannot hold: a clear
+    // error instead of CPython's 'a\udcffb'.
+    let r = decode(&mut g, b"a\xffb", "utf-8", "surrogateescape");
+    assert!(
+        r.starts_with("UnicodeDecodeError: 'utf-8' codec can't decode byte 0xff in position 1: invalid start byte (molt-state: errors='surrogateescape'"),
+        "{r}"
+    );
+    drop(g);
+    shut(rt);
+}
+
+#[test]
+fn type_names_with_nul_are_refused() {
+    let rt = Runtime::new(test_config());
+    let mut g = rt.gil();
+    assert!(g.class_new("X\0Y", &[], &[]).is_err());
+    assert_eq!(
+        caught(&mut g),
+        "ValueError: type name must not contain null characters"
+    );
+    let type_cls = g.builtin_class("type").unwrap();
+    let name = g.str("X\0Y").unwrap();
+    let bases = g.tuple(&[]).unwrap();
+    let ns = g.dict().unwrap();
+    assert!(g.call(type_cls, &[name, bases, ns]).is_err());
+    assert_eq!(
+        caught(&mut g),
+        "ValueError: type name must not contain null characters"
+    );
+    for v in [name, bases, ns] {
+        g.decref(v).unwrap();
+    }
+    drop(g);
+    shut(rt);
+}
+
+#[test]
+fn an_empty_hash_seed_means_random() {
+    use molt_state::config::ENV_HASHSEED;
+    use molt_state::hash::HashSeed;
+    let r = molt_state::Config::default()
+        .resolve_with(|name| Ok((name == ENV_HASHSEED).then(String::new)))
+        .unwrap();
+    assert_eq!(r.hash_seed, HashSeed::Random);
+}
+
+#[test]
+fn malformed_capability_names_are_never_granted() {
+    let rt = Runtime::new(molt_state::Config {
+        capabilities: Some(vec!["fs".into(), "*".into()]),
+        ..test_config()
+    });
+    assert!(rt.require("fs.read").is_ok());
+    for bad in ["fs.read.", "fs..read", ".fs", "FS", "", "*", "fs read"] {
+        let e = rt.require(bad).unwrap_err();
+        assert!(e.malformed, "{bad:?}");
+        assert!(
+            e.to_string().contains("is not a valid capability name"),
+            "{e}"
+        );
+    }
+    shut(rt);
+}
+
+#[test]
+#[cfg_attr(miri, ignore)] // runs the program
+fn the_program_refuses_out_of_range_arguments_and_fails_init_at_config() {
+    let exe = env!("CARGO_BIN_EXE_molt-state");
+    for (args, want) in [
+        (
+            &["cycle", "--threads", "100000"][..],
+            "100000 is not in 1..=1024",
+        ),
+        (
+            &["cycle", "-n", "18446744073709551615"],
+            "is not in 1..=10000000",
+        ),
+        (&["cycle", "-n", "0"], "0 is not in 1..=10000000"),
+        (&["cycle", "--alloc-threads", "65"], "65 is not in 0..=64"),
+        (
+            &["cycle", "--tasks", "100001"],
+            "100001 is not in 0..=100000",
+        ),
+    ] {
+        let out = std::process::Command::new(exe).args(args).output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}"); // clap's usage error
+        assert!(err.contains(want), "{args:?}: {err}");
+    }
+    let out = std::process::Command::new(exe)
+        .arg("run")
+        .env("MOLT_FAIL_INIT_AT", "config")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("init failed at step config: injected failure"),
+        "{err}"
+    );
+}
