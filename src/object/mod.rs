@@ -378,6 +378,44 @@ impl Heap {
         Ok(())
     }
 
+    /// Live objects per kind ([`HEAP_KIND_NAMES`] order), the runtime's own included.
+    pub(crate) fn live_by_kind(&self) -> [u64; 9] {
+        self.live
+    }
+
+    /// Per kind, the live objects whose every reference is accounted for by `roots` (the
+    /// runtime's own references: module cache, exception state, class namespaces, the
+    /// preallocated `MemoryError`) and by other such objects: a walk from the roots that
+    /// counts each object's incoming references and compares them with its reference count.
+    /// Live objects not counted here were left alive by the program (a reference it still
+    /// holds, or a cycle nobody can reach).
+    pub(crate) fn held_by(&self, roots: impl IntoIterator<Item = Value>) -> [u64; 9] {
+        let mut incoming: HashMap<u64, u32> = HashMap::new();
+        let mut stack: Vec<Value> = roots.into_iter().filter(|&v| is_heap_value(v)).collect();
+        let mut children = Vec::new();
+        while let Some(v) = stack.pop() {
+            let n = incoming.entry(v.to_bits()).or_insert(0);
+            *n += 1;
+            if *n > 1 {
+                continue; // its own references were counted the first time
+            }
+            if let Ok(c) = self.cell(v) {
+                children.clear();
+                c.obj.release_into(&mut children);
+                stack.extend(children.iter().copied().filter(|&x| is_heap_value(x)));
+            }
+        }
+        let mut held = [0; 9];
+        for (bits, n) in incoming {
+            if let Some(c) = Value::from_bits(bits).and_then(|v| self.cell(v).ok())
+                && c.refcnt == n
+            {
+                held[heap_kind_index(c.obj.kind())] += 1;
+            }
+        }
+        held
+    }
+
     /// Total live objects (the runtime's own preallocated ones left out).
     pub fn live(&self) -> u64 {
         self.live.iter().sum::<u64>().saturating_sub(self.own)

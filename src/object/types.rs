@@ -253,6 +253,12 @@ impl Types {
     }
 
     /// Number of user classes.
+    /// Every value a user class's namespace holds a reference to.
+    pub(crate) fn user_attribute_values(&self) -> impl Iterator<Item = Value> + '_ {
+        self.user.iter().flat_map(|t| t.dict.values().copied())
+    }
+
+    /// Number of user classes.
     pub fn user_count(&self) -> usize {
         self.user.len()
     }

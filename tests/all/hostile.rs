@@ -891,3 +891,77 @@ fn the_program_refuses_out_of_range_arguments_and_fails_init_at_config() {
         "{err}"
     );
 }
+
+#[test]
+fn is_clean_ignores_the_runtimes_own_references() {
+    for registry in [true, false] {
+        let rt = Runtime::new(molt_state::Config {
+            track_allocations: Some(registry),
+            ..test_config()
+        });
+        {
+            let mut g = rt.gil();
+            let sys = g.import_module("sys").unwrap();
+            let b = g.import_module("builtins").unwrap();
+            g.decref(sys).unwrap();
+            g.decref(b).unwrap();
+            // A raised exception stays as the last exception: the runtime's.
+            let _ = g.raise_new("ValueError", "kept as the last exception");
+            let e = g.err_fetch().unwrap();
+            g.decref(e).unwrap();
+            let _ = g.raise_new("KeyError", "left current");
+            // A user class holding a str in its namespace.
+            let s = g.str("class attribute").unwrap();
+            g.class_new("C", &[], &[("x", s)]).unwrap();
+            g.decref(s).unwrap();
+        }
+        let report = rt.shutdown().unwrap();
+        assert!(report.is_clean(), "{report}");
+        assert!(report.left_alive.is_empty(), "{report}");
+        report.assert_clean();
+        // The reclaimed list still shows everything teardown dropped.
+        assert!(!report.reclaimed.is_empty());
+    }
+}
+
+#[test]
+fn is_clean_fails_for_what_the_program_left_alive_even_without_the_registry() {
+    for registry in [true, false] {
+        let rt = Runtime::new(molt_state::Config {
+            track_allocations: Some(registry),
+            ..test_config()
+        });
+        {
+            let mut g = rt.gil();
+            let _leaked = g.str("never released").unwrap();
+            let a = self_list(&mut g); // a cycle: alive after its last decref
+            g.decref(a).unwrap();
+            let sys = g.import_module("sys").unwrap(); // a reference never dropped
+            let _ = sys;
+        }
+        let report = rt.shutdown().unwrap();
+        assert!(
+            report.leaks.is_empty(),
+            "the registry freed everything: {report}"
+        );
+        assert!(!report.is_clean());
+        let left: Vec<_> = report
+            .left_alive
+            .iter()
+            .map(|o| (o.owner, o.items))
+            .collect();
+        assert_eq!(left, [("str", 1), ("list", 1), ("module", 1)], "{report}");
+        assert_eq!(report.left_alive_count(), 3);
+        assert!(
+            report
+                .to_string()
+                .contains("left alive by the program: str 1 list 1 module 1")
+        );
+        let panic = std::panic::catch_unwind(|| report.assert_clean()).unwrap_err();
+        let msg = panic.downcast_ref::<String>().unwrap();
+        assert!(
+            msg.contains("objects the program left alive (references never dropped, or cycles): str 1 list 1 module 1"),
+            "{msg}"
+        );
+    }
+}
