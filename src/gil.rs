@@ -458,14 +458,13 @@ impl<'rt> Gil<'rt> {
     /// A new reference to the preallocated `MemoryError` (or, if a host freed it by
     /// decref'ing a reference it did not own, a fresh one if the heap has room).
     fn memory_error_ref(&mut self) -> Value {
-        let e = self.st.memory_error;
-        if self.st.heap.incref(e).is_ok() {
+        if let Some(e) = self.st.heap.memory_error()
+            && self.st.heap.incref(e).is_ok()
+        {
             return e;
         }
-        let cls = crate::builtins::exception_index("MemoryError").expect("builtin") as u32;
-        match self.st.heap.alloc_bare_exception(cls) {
+        match self.st.heap.renew_memory_error() {
             Some(fresh) => {
-                self.st.memory_error = fresh;
                 let _ = self.st.heap.incref(fresh);
                 fresh
             }
@@ -1057,7 +1056,7 @@ impl<'rt> Gil<'rt> {
         let previous = self.st.exc.entry(tid).or_default().current.take();
         if let Some(prev) = previous {
             if prev != exc
-                && exc != self.st.memory_error
+                && Some(exc) != self.st.heap.memory_error()
                 && let Ok(Object::Exception(e)) = self.st.heap.get_mut(exc)
                 && e.context.is_none()
             {

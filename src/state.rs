@@ -78,10 +78,6 @@ pub struct Interp {
     /// Levels of recursive operations (comparison, repr, str, native re-entry) the lock
     /// holder is inside.
     pub(crate) recursion_depth: u32,
-    /// The `MemoryError` instance raised when the heap is full (an owned reference,
-    /// preallocated with the heap, as CPython preallocates its own: raising it allocates
-    /// nothing). Shared: it is raised without chaining a `__context__` into it.
-    pub(crate) memory_error: Value,
 }
 
 impl Interp {
@@ -278,11 +274,7 @@ impl RuntimeState {
         } else {
             None
         };
-        let mut heap = Heap::new(tag, version_start, heap_trackers);
-        let memory_error = crate::builtins::exception_index("MemoryError")
-            .and_then(|c| heap.alloc_bare_exception(c as u32))
-            .ok_or_else(|| InitError::new(InitStep::Caches, "cannot preallocate MemoryError"))?;
-        heap.set_own(2); // the instance and its empty args tuple
+        let heap = Heap::new(tag, version_start, heap_trackers);
         let capabilities = Capabilities::parse(&config.capabilities, &arena)
             .map_err(|e| InitError::new(InitStep::Caches, e.to_string()))?;
         let arena = arena.freeze();
@@ -312,7 +304,6 @@ impl RuntimeState {
             ),
             recursion_limit: crate::gil::DEFAULT_RECURSION_LIMIT,
             recursion_depth: 0,
-            memory_error,
         };
         interp.set_argv(config.argv.clone());
 
@@ -493,7 +484,9 @@ impl RuntimeState {
         let tasks = interp.tasks.shutdown_report.take().unwrap_or_default();
         // What the program left alive: live objects not accounted for by the runtime's own
         // references (counted before those caches are cleared; see `Heap::held_by`).
-        let left_alive: Vec<OwnerStat> = {
+        let left_alive: Vec<OwnerStat> = if interp.heap.live() == 0 {
+            Vec::new() // nothing but the runtime's own preallocated objects
+        } else {
             let roots = interp
                 .modules
                 .values()
@@ -505,7 +498,7 @@ impl RuntimeState {
                         .flat_map(|s| s.current.into_iter().chain(s.last)),
                 )
                 .chain(interp.types.user_attribute_values())
-                .chain([interp.memory_error]);
+                .chain(interp.heap.memory_error());
             let held = interp.heap.held_by(roots);
             HEAP_KIND_NAMES
                 .iter()
@@ -523,8 +516,7 @@ impl RuntimeState {
         interp.exc.clear();
         interp.set_argv(Vec::new());
         // The preallocated MemoryError is the runtime's own, not something the program left.
-        interp.heap.set_own(0);
-        let _ = interp.heap.decref(interp.memory_error);
+        interp.heap.release_memory_error();
         drop(capabilities);
         // 3. live heap objects, whatever their reference counts (cycles included).
         let (live, pool) = interp.heap.drop_all();

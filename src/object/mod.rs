@@ -187,6 +187,14 @@ pub struct Heap {
     /// Live objects that are the runtime's own (the preallocated `MemoryError` and its
     /// args), left out of [`live`](Self::live).
     own: u64,
+    /// [`max_live`](Self::max_live), or 0 until the first allocation has preallocated the
+    /// `MemoryError`: the one branch of the allocation path covers both.
+    gate: u64,
+    /// The `MemoryError()` raised when the heap is full (an owned reference), preallocated
+    /// by the first allocation (when the pool makes its first chunk anyway), as CPython
+    /// preallocates its own: raising it allocates nothing. Shared: it is raised without
+    /// chaining a `__context__` into it.
+    memory_error: Option<Value>,
 }
 
 /// The most live objects a heap can hold (the pool's slot limit, 2^24).
@@ -206,12 +214,55 @@ impl Heap {
             trackers,
             max_live: MAX_LIVE,
             own: 0,
+            gate: 0,
+            memory_error: None,
         }
     }
 
     /// Lowers (or restores) the live-object limit; see [`Heap::alloc`].
     pub(crate) fn set_limit(&mut self, max_live: u64) {
         self.max_live = max_live.min(MAX_LIVE);
+        if self.memory_error.is_some() {
+            self.gate = self.max_live;
+        }
+    }
+
+    /// The preallocated `MemoryError` (borrowed), once the heap has allocated anything.
+    pub(crate) fn memory_error(&self) -> Option<Value> {
+        self.memory_error
+    }
+
+    /// Replaces the preallocated `MemoryError` (after a host freed it by decref'ing a
+    /// reference it did not own); `None` if the heap has no room.
+    pub(crate) fn renew_memory_error(&mut self) -> Option<Value> {
+        let cls = crate::builtins::exception_index("MemoryError").expect("builtin") as u32;
+        let e = self.alloc_bare_exception(cls)?;
+        self.memory_error = Some(e);
+        Some(e)
+    }
+
+    /// Releases the runtime's reference to the preallocated `MemoryError` (teardown).
+    pub(crate) fn release_memory_error(&mut self) {
+        self.own = 0;
+        if let Some(e) = self.memory_error.take() {
+            let _ = self.decref(e);
+        }
+    }
+
+    /// The allocation path's slow branch: preallocates the `MemoryError` on the first
+    /// allocation, then applies the limit a test set. Whether one more object fits.
+    #[cold]
+    fn admit(&mut self) -> bool {
+        if self.memory_error.is_none() {
+            self.gate = MAX_LIVE; // allocate the two objects without coming back here
+            let cls = crate::builtins::exception_index("MemoryError").expect("builtin") as u32;
+            self.memory_error = self.alloc_bare_exception(cls);
+            if self.memory_error.is_some() {
+                self.own = 2; // the instance and its empty args tuple
+            }
+            self.gate = self.max_live;
+        }
+        self.max_live == MAX_LIVE || self.live() < self.max_live
     }
 
     /// Allocates `obj` with a reference count of one, taking over the references it owns.
@@ -220,8 +271,9 @@ impl Heap {
     /// constructor that fails leaves nothing behind.
     pub(crate) fn alloc(&mut self, obj: Object) -> Option<Value> {
         let kind = obj.kind();
-        // One predictable branch unless a test lowered the limit.
-        if self.max_live < MAX_LIVE && self.live() >= self.max_live {
+        // One predictable branch: taken by the first allocation, and by all of them only if
+        // a test lowered the limit.
+        if self.gate < MAX_LIVE && !self.admit() {
             self.release_owned(obj);
             return None;
         }
@@ -261,12 +313,6 @@ impl Heap {
     pub(crate) fn alloc_bare_exception(&mut self, cls: u32) -> Option<Value> {
         let args = self.alloc(Object::Tuple(Box::new([])))?;
         self.alloc(Object::Exception(ExcObj::new(cls, args)))
-    }
-
-    /// Counts `n` live objects as the runtime's own (not in [`live`](Self::live)); `0`
-    /// before the runtime releases them at teardown.
-    pub(crate) fn set_own(&mut self, n: u64) {
-        self.own = n;
     }
 
     /// The pool reference a value encodes, if it is a heap value stamped by this runtime.
