@@ -2,7 +2,7 @@
 //!
 //! Objects that come and go (str, bytes, tuple, list, dict, module, exception, bound method,
 //! user-class instance) live in one [`Heap`] per runtime: a slab of slots, each with a
-//! reference count, a 16-bit version and the object. A [`Value`] refers to an object by
+//! reference count, a 17-bit version and the object. A [`Value`] refers to an object by
 //! (kind, slot, stamp); resolving it checks the kind and the stamp, so a value whose object
 //! was freed (or that belongs to another runtime) is rejected, never resolved to whatever
 //! occupies the slot now. Classes and native functions are not in the heap: they live in
@@ -18,7 +18,7 @@ pub mod natives;
 pub mod types;
 
 use crate::intern::Symbol;
-use crate::value::{Kind, ObjRef, Value, stamp};
+use crate::value::{Kind, ObjRef, VERSION_BITS, VERSION_MASK, Value, stamp};
 use dict::Dict;
 use hashbrown::HashMap;
 use molt_arenas::pool::{Pool, PoolConfig, PoolRef, PoolReport};
@@ -168,9 +168,10 @@ pub struct BadValue(pub Value);
 
 /// The object heap of one runtime: reference-counted objects in the runtime's object pool.
 ///
-/// A value's stamp carries the runtime tag and the low 16 bits of the slot's pool version
-/// (offset by the runtime's start); the pool retires a slot after 2^16 versions, so those 16
-/// bits never repeat for a slot within a runtime.
+/// A value's stamp carries the runtime tag and the slot's 17-bit pool version (offset by the
+/// runtime's start). Pool versions wrap instead of retiring the slot (so a runtime never runs
+/// out of slots however long it allocates): a stale value is rejected for the next
+/// `2^17 - 2` reuses of its slot, after which it may resolve to the live object there.
 ///
 /// All access to the pool's values goes through `&Heap`/`&mut Heap`, which live behind the
 /// runtime lock; that is the contract the pool's `unsafe` accessors ask for.
@@ -178,7 +179,7 @@ pub struct BadValue(pub Value);
 pub struct Heap {
     pool: Pool<Cell>,
     tag: u32,
-    version_start: u16,
+    version_start: u32,
     live: [u64; 9],
     trackers: Option<Vec<Tracker>>,
     /// The most live objects allowed ([`MAX_LIVE`] unless a test lowered it with
@@ -202,10 +203,13 @@ pub const MAX_LIVE: u64 = molt_arenas::pool::MAX_SLOTS as u64;
 
 impl Heap {
     /// An empty heap for the runtime with stamp parts (`tag`, `version_start`).
-    pub(crate) fn new(tag: u32, version_start: u16, trackers: Option<Vec<Tracker>>) -> Self {
+    pub(crate) fn new(tag: u32, version_start: u32, trackers: Option<Vec<Tracker>>) -> Self {
         Self {
+            // Pool versions as wide as a value's version field, restarting at 1 instead of
+            // retiring the slot: see `crate::value` for what that guarantees.
             pool: Pool::with_config(PoolConfig {
-                retire_period: 1 << 16,
+                retire_period: 1 << VERSION_BITS,
+                recycle: true,
                 ..PoolConfig::default()
             }),
             tag,
@@ -290,7 +294,7 @@ impl Heap {
         if let Some(t) = &self.trackers {
             t[k].alloc(1, size_of::<Cell>() as u64);
         }
-        let version = (r.version as u16).wrapping_add(self.version_start);
+        let version = r.version.wrapping_add(self.version_start);
         Some(Value::object(ObjRef {
             kind,
             slot: r.id,
@@ -319,14 +323,14 @@ impl Heap {
     #[inline]
     fn pool_ref(&self, v: Value) -> Result<(PoolRef, Kind), BadValue> {
         let r = v.as_obj().ok_or(BadValue(v))?;
-        if r.stamp >> 16 != self.tag || !is_heap_kind(r.kind) {
+        if r.stamp >> VERSION_BITS != self.tag || !is_heap_kind(r.kind) {
             return Err(BadValue(v));
         }
-        let version = (r.stamp as u16).wrapping_sub(self.version_start);
+        let version = r.stamp.wrapping_sub(self.version_start) & VERSION_MASK;
         Ok((
             PoolRef {
                 id: r.slot,
-                version: u32::from(version),
+                version,
             },
             r.kind,
         ))

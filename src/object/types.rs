@@ -163,7 +163,7 @@ pub struct Types {
 }
 
 impl Types {
-    pub(crate) fn new(tag: u32, version_start: u16, cache_tracker: Option<Tracker>) -> Self {
+    pub(crate) fn new(tag: u32, version_start: u32, cache_tracker: Option<Tracker>) -> Self {
         let builtin_count = CLASS_COUNT as u32;
         let mut versions = Vec::with_capacity(CLASS_COUNT + 16);
         versions.extend(1..=builtin_count);

@@ -965,3 +965,33 @@ fn is_clean_fails_for_what_the_program_left_alive_even_without_the_registry() {
         );
     }
 }
+
+#[test]
+#[cfg_attr(miri, ignore)] // 2^18 allocations of one slot: minutes under Miri
+fn a_stale_value_stays_rejected_for_2_pow_17_minus_2_reuses_and_slots_never_retire() {
+    let rt = Runtime::new(test_config());
+    let mut g = rt.gil();
+    let v = g.str("first").unwrap();
+    g.decref(v).unwrap();
+    let reuses = (1u32 << molt_state::value::VERSION_BITS) - 2;
+    let mut same_slot = 0;
+    for _ in 0..reuses {
+        let w = g.str("again").unwrap(); // the magazine hands the same slot back
+        if w.as_obj().unwrap().slot == v.as_obj().unwrap().slot {
+            same_slot += 1;
+        }
+        assert!(g.check(v).is_err(), "a stale value must stay rejected");
+        g.decref(w).unwrap();
+    }
+    assert_eq!(same_slot, reuses, "every allocation reused the slot");
+    // Past the period the version field may come round again; it resolves to the live
+    // object of that slot (never freed memory), and the slot has never been retired.
+    for _ in 0..(1u32 << 18) {
+        let w = g.str("more").unwrap();
+        g.decref(w).unwrap();
+    }
+    drop(g);
+    let report = rt.shutdown().unwrap();
+    assert_eq!(report.pool.retired, 0, "{report}");
+    report.assert_clean();
+}
