@@ -141,6 +141,21 @@ const char *molt_last_error(void);
 // down, or NULL if none. Valid until this thread's next such shutdown.
 const char *molt_last_teardown_report(void);
 
+// The leak check of this thread's last shutdown that tore a runtime down, for a test
+// harness: writes how many objects the program left alive (references it never dropped,
+// found without the registry, so in release builds too) to `*left_alive` and how many
+// allocations the registry still counted after teardown (0 when it is off) to `*leaked`.
+// `MOLT_ERR_INVALID_ARGUMENT` if this thread has torn no runtime down yet. Works with no
+// runtime.
+//
+// # Safety
+// `left_alive` and `leaked` must be NULL (an error) or valid for a write of `uint64_t`.
+int32_t molt_last_teardown_counts(uint64_t *left_alive, uint64_t *leaked);
+
+// 1 if this thread's last teardown was clean (nothing left alive by the program, nothing
+// leaked), 0 if not, `MOLT_ERR_INVALID_ARGUMENT` if this thread has torn no runtime down.
+int32_t molt_last_teardown_is_clean(void);
+
 // Replaces `sys.argv` with `argc` NUL-terminated UTF-8 strings.
 //
 // # Safety

@@ -51,19 +51,26 @@ impl Capabilities {
     }
 
     /// Succeeds when `capability` was granted (directly, through a granted prefix such as
-    /// `fs` for `fs.read`, or through `*`); otherwise a `PermissionError`.
+    /// `fs` for `fs.read`, or through `*`); otherwise a `PermissionError`. A malformed name
+    /// (`"fs.read."`, `"FS"`, `""`, `"*"`...) is never granted, whatever was granted.
     pub fn require(&self, arena: &FrozenArena, capability: &str) -> Result<(), PermissionError> {
-        if self.has(arena, capability) {
+        let malformed = capability == "*" || !is_valid_name(capability);
+        if !malformed && self.has(arena, capability) {
             Ok(())
         } else {
             Err(PermissionError {
                 capability: capability.to_owned(),
+                malformed,
             })
         }
     }
 
-    /// Whether `capability` is granted (see [`require`](Self::require)).
+    /// Whether `capability` is granted (see [`require`](Self::require)); `false` for a
+    /// malformed name.
     pub fn has(&self, arena: &FrozenArena, capability: &str) -> bool {
+        if capability == "*" || !is_valid_name(capability) {
+            return false;
+        }
         let granted = |name: &str| {
             self.granted
                 .binary_search_by(|g| arena.str(*g).expect("own arena").cmp(name))
@@ -127,6 +134,25 @@ mod tests {
         let (c, a) = caps(&[]);
         assert!(c.is_empty());
         assert!(!c.has(&a, "fs.read"));
+    }
+
+    #[test]
+    fn malformed_names_are_never_granted() {
+        for granted in [&["*"][..], &["fs"], &["fs.read"]] {
+            let (c, a) = caps(granted);
+            for bad in [
+                "fs.read.", "fs..read", ".fs", "FS.read", "fs read", "", "*", "fs.*",
+            ] {
+                let err = c.require(&a, bad).unwrap_err();
+                assert!(err.malformed, "{bad:?}");
+                assert!(
+                    err.to_string().contains("not a valid capability name"),
+                    "{err}"
+                );
+                assert!(!c.has(&a, bad), "{bad:?}");
+            }
+            assert!(c.require(&a, "fs.read").is_ok());
+        }
     }
 
     #[test]

@@ -128,6 +128,8 @@ impl Config {
         let hash_seed = match self.hash_seed {
             Some(seed) => seed,
             None => match env(ENV_HASHSEED)? {
+                // As PYTHONHASHSEED: set but empty means random.
+                Some(v) if v.is_empty() => HashSeed::Random,
                 Some(v) => v
                     .parse::<HashSeed>()
                     .map_err(|e| InitError::config(format!("{ENV_HASHSEED}: {e}")))?,

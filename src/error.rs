@@ -147,14 +147,34 @@ pub struct RuntimeBusy {
 }
 
 /// A capability the program needs was not granted.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error(
-    "PermissionError: capability {capability:?} is not granted (grant it with MOLT_CAPABILITIES or Config::capabilities)"
-)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PermissionError {
     /// The missing capability.
     pub capability: String,
+    /// Whether it was refused because it is not a well-formed capability name
+    /// ([`crate::caps::is_valid_name`]; `*` only grants, it cannot be required).
+    pub malformed: bool,
 }
+
+impl std::fmt::Display for PermissionError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.malformed {
+            write!(
+                f,
+                "PermissionError: capability {:?} is not a valid capability name (expected dot-separated lowercase words ([a-z0-9_-]+), e.g. \"fs.read\")",
+                self.capability
+            )
+        } else {
+            write!(
+                f,
+                "PermissionError: capability {:?} is not granted (grant it with MOLT_CAPABILITIES or Config::capabilities)",
+                self.capability
+            )
+        }
+    }
+}
+
+impl std::error::Error for PermissionError {}
 
 /// A runtime call was made with no live runtime.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]

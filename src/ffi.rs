@@ -59,9 +59,9 @@ thread_local! {
 }
 
 /// A teardown report and, once asked for, its text.
-enum LastReport {
-    Report(Box<crate::TeardownReport>),
-    Text(CString),
+struct LastReport {
+    report: Box<crate::TeardownReport>,
+    text: Option<CString>,
 }
 
 /// A failed call: a status code and the message for `molt_last_error`.
@@ -210,7 +210,10 @@ pub extern "C" fn molt_runtime_shutdown() -> i32 {
                 if std::env::var_os("MOLT_PRINT_TEARDOWN").is_some_and(|v| v == "1") {
                     eprintln!("{report}");
                 }
-                let last = LastReport::Report(Box::new(report));
+                let last = LastReport {
+                    report: Box::new(report),
+                    text: None,
+                };
                 LAST_REPORT.with(|r| *r.borrow_mut() = Some(last));
                 Ok(())
             }
@@ -247,15 +250,62 @@ pub extern "C" fn molt_last_error() -> *const c_char {
 pub extern "C" fn molt_last_teardown_report() -> *const c_char {
     LAST_REPORT.with(|r| {
         let mut r = r.borrow_mut();
-        if let Some(LastReport::Report(report)) = r.as_ref() {
-            let text = to_cstring(&report.to_string());
-            *r = Some(LastReport::Text(text));
-        }
-        match r.as_ref() {
-            Some(LastReport::Text(c)) => c.as_ptr(),
-            _ => std::ptr::null(),
+        match r.as_mut() {
+            Some(last) => last
+                .text
+                .get_or_insert_with(|| to_cstring(&last.report.to_string()))
+                .as_ptr(),
+            None => std::ptr::null(),
         }
     })
+}
+
+/// The leak check of this thread's last shutdown that tore a runtime down, for a test
+/// harness: writes how many objects the program left alive (references it never dropped,
+/// found without the registry, so in release builds too) to `*left_alive` and how many
+/// allocations the registry still counted after teardown (0 when it is off) to `*leaked`.
+/// `MOLT_ERR_INVALID_ARGUMENT` if this thread has torn no runtime down yet. Works with no
+/// runtime.
+///
+/// # Safety
+/// `left_alive` and `leaked` must be NULL (an error) or valid for a write of `uint64_t`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn molt_last_teardown_counts(left_alive: *mut u64, leaked: *mut u64) -> i32 {
+    boundary("molt_last_teardown_counts", || {
+        out_arg(left_alive)?;
+        out_arg(leaked)?;
+        let (alive, leaks) = LAST_REPORT
+            .with(|r| {
+                r.borrow().as_ref().map(|last| {
+                    let leaks: i64 = last.report.leaks.leaks.iter().map(|k| k.live_count()).sum();
+                    let leaks = leaks.max(0) as u64;
+                    (last.report.left_alive_count(), leaks)
+                })
+            })
+            .ok_or_else(|| Failure::invalid("this thread has not torn a runtime down yet"))?;
+        // SAFETY: forwarded caller contract.
+        unsafe { write_out(left_alive, alive, "left_alive") }?;
+        // SAFETY: forwarded caller contract.
+        unsafe { write_out(leaked, leaks, "leaked") }
+    })
+}
+
+/// 1 if this thread's last teardown was clean (nothing left alive by the program, nothing
+/// leaked), 0 if not, `MOLT_ERR_INVALID_ARGUMENT` if this thread has torn no runtime down.
+#[unsafe(no_mangle)]
+pub extern "C" fn molt_last_teardown_is_clean() -> i32 {
+    let mut answer = 0;
+    let status = boundary("molt_last_teardown_is_clean", || {
+        answer = LAST_REPORT
+            .with(|r| {
+                r.borrow()
+                    .as_ref()
+                    .map(|last| i32::from(last.report.is_clean()))
+            })
+            .ok_or_else(|| Failure::invalid("this thread has not torn a runtime down yet"))?;
+        Ok(())
+    });
+    if status == MOLT_OK { answer } else { status }
 }
 
 /// Replaces `sys.argv` with `argc` NUL-terminated UTF-8 strings.

@@ -54,6 +54,9 @@ pub const DEFAULT_RECURSION_LIMIT: u32 = 1000;
 
 /// The `what` of [`Gil::recursion_enter`] for comparisons (CPython's wording).
 pub(crate) const IN_COMPARISON: &str = " in comparison";
+/// The `what` of [`Gil::recursion_enter`] for calls re-entering through `__call__` or a
+/// bound method (CPython's wording).
+pub(crate) const CALLING: &str = " while calling a Python object";
 /// The `what` of [`Gil::recursion_enter`] for `repr()`.
 pub(crate) const IN_REPR: &str = " while getting the repr of an object";
 /// The `what` of [`Gil::recursion_enter`] for `str()`.
@@ -534,11 +537,46 @@ impl<'rt> Gil<'rt> {
     fn alloc(&mut self, obj: Object) -> PyResult<Value> {
         match self.st.heap.alloc(obj) {
             Some(v) => Ok(v),
-            None => Err(self.raise_new(
-                "MemoryError",
-                "the runtime's object heap is full (2^24 live objects)",
-            )),
+            None => Err(self.no_memory()),
         }
+    }
+
+    /// Raises `MemoryError` without allocating: the instance preallocated with the heap
+    /// (`MemoryError()`, no arguments, as CPython's `PyErr_NoMemory`). A current exception
+    /// is dropped rather than chained into the shared instance.
+    #[cold]
+    pub(crate) fn no_memory(&mut self) -> Raised {
+        let tid = self.exc_key();
+        if let Some(prev) = self.st.exc.get_mut(&tid).and_then(|s| s.current.take()) {
+            self.release(prev);
+        }
+        let e = self.memory_error_ref();
+        self.set_current(e);
+        Raised(())
+    }
+
+    /// A new reference to the preallocated `MemoryError` (or, if a host freed it by
+    /// decref'ing a reference it did not own, a fresh one if the heap has room).
+    fn memory_error_ref(&mut self) -> Value {
+        if let Some(e) = self.st.heap.memory_error()
+            && self.st.heap.incref(e).is_ok()
+        {
+            return e;
+        }
+        match self.st.heap.renew_memory_error() {
+            Some(fresh) => {
+                let _ = self.st.heap.incref(fresh);
+                fresh
+            }
+            None => Value::NONE,
+        }
+    }
+
+    /// Lowers the live-object limit of this runtime's heap (normally 2^24) to `max_live`
+    /// (at most 2^24), so tests reach heap exhaustion quickly. Not for production use.
+    #[doc(hidden)]
+    pub fn set_heap_limit(&mut self, max_live: u64) {
+        self.st.heap.set_limit(max_live);
     }
 
     /// Adds a reference to `v`.
@@ -1118,6 +1156,7 @@ impl<'rt> Gil<'rt> {
         let previous = self.st.exc.entry(tid).or_default().current.take();
         if let Some(prev) = previous {
             if prev != exc
+                && Some(exc) != self.st.heap.memory_error()
                 && let Ok(Object::Exception(e)) = self.st.heap.get_mut(exc)
                 && e.context.is_none()
             {
@@ -1157,30 +1196,33 @@ impl<'rt> Gil<'rt> {
     /// [`new_exception`](Self::new_exception); with `None`, the instance has no arguments
     /// (`Cls()`).
     pub(crate) fn new_exception_with(&mut self, cls: u32, message: Option<&str>) -> Value {
+        // A full heap gives the preallocated MemoryError instead (what failed to be built
+        // was released by `Heap::alloc`).
         let items: Box<[Value]> = match message {
             Some(message) => {
-                let msg = self
-                    .st
-                    .heap
-                    .alloc(Object::Str(StrObj {
-                        text: message.into(),
-                        chars: char_count(message),
-                        hash: -1,
-                    }))
-                    .unwrap_or(Value::NONE);
-                Box::new([msg])
+                let msg = self.st.heap.alloc(Object::Str(StrObj {
+                    text: message.into(),
+                    chars: char_count(message),
+                    hash: -1,
+                }));
+                match msg {
+                    Some(m) => Box::new([m]),
+                    None => return self.memory_error_ref(),
+                }
             }
             None => Box::new([]),
         };
-        let args = self
+        let Some(args) = self.st.heap.alloc(Object::Tuple(items)) else {
+            return self.memory_error_ref();
+        };
+        match self
             .st
             .heap
-            .alloc(Object::Tuple(items))
-            .unwrap_or(Value::NONE);
-        self.st
-            .heap
             .alloc(Object::Exception(ExcObj::new(cls, args)))
-            .unwrap_or(Value::NONE)
+        {
+            Some(e) => e,
+            None => self.memory_error_ref(),
+        }
     }
 
     /// This thread's current exception (borrowed), if one is being raised.
@@ -1431,7 +1473,7 @@ impl<'rt> Gil<'rt> {
                 let mut full = Vec::with_capacity(args.len() + 1);
                 full.push(s);
                 full.extend_from_slice(args);
-                self.call(f, &full)
+                self.recursion_guard(CALLING, |g| g.call(f, &full))
             }
             _ => {
                 let cls = self.class_index(callable)?;
@@ -1440,7 +1482,8 @@ impl<'rt> Gil<'rt> {
                         let mut full = Vec::with_capacity(args.len() + 1);
                         full.push(callable);
                         full.extend_from_slice(args);
-                        self.call(f, &full)
+                        // `A.__call__ = A()`: an instance whose `__call__` is an instance.
+                        self.recursion_guard(CALLING, |g| g.call(f, &full))
                     }
                     None => {
                         let t = self.class_name(cls).to_owned();
@@ -1541,6 +1584,9 @@ impl<'rt> Gil<'rt> {
         bases: &[Value],
         namespace: &[(&str, Value)],
     ) -> PyResult<Value> {
+        if name.contains('\0') {
+            return Err(self.raise_new("ValueError", "type name must not contain null characters"));
+        }
         let mut base_idx = Vec::with_capacity(bases.len().max(1));
         for &b in bases {
             base_idx.push(self.class_arg(b, "bases")?);

@@ -77,6 +77,12 @@ pub struct TeardownReport {
     /// Heap objects still live at shutdown (leaked by the program, reference cycles
     /// included), per kind, which teardown reclaimed.
     pub reclaimed: Vec<OwnerStat>,
+    /// Of those, per kind, the objects the program left alive: not accounted for by the
+    /// runtime's own references (module cache, exception state, class namespaces), that is
+    /// held through a reference the program never dropped, or in a cycle nobody could
+    /// reach. Counted from the heap's own reference counts, so it works in release builds
+    /// with the registry off. Empty after a program that released everything it owned.
+    pub left_alive: Vec<OwnerStat>,
     /// The object pool's teardown: chunks freed, thread caches drained, slots retired.
     pub pool: molt_arenas::pool::PoolReport,
     /// The async registries and worker threads.
@@ -95,6 +101,42 @@ impl TeardownReport {
     /// Live allocations after teardown (0 after a complete teardown).
     pub fn live_after(&self) -> i64 {
         self.leaks.leaks.iter().map(KindStats::live_count).sum()
+    }
+
+    /// Objects the program left alive at shutdown (see [`left_alive`](Self::left_alive)).
+    pub fn left_alive_count(&self) -> u64 {
+        self.left_alive.iter().map(|o| o.items).sum()
+    }
+
+    /// Whether the runtime ended clean: the allocation registry found nothing live after
+    /// teardown (when it was counting) and the program left no object alive (checked with
+    /// or without the registry).
+    pub fn is_clean(&self) -> bool {
+        self.leaks.is_empty() && self.left_alive.is_empty()
+    }
+
+    /// Panics unless [`is_clean`](Self::is_clean), listing what was left (the objects the
+    /// program left alive per kind, the registry's leaks) and the whole report.
+    #[track_caller]
+    pub fn assert_clean(&self) {
+        if self.is_clean() {
+            return;
+        }
+        let mut msg = String::from("the runtime did not end clean:\n");
+        if !self.left_alive.is_empty() {
+            msg.push_str("  objects the program left alive (references never dropped, or cycles):");
+            for o in &self.left_alive {
+                msg.push_str(&format!(" {} {}", o.owner, o.items));
+            }
+            msg.push('\n');
+        }
+        if !self.leaks.is_empty() {
+            msg.push_str(&format!(
+                "  allocations live after teardown: {}\n",
+                self.leaks
+            ));
+        }
+        panic!("{msg}{self}");
     }
 }
 
@@ -124,6 +166,13 @@ impl fmt::Display for TeardownReport {
         } else {
             write!(f, "  objects live at shutdown (reclaimed):")?;
             for r in &self.reclaimed {
+                write!(f, " {} {}", r.owner, r.items)?;
+            }
+            writeln!(f)?;
+        }
+        if !self.left_alive.is_empty() {
+            write!(f, "  left alive by the program:")?;
+            for r in &self.left_alive {
                 write!(f, " {} {}", r.owner, r.items)?;
             }
             writeln!(f)?;

@@ -554,12 +554,41 @@ impl RuntimeState {
         } = self;
         let mut interp = interp.into_inner();
         let tasks = interp.tasks.shutdown_report.take().unwrap_or_default();
+        // What the program left alive: live objects not accounted for by the runtime's own
+        // references (counted before those caches are cleared; see `Heap::held_by`).
+        let left_alive: Vec<OwnerStat> = if interp.heap.live() == 0 {
+            Vec::new() // nothing but the runtime's own preallocated objects
+        } else {
+            let roots = interp
+                .modules
+                .values()
+                .copied()
+                .chain(
+                    interp
+                        .exc
+                        .values()
+                        .flat_map(|s| s.current.into_iter().chain(s.last)),
+                )
+                .chain(interp.types.user_attribute_values())
+                .chain(interp.heap.memory_error());
+            let held = interp.heap.held_by(roots);
+            HEAP_KIND_NAMES
+                .iter()
+                .zip(interp.heap.live_by_kind().iter().zip(held))
+                .filter(|(_, (live, held))| **live > *held)
+                .map(|(name, (live, held))| {
+                    OwnerStat::new(name.trim_start_matches("object."), live - held, 0)
+                })
+                .collect()
+        };
         // 2. caches: the module cache and every thread's exception state only hold
         //    references into the heap, which step 3 frees wholesale.
         interp.modules.clear();
         interp.module_inits.clear();
         interp.exc.clear();
         interp.set_argv(Vec::new());
+        // The preallocated MemoryError is the runtime's own, not something the program left.
+        interp.heap.release_memory_error();
         drop(capabilities);
         // 3. live heap objects, whatever their reference counts (cycles included).
         let (live, pool) = interp.heap.drop_all();
@@ -596,6 +625,7 @@ impl RuntimeState {
         let registry_stats = registry.stats();
         TeardownReport {
             reclaimed,
+            left_alive,
             pool,
             tasks,
             runtime: id,

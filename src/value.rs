@@ -10,7 +10,7 @@
 //!                                                   t = 10 bool (0 / 1)
 //!                                                   t = 11 singleton (None, NotImplemented,
 //!                                                          Ellipsis)
-//! 1111111111111 1  kind(4) | slot(24) | tag(6) | version(16)        object reference
+//! 1111111111111 1  kind(4) | slot(24) | tag(5) | version(17)        object reference
 //! ```
 //!
 //! An object reference is a compact handle, not an address: `kind` says which table of the
@@ -24,16 +24,19 @@
 //!   outside that range raise `OverflowError` (there is no big-int object).
 //! * At most 2^24 (16,777,216) objects of one kind live at once in one runtime; allocation
 //!   beyond that raises `MemoryError`.
-//! * `tag` is the runtime's identity modulo 64: a value from any of the 63 runtimes created
+//! * `tag` is the runtime's identity modulo 32: a value from any of the 31 runtimes created
 //!   before or after this one (for example the previous runtime of a test harness that
-//!   re-initializes) never matches. Runtimes whose identities are equal modulo 64 are told
+//!   re-initializes) never matches. Runtimes whose identities are equal modulo 32 are told
 //!   apart by `version`, which starts at a per-runtime offset derived from the runtime's
-//!   identity, so a value from such a runtime is accepted only if its 16-bit version happens
-//!   to equal the live slot's (about 1 in 65,536); even then it resolves to a live object of
-//!   the receiving runtime, never to freed memory.
-//! * `version` is bumped each time a slot is freed; a slot whose version would come back to
-//!   its starting value is retired (never reused until shutdown), so within one runtime a
-//!   stale value is always rejected.
+//!   identity, so a value from such a runtime is accepted only if its 17-bit version equals
+//!   the live slot's (about 1 in 131,072 for unrelated workloads; see the README for the
+//!   exact condition); even then it resolves to a live object of the receiving runtime, never
+//!   to freed memory.
+//! * `version` is the heap slot's pool version (plus the runtime's offset), bumped each time
+//!   the slot is freed and cycling through `1..2^17` (slots are never retired, so a runtime
+//!   can allocate for ever): within one runtime a stale value is rejected for the next
+//!   `2^17 - 2` (131,070) reuses of its slot; after that it may resolve to the live object
+//!   of the same kind in that slot, never to freed memory.
 
 use std::fmt;
 
@@ -326,20 +329,27 @@ impl fmt::Debug for Value {
     }
 }
 
-/// The 6-bit runtime tag and 16-bit version starting offset of a runtime identity.
-pub(crate) fn runtime_stamp_parts(runtime: u64) -> (u32, u16) {
+/// Bits of a stamp's runtime tag (the runtime identity modulo 32).
+pub const TAG_BITS: u32 = 5;
+/// Bits of a stamp's version (the heap slot's pool version plus the runtime's offset).
+pub const VERSION_BITS: u32 = STAMP_BITS - TAG_BITS;
+/// Mask of a stamp's version.
+pub(crate) const VERSION_MASK: u32 = (1 << VERSION_BITS) - 1;
+
+/// The 5-bit runtime tag and 17-bit version starting offset of a runtime identity.
+pub(crate) fn runtime_stamp_parts(runtime: u64) -> (u32, u32) {
     // splitmix64 finalizer: consecutive identities get unrelated version offsets.
     let mut z = runtime.wrapping_add(0x9E37_79B9_7F4A_7C15);
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
     z ^= z >> 31;
-    ((runtime % 64) as u32, z as u16)
+    ((runtime % (1 << TAG_BITS)) as u32, z as u32 & VERSION_MASK)
 }
 
-/// A stamp from a runtime tag and a version.
+/// A stamp from a runtime tag and a version (taken modulo `2^VERSION_BITS`).
 #[inline]
-pub(crate) fn stamp(tag: u32, version: u16) -> u32 {
-    (tag << 16) | u32::from(version)
+pub(crate) fn stamp(tag: u32, version: u32) -> u32 {
+    (tag << VERSION_BITS) | (version & VERSION_MASK)
 }
 
 #[cfg(test)]

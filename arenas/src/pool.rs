@@ -74,6 +74,13 @@ pub struct PoolConfig {
     pub magazine: usize,
     /// A slot is retired when its version reaches a multiple of this (a power of two).
     pub retire_period: u32,
+    /// Instead of retiring a slot whose version reached `retire_period`, restart its
+    /// version at 1 and reuse it (0 is only a fresh slot's). Versions then stay below
+    /// `retire_period` and cycle with period `retire_period - 1`: a stale [`PoolRef`] is
+    /// rejected for the next `retire_period - 2` reuses of its slot, then may match it
+    /// again; the pool never loses a slot. The restart is on the retire path (once per
+    /// `retire_period` frees of a slot), so the hot path is unchanged.
+    pub recycle: bool,
 }
 
 impl Default for PoolConfig {
@@ -82,6 +89,7 @@ impl Default for PoolConfig {
             first_chunk: 256,
             magazine: 64,
             retire_period: 1 << 16,
+            recycle: false,
         }
     }
 }
@@ -573,11 +581,23 @@ impl<T> Pool<T> {
         unsafe { m.flush_half(&mut self.shared.lock().free) };
     }
 
-    /// Counts a retired slot (its id goes to no free list).
+    /// A slot whose version reached `retire_period`: counted as retired (its id goes to no
+    /// free list), or, with `recycle`, restarted at version 1 and returned to the depot.
+    /// Takes only the id (a register): passing the whole entry made the hot path spill it.
     #[cold]
     #[inline(never)]
-    fn retire(&self) {
-        self.shared.lock().retired += 1;
+    fn retire(&self, id: u32) {
+        let mut depot = self.shared.lock();
+        if self.config.recycle {
+            // The slot was just marked free and is in no free list yet, so no other thread
+            // reads or writes its state until the id is pushed below (under the depot lock,
+            // which orders this store before any refill that takes the id).
+            let slot = self.slot(id).expect("a freed id has a chunk");
+            slot.header.state.store(1 << 1, Ordering::Release);
+            depot.free.push(id);
+        } else {
+            depot.retired += 1;
+        }
     }
 
     /// A free slot: from this thread's magazine, else refilled from the depot.
@@ -603,7 +623,7 @@ impl<T> Pool<T> {
     #[inline(always)]
     fn put_free(&self, free: Free) {
         if self.retires(free.version) {
-            return self.retire();
+            return self.retire(free.id);
         }
         let done = self.with_magazine(|m| {
             if m.push(free.slot) {
@@ -635,6 +655,17 @@ impl<T> Pool<T> {
         let slot = self.take_free()?;
         // SAFETY: `slot` was just taken from a free list for this call.
         Ok(unsafe { self.fill(slot, value) })
+    }
+
+    /// [`alloc`](Self::alloc), but a full pool gives `value` back (so a caller can release
+    /// what it owns instead of dropping it).
+    #[inline(always)]
+    pub fn try_alloc(&self, value: T) -> Result<Owned, (PoolFull, T)> {
+        match self.take_free() {
+            // SAFETY: `slot` was just taken from a free list for this call.
+            Ok(slot) => Ok(unsafe { self.fill(slot, value) }),
+            Err(e) => Err((e, value)),
+        }
     }
 
     /// Writes `value` into the free slot `slot` and marks it live.
@@ -1047,7 +1078,7 @@ impl<T> LocalCache<'_, T> {
         let pool = self.pool;
         let (value, free) = pool.vacate_owned(&o);
         if pool.retires(free.version) {
-            pool.retire();
+            pool.retire(free.id);
         } else {
             self.magazine(|m| {
                 if m.push(free.slot) {
@@ -1199,6 +1230,7 @@ mod tests {
             first_chunk: 4,
             magazine: 4,
             retire_period: 8,
+            recycle: false,
         }
     }
 
@@ -1265,6 +1297,46 @@ mod tests {
     /// Ends an `Owned` without freeing its slot; its `PoolRef` now stands for the value.
     fn give_up(o: Owned) -> PoolRef {
         o.weak()
+    }
+
+    #[test]
+    fn recycled_slots_restart_at_version_1_and_never_retire() {
+        // retire_period 8 with recycle: a slot cycles through 1..=7 once it has come round,
+        // and is never retired.
+        let pool = Pool::<u32>::with_config(PoolConfig {
+            first_chunk: 2,
+            magazine: 2,
+            retire_period: 8,
+            recycle: true,
+        });
+        let first = pool.alloc(0).unwrap();
+        let stale = first.weak();
+        assert_eq!(stale.version, 0);
+        pool.free(first);
+        let mut versions = Vec::new();
+        for i in 1..=20u32 {
+            let o = pool.alloc(i).unwrap();
+            assert_eq!(
+                o.weak().id,
+                stale.id,
+                "the magazine hands the same slot back"
+            );
+            versions.push(o.weak().version);
+            // The first ref (version 0) never matches again; a ref from 7 reuses ago does.
+            assert!(!pool.is_live(stale));
+            pool.free(o);
+        }
+        assert_eq!(versions[..9], [1, 2, 3, 4, 5, 6, 7, 1, 2]);
+        let o = pool.alloc(99).unwrap();
+        let r = o.weak();
+        pool.free(o);
+        // Rejected for the next 2^3 - 2 = 6 reuses, then the 7th has the same version.
+        for reuse in 1..=7 {
+            let o = pool.alloc(reuse).unwrap();
+            assert_eq!(pool.is_live(r), reuse == 7, "reuse {reuse}");
+            pool.free(o);
+        }
+        assert_eq!(pool.shutdown().retired, 0);
     }
 
     #[test]

@@ -40,6 +40,7 @@ fn small() -> PoolConfig {
         first_chunk: 2,
         magazine: 2,
         retire_period: 4,
+        recycle: false,
     }
 }
 

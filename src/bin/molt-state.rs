@@ -13,6 +13,14 @@ struct Cli {
     command: Option<Command>,
 }
 
+/// Bounds of `cycle`'s arguments: clap refuses values outside them with a usage error,
+/// instead of the program aborting (100,000 threads) or panicking (a timing buffer of 2^64
+/// entries).
+const MAX_CYCLES: u64 = 10_000_000;
+const MAX_THREADS: i64 = 1024;
+const MAX_ALLOC_THREADS: i64 = 64;
+const MAX_TASKS: i64 = 100_000;
+
 #[derive(Subcommand)]
 enum Command {
     /// Init a runtime on the embedded default config, run a workload that touches every
@@ -20,20 +28,25 @@ enum Command {
     Run,
     /// Run N init/shutdown cycles and print cycle-time percentiles and RSS before/after.
     Cycle {
-        /// Number of cycles (in total, over all threads).
-        #[arg(short = 'n', long, default_value_t = 10_000)]
+        /// Number of cycles (in total, over all threads; 1 to 10,000,000: each cycle's time
+        /// is kept for the percentiles).
+        #[arg(short = 'n', long, default_value_t = 10_000,
+              value_parser = clap::value_parser!(u64).range(1..=MAX_CYCLES))]
         cycles: u64,
-        /// Threads running cycles side by side, each with its own runtimes.
-        #[arg(long, default_value_t = 1)]
+        /// Threads running cycles side by side, each with its own runtimes (1 to 1024).
+        #[arg(long, default_value_t = 1,
+              value_parser = clap::value_parser!(u32).range(1..=MAX_THREADS))]
         threads: u32,
         /// In each cycle, this many extra threads allocate objects from the runtime (one of
-        /// them left alive for shutdown to reclaim) and exit before it shuts down.
-        #[arg(long, default_value_t = 0)]
+        /// them left alive for shutdown to reclaim) and exit before it shuts down (0 to 64).
+        #[arg(long, default_value_t = 0,
+              value_parser = clap::value_parser!(u32).range(0..=MAX_ALLOC_THREADS))]
         alloc_threads: u32,
         /// In each cycle, spawn this many tasks (a quarter sleeping, a quarter on a long
         /// timer, a quarter cancelled, a quarter run and some joined) before shutdown, which
-        /// cancels what is left and joins the worker threads.
-        #[arg(long, default_value_t = 0)]
+        /// cancels what is left and joins the worker threads (0 to 100,000).
+        #[arg(long, default_value_t = 0,
+              value_parser = clap::value_parser!(u32).range(0..=MAX_TASKS))]
         tasks: u32,
         /// Exit non-zero if anonymous RSS grows by more than this many KiB (Linux).
         #[arg(long)]

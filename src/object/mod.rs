@@ -2,7 +2,7 @@
 //!
 //! Objects that come and go (str, bytes, tuple, list, dict, module, exception, bound method,
 //! user-class instance) live in one [`Heap`] per runtime: a slab of slots, each with a
-//! reference count, a 16-bit version and the object. A [`Value`] refers to an object by
+//! reference count, a 17-bit version and the object. A [`Value`] refers to an object by
 //! (kind, slot, stamp); resolving it checks the kind and the stamp, so a value whose object
 //! was freed (or that belongs to another runtime) is rejected, never resolved to whatever
 //! occupies the slot now. Classes and native functions are not in the heap: they live in
@@ -18,7 +18,7 @@ pub mod natives;
 pub mod types;
 
 use crate::intern::Symbol;
-use crate::value::{Kind, ObjRef, Value, stamp};
+use crate::value::{Kind, ObjRef, VERSION_BITS, VERSION_MASK, Value, stamp};
 use dict::Dict;
 use hashbrown::HashMap;
 use molt_arenas::pool::{Pool, PoolConfig, PoolRef, PoolReport};
@@ -168,9 +168,10 @@ pub struct BadValue(pub Value);
 
 /// The object heap of one runtime: reference-counted objects in the runtime's object pool.
 ///
-/// A value's stamp carries the runtime tag and the low 16 bits of the slot's pool version
-/// (offset by the runtime's start); the pool retires a slot after 2^16 versions, so those 16
-/// bits never repeat for a slot within a runtime.
+/// A value's stamp carries the runtime tag and the slot's 17-bit pool version (offset by the
+/// runtime's start). Pool versions wrap instead of retiring the slot (so a runtime never runs
+/// out of slots however long it allocates): a stale value is rejected for the next
+/// `2^17 - 2` reuses of its slot, after which it may resolve to the live object there.
 ///
 /// All access to the pool's values goes through `&Heap`/`&mut Heap`, which live behind the
 /// runtime lock; that is the contract the pool's `unsafe` accessors ask for.
@@ -178,38 +179,122 @@ pub struct BadValue(pub Value);
 pub struct Heap {
     pool: Pool<Cell>,
     tag: u32,
-    version_start: u16,
+    version_start: u32,
     live: [u64; 9],
     trackers: Option<Vec<Tracker>>,
+    /// The most live objects allowed ([`MAX_LIVE`] unless a test lowered it with
+    /// `Gil::set_heap_limit`, to reach exhaustion quickly).
+    max_live: u64,
+    /// Live objects that are the runtime's own (the preallocated `MemoryError` and its
+    /// args), left out of [`live`](Self::live).
+    own: u64,
+    /// [`max_live`](Self::max_live), or 0 until the first allocation has preallocated the
+    /// `MemoryError`: the one branch of the allocation path covers both.
+    gate: u64,
+    /// The `MemoryError()` raised when the heap is full (an owned reference), preallocated
+    /// by the first allocation (when the pool makes its first chunk anyway), as CPython
+    /// preallocates its own: raising it allocates nothing. Shared: it is raised without
+    /// chaining a `__context__` into it.
+    memory_error: Option<Value>,
 }
+
+/// The most live objects a heap can hold (the pool's slot limit, 2^24).
+pub const MAX_LIVE: u64 = molt_arenas::pool::MAX_SLOTS as u64;
 
 impl Heap {
     /// An empty heap for the runtime with stamp parts (`tag`, `version_start`).
-    pub(crate) fn new(tag: u32, version_start: u16, trackers: Option<Vec<Tracker>>) -> Self {
+    pub(crate) fn new(tag: u32, version_start: u32, trackers: Option<Vec<Tracker>>) -> Self {
         Self {
+            // Pool versions as wide as a value's version field, restarting at 1 instead of
+            // retiring the slot: see `crate::value` for what that guarantees.
             pool: Pool::with_config(PoolConfig {
-                retire_period: 1 << 16,
+                retire_period: 1 << VERSION_BITS,
+                recycle: true,
                 ..PoolConfig::default()
             }),
             tag,
             version_start,
             live: [0; 9],
             trackers,
+            max_live: MAX_LIVE,
+            own: 0,
+            gate: 0,
+            memory_error: None,
         }
     }
 
-    /// Allocates `obj` with a reference count of one. `None` when the heap is full
-    /// ([`molt_arenas::pool::MAX_SLOTS`] live or retired slots).
+    /// Lowers (or restores) the live-object limit; see [`Heap::alloc`].
+    pub(crate) fn set_limit(&mut self, max_live: u64) {
+        self.max_live = max_live.min(MAX_LIVE);
+        if self.memory_error.is_some() {
+            self.gate = self.max_live;
+        }
+    }
+
+    /// The preallocated `MemoryError` (borrowed), once the heap has allocated anything.
+    pub(crate) fn memory_error(&self) -> Option<Value> {
+        self.memory_error
+    }
+
+    /// Replaces the preallocated `MemoryError` (after a host freed it by decref'ing a
+    /// reference it did not own); `None` if the heap has no room.
+    pub(crate) fn renew_memory_error(&mut self) -> Option<Value> {
+        let cls = crate::builtins::exception_index("MemoryError").expect("builtin") as u32;
+        let e = self.alloc_bare_exception(cls)?;
+        self.memory_error = Some(e);
+        Some(e)
+    }
+
+    /// Releases the runtime's reference to the preallocated `MemoryError` (teardown).
+    pub(crate) fn release_memory_error(&mut self) {
+        self.own = 0;
+        if let Some(e) = self.memory_error.take() {
+            let _ = self.decref(e);
+        }
+    }
+
+    /// The allocation path's slow branch: preallocates the `MemoryError` on the first
+    /// allocation, then applies the limit a test set. Whether one more object fits.
+    #[cold]
+    fn admit(&mut self) -> bool {
+        if self.memory_error.is_none() {
+            self.gate = MAX_LIVE; // allocate the two objects without coming back here
+            let cls = crate::builtins::exception_index("MemoryError").expect("builtin") as u32;
+            self.memory_error = self.alloc_bare_exception(cls);
+            if self.memory_error.is_some() {
+                self.own = 2; // the instance and its empty args tuple
+            }
+            self.gate = self.max_live;
+        }
+        self.max_live == MAX_LIVE || self.live() < self.max_live
+    }
+
+    /// Allocates `obj` with a reference count of one, taking over the references it owns.
+    /// `None` when the heap is full ([`molt_arenas::pool::MAX_SLOTS`] live or retired
+    /// slots, or the limit a test set): then the references `obj` owned are released, so a
+    /// constructor that fails leaves nothing behind.
     pub(crate) fn alloc(&mut self, obj: Object) -> Option<Value> {
         let kind = obj.kind();
-        let owned = self.pool.alloc(Cell { refcnt: 1, obj }).ok()?;
+        // One predictable branch: taken by the first allocation, and by all of them only if
+        // a test lowered the limit.
+        if self.gate < MAX_LIVE && !self.admit() {
+            self.release_owned(obj);
+            return None;
+        }
+        let owned = match self.pool.try_alloc(Cell { refcnt: 1, obj }) {
+            Ok(o) => o,
+            Err((_, cell)) => {
+                self.release_owned(cell.obj);
+                return None;
+            }
+        };
         let r = owned.weak(); // from here on the reference count owns the slot
         let k = heap_kind_index(kind);
         self.live[k] += 1;
         if let Some(t) = &self.trackers {
             t[k].alloc(1, size_of::<Cell>() as u64);
         }
-        let version = (r.version as u16).wrapping_add(self.version_start);
+        let version = r.version.wrapping_add(self.version_start);
         Some(Value::object(ObjRef {
             kind,
             slot: r.id,
@@ -217,18 +302,35 @@ impl Heap {
         }))
     }
 
+    /// Drops an object that never made it into the heap, releasing the references it owns.
+    #[cold]
+    fn release_owned(&mut self, obj: Object) {
+        let mut owned = Vec::new();
+        obj.release_into(&mut owned);
+        drop(obj);
+        for v in owned {
+            let _ = self.decref(v);
+        }
+    }
+
+    /// A `cls()` exception instance with no arguments (for the preallocated `MemoryError`).
+    pub(crate) fn alloc_bare_exception(&mut self, cls: u32) -> Option<Value> {
+        let args = self.alloc(Object::Tuple(Box::new([])))?;
+        self.alloc(Object::Exception(ExcObj::new(cls, args)))
+    }
+
     /// The pool reference a value encodes, if it is a heap value stamped by this runtime.
     #[inline]
     fn pool_ref(&self, v: Value) -> Result<(PoolRef, Kind), BadValue> {
         let r = v.as_obj().ok_or(BadValue(v))?;
-        if r.stamp >> 16 != self.tag || !is_heap_kind(r.kind) {
+        if r.stamp >> VERSION_BITS != self.tag || !is_heap_kind(r.kind) {
             return Err(BadValue(v));
         }
-        let version = (r.stamp as u16).wrapping_sub(self.version_start);
+        let version = r.stamp.wrapping_sub(self.version_start) & VERSION_MASK;
         Ok((
             PoolRef {
                 id: r.slot,
-                version: u32::from(version),
+                version,
             },
             r.kind,
         ))
@@ -326,9 +428,47 @@ impl Heap {
         Ok(())
     }
 
-    /// Total live objects.
+    /// Live objects per kind ([`HEAP_KIND_NAMES`] order), the runtime's own included.
+    pub(crate) fn live_by_kind(&self) -> [u64; 9] {
+        self.live
+    }
+
+    /// Per kind, the live objects whose every reference is accounted for by `roots` (the
+    /// runtime's own references: module cache, exception state, class namespaces, the
+    /// preallocated `MemoryError`) and by other such objects: a walk from the roots that
+    /// counts each object's incoming references and compares them with its reference count.
+    /// Live objects not counted here were left alive by the program (a reference it still
+    /// holds, or a cycle nobody can reach).
+    pub(crate) fn held_by(&self, roots: impl IntoIterator<Item = Value>) -> [u64; 9] {
+        let mut incoming: HashMap<u64, u32> = HashMap::new();
+        let mut stack: Vec<Value> = roots.into_iter().filter(|&v| is_heap_value(v)).collect();
+        let mut children = Vec::new();
+        while let Some(v) = stack.pop() {
+            let n = incoming.entry(v.to_bits()).or_insert(0);
+            *n += 1;
+            if *n > 1 {
+                continue; // its own references were counted the first time
+            }
+            if let Ok(c) = self.cell(v) {
+                children.clear();
+                c.obj.release_into(&mut children);
+                stack.extend(children.iter().copied().filter(|&x| is_heap_value(x)));
+            }
+        }
+        let mut held = [0; 9];
+        for (bits, n) in incoming {
+            if let Some(c) = Value::from_bits(bits).and_then(|v| self.cell(v).ok())
+                && c.refcnt == n
+            {
+                held[heap_kind_index(c.obj.kind())] += 1;
+            }
+        }
+        held
+    }
+
+    /// Total live objects (the runtime's own preallocated ones left out).
     pub fn live(&self) -> u64 {
-        self.live.iter().sum()
+        self.live.iter().sum::<u64>().saturating_sub(self.own)
     }
 
     /// Drops every live object at once, cycles included, without looking at reference

@@ -15,6 +15,7 @@ use crate::object::Object;
 use crate::object::types::core;
 use crate::value::{Unpacked, Value};
 use std::cmp::Ordering;
+use std::fmt::Write as _;
 
 /// A native function: receives the GIL token and its arguments (for methods, `self`
 /// first) and returns a new reference or raises.
@@ -576,18 +577,25 @@ pub(crate) fn init_sys(g: &mut Gil<'_>, m: Value) -> PyResult<()> {
     let argv = g.st.argv().to_vec();
     let list = g.list(&[])?;
     for a in &argv {
-        let s = g.str(a)?;
-        let r = g.call_method(list, "append", &[s]);
-        g.release(s);
-        r?;
+        let r = g.str(a).and_then(|s| {
+            let r = g.call_method(list, "append", &[s]);
+            g.release(s);
+            r
+        });
+        if let Err(e) = r {
+            g.release(list);
+            return Err(e);
+        }
     }
-    g.setattr(m, "argv", list)?;
+    let r = g.setattr(m, "argv", list);
     g.release(list);
+    r?;
     let vi = [3, 11, 0];
     let vals: Vec<Value> = vi.iter().map(|&i| Value::int(i).expect("small")).collect();
     let t = g.tuple(&vals)?;
-    g.setattr(m, "version_info", t)?;
+    let r = g.setattr(m, "version_info", t);
     g.release(t);
+    r?;
     for (name, _) in SYS_FUNCTIONS {
         let f = g.native_value(sys_function_index(name).expect("listed"));
         g.setattr(m, name, f)?;
@@ -679,9 +687,11 @@ pub(crate) fn construct(g: &mut Gil<'_>, cls: u32, a: &[Value]) -> PyResult<Valu
                             ));
                         }
                     };
-                    match text.trim().replace('_', "").parse::<i64>() {
-                        Ok(i) if !text.trim().starts_with('_') => g.int(i),
-                        _ => Err(g.raise_new(
+                    match parse_int(&text) {
+                        Some(Some(i)) => g.int(i),
+                        // Well-formed but beyond the small-int range (no big ints yet).
+                        Some(None) => Err(g.overflow()),
+                        None => Err(g.raise_new(
                             "ValueError",
                             format!(
                                 "invalid literal for int() with base 10: {}",
@@ -802,6 +812,51 @@ pub(crate) fn construct(g: &mut Gil<'_>, cls: u32, a: &[Value]) -> PyResult<Valu
     }
 }
 
+/// `int(text)` in base 10 as CPython 3.11 parses it: surrounding whitespace (ASCII
+/// whitespace, and the non-ASCII code points `str.isspace()` accepts; not U+001C..U+001F,
+/// which CPython's parser does not skip), an optional sign, then digits with single
+/// underscores between digits. `None`: not a literal; `Some(None)`: a literal outside the
+/// small-int range. Non-ASCII decimal digits (which CPython accepts) are not supported.
+fn parse_int(text: &str) -> Option<Option<i64>> {
+    let space = |c: char| {
+        if c.is_ascii() {
+            matches!(c, ' ' | '\t' | '\n' | '\x0b' | '\x0c' | '\r')
+        } else {
+            is_py_space(c)
+        }
+    };
+    let t = text.trim_matches(space);
+    let (negative, digits) = match t.as_bytes().first()? {
+        b'-' => (true, &t[1..]),
+        b'+' => (false, &t[1..]),
+        _ => (false, t),
+    };
+    let bytes = digits.as_bytes();
+    if !bytes.first()?.is_ascii_digit() || !bytes.last()?.is_ascii_digit() {
+        return None;
+    }
+    let mut value: Option<i64> = Some(0);
+    let mut prev_underscore = false;
+    for &b in bytes {
+        match b {
+            b'0'..=b'9' => {
+                prev_underscore = false;
+                let d = i64::from(b - b'0');
+                value = value.and_then(|v| v.checked_mul(10)).and_then(|v| {
+                    if negative {
+                        v.checked_sub(d)
+                    } else {
+                        v.checked_add(d)
+                    }
+                });
+            }
+            b'_' if !prev_underscore => prev_underscore = true,
+            _ => return None,
+        }
+    }
+    Some(value.filter(|v| (crate::value::SMALL_INT_MIN..=crate::value::SMALL_INT_MAX).contains(v)))
+}
+
 /// The items of a tuple, list, str (its characters) or dict (its keys), as new references.
 fn iterable_items(g: &mut Gil<'_>, x: Value) -> PyResult<Vec<Value>> {
     if let Ok(items) = g.items(x) {
@@ -818,7 +873,13 @@ fn iterable_items(g: &mut Gil<'_>, x: Value) -> PyResult<Vec<Value>> {
         let mut out = Vec::with_capacity(text.len());
         for c in text.chars() {
             let mut buf = [0u8; 4];
-            out.push(g.str(c.encode_utf8(&mut buf))?);
+            match g.str(c.encode_utf8(&mut buf)) {
+                Ok(v) => out.push(v),
+                Err(e) => {
+                    release_all(g, &out);
+                    return Err(e);
+                }
+            }
         }
         return Ok(out);
     }
@@ -1410,7 +1471,13 @@ fn str_split(g: &mut Gil<'_>, a: &[Value]) -> PyResult<Value> {
     };
     let list = g.list(&[])?;
     for p in parts {
-        let v = g.str(&p)?;
+        let v = match g.str(&p) {
+            Ok(v) => v,
+            Err(e) => {
+                g.release(list); // and the parts built so far
+                return Err(e);
+            }
+        };
         if let Ok(Object::List(l)) = g.st.heap.get_mut(list) {
             l.push(v); // the new reference moves into the list
         }
@@ -1506,50 +1573,97 @@ fn bytes_decode(g: &mut Gil<'_>, a: &[Value]) -> PyResult<Value> {
         Some(&v) => arg_text(g, v, "decode", "'errors'")?,
     };
     let norm = encoding.to_ascii_lowercase().replace('_', "-");
-    let text = match norm.as_str() {
-        "utf-8" | "utf8" => match (std::str::from_utf8(&data), errors.as_str()) {
-            (Ok(t), _) => t.to_owned(),
-            (Err(_), "replace") => String::from_utf8_lossy(&data).into_owned(),
-            (Err(e), _) => {
-                let pos = e.valid_up_to();
-                let byte = data[pos];
-                let reason = match e.error_len() {
-                    None => "unexpected end of data",
-                    Some(_) if (0x80..0xC2).contains(&byte) || byte > 0xF4 => "invalid start byte",
-                    Some(_) => "invalid continuation byte",
-                };
-                return Err(g.raise_new(
-                    "UnicodeDecodeError",
-                    format!(
-                        "'utf-8' codec can't decode byte 0x{byte:02x} in position {pos}: {reason}"
-                    ),
-                ));
-            }
-        },
-        "ascii" => match data.iter().position(|b| !b.is_ascii()) {
-            None => data.iter().map(|&b| b as char).collect(),
-            Some(pos) if errors == "replace" => {
-                let _ = pos;
-                data.iter()
-                    .map(|&b| if b.is_ascii() { b as char } else { '\u{fffd}' })
-                    .collect()
-            }
-            Some(pos) => {
-                return Err(g.raise_new(
-                    "UnicodeDecodeError",
-                    format!(
-                        "'ascii' codec can't decode byte 0x{:02x} in position {pos}: ordinal not in range(128)",
-                        data[pos]
-                    ),
-                ));
-            }
-        },
-        "latin-1" | "latin1" | "iso-8859-1" => data.iter().map(|&b| b as char).collect(),
+    let codec = match norm.as_str() {
+        "utf-8" | "utf8" => "utf-8",
+        "ascii" => "ascii",
+        "latin-1" | "latin1" | "iso-8859-1" => {
+            let text: String = data.iter().map(|&b| b as char).collect();
+            return g.str(&text);
+        }
         _ => {
             return Err(g.raise_new("LookupError", format!("unknown encoding: {encoding}")));
         }
     };
-    g.str(&text)
+    let mut out = String::with_capacity(data.len());
+    let mut pos = 0;
+    while pos < data.len() {
+        let rest = &data[pos..];
+        // The longest valid prefix, then the bad range after it (CPython's and Rust's
+        // "maximal subpart": the same ranges, so the same replacements and messages).
+        let (good, bad, reason) = if codec == "utf-8" {
+            match std::str::from_utf8(rest) {
+                Ok(_) => (rest.len(), 0, ""),
+                Err(e) => {
+                    let good = e.valid_up_to();
+                    let byte = rest[good];
+                    match e.error_len() {
+                        None => (good, rest.len() - good, "unexpected end of data"),
+                        Some(n) if (0x80..0xC2).contains(&byte) || byte > 0xF4 => {
+                            (good, n, "invalid start byte")
+                        }
+                        Some(n) => (good, n, "invalid continuation byte"),
+                    }
+                }
+            }
+        } else {
+            let good = rest
+                .iter()
+                .position(|b| !b.is_ascii())
+                .unwrap_or(rest.len());
+            (
+                good,
+                usize::from(good < rest.len()),
+                "ordinal not in range(128)",
+            )
+        };
+        let valid = std::str::from_utf8(&rest[..good]).expect("checked: valid UTF-8 or ASCII");
+        out.push_str(valid);
+        if bad == 0 {
+            break;
+        }
+        let start = pos + good;
+        let bytes = &data[start..start + bad];
+        let strict_message = || {
+            if bad == 1 {
+                format!(
+                    "'{codec}' codec can't decode byte 0x{:02x} in position {start}: {reason}",
+                    bytes[0]
+                )
+            } else {
+                format!(
+                    "'{codec}' codec can't decode bytes in position {start}-{}: {reason}",
+                    start + bad - 1
+                )
+            }
+        };
+        match errors.as_str() {
+            "strict" => return Err(g.raise_new("UnicodeDecodeError", strict_message())),
+            "ignore" => {}
+            "replace" => out.push('\u{fffd}'),
+            "backslashreplace" => {
+                for b in bytes {
+                    let _ = write!(out, "\\x{b:02x}");
+                }
+            }
+            // CPython maps each bad byte to a lone surrogate (U+DC80..U+DCFF); a molt str is
+            // UTF-8, which cannot hold one, so this is an error rather than a wrong result.
+            "surrogateescape" => {
+                let msg = format!(
+                    "{} (molt-state: errors='surrogateescape' would make lone surrogates, which a molt str, being UTF-8, cannot hold)",
+                    strict_message()
+                );
+                return Err(g.raise_new("UnicodeDecodeError", msg));
+            }
+            other => {
+                return Err(g.raise_new(
+                    "LookupError",
+                    format!("unknown error handler name '{other}'"),
+                ));
+            }
+        }
+        pos = start + bad;
+    }
+    g.str(&out)
 }
 
 // -------------------------------------------------------------------- tuple and list
@@ -1729,7 +1843,13 @@ fn dict_view(
                 g.incref(x)?;
                 x
             }
-            _ => g.tuple(&[k, v])?,
+            _ => match g.tuple(&[k, v]) {
+                Ok(t) => t,
+                Err(e) => {
+                    g.release(list); // and the items built so far
+                    return Err(e);
+                }
+            },
         };
         if let Ok(Object::List(l)) = g.st.heap.get_mut(list) {
             l.push(item);

@@ -163,7 +163,7 @@ pub struct Types {
 }
 
 impl Types {
-    pub(crate) fn new(tag: u32, version_start: u16, cache_tracker: Option<Tracker>) -> Self {
+    pub(crate) fn new(tag: u32, version_start: u32, cache_tracker: Option<Tracker>) -> Self {
         let builtin_count = CLASS_COUNT as u32;
         let mut versions = Vec::with_capacity(CLASS_COUNT + 16);
         versions.extend(1..=builtin_count);
@@ -250,6 +250,12 @@ impl Types {
     /// Whether there are none (never, after init).
     pub fn is_empty(&self) -> bool {
         self.versions.is_empty()
+    }
+
+    /// Number of user classes.
+    /// Every value a user class's namespace holds a reference to.
+    pub(crate) fn user_attribute_values(&self) -> impl Iterator<Item = Value> + '_ {
+        self.user.iter().flat_map(|t| t.dict.values().copied())
     }
 
     /// Number of user classes.
@@ -378,8 +384,22 @@ impl Types {
             Some(v) => d.insert(name, v),
             None => d.remove(&name),
         };
-        let mut stack = vec![cls];
+        let v = self.fresh_version();
+        self.versions[cls as usize] = v;
+        let subclasses = &self.user[(cls - nb) as usize].subclasses;
+        if subclasses.is_empty() {
+            return old;
+        }
+        // Each subclass once: in a lattice of diamonds a class is reachable along
+        // exponentially many paths (CPython's type_modified stops at classes it has already
+        // invalidated, which is the same thing).
+        let mut stack = subclasses.clone();
+        let mut seen = hashbrown::HashSet::new();
+        seen.insert(cls);
         while let Some(c) = stack.pop() {
+            if !seen.insert(c) {
+                continue;
+            }
             let v = self.fresh_version();
             self.versions[c as usize] = v;
             stack.extend(self.user[(c - nb) as usize].subclasses.iter().copied());

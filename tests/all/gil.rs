@@ -135,3 +135,19 @@ fn dropping_the_last_runtime_inside_a_task_does_not_hang() {
     rx.recv_timeout(Duration::from_secs(10))
         .expect("the task dropped the runtime and returned");
 }
+
+#[test]
+fn a_call_that_re_enters_through_call_is_bounded() {
+    let rt = rt(0, 1000);
+    let mut g = rt.gil();
+    let a = g.class_new("A", &[], &[]).unwrap();
+    let inst = g.call(a, &[]).unwrap();
+    g.setattr(a, "__call__", inst).unwrap();
+    assert!(g.call(inst, &[]).is_err());
+    let e = g.err_fetch().unwrap();
+    assert_eq!(g.type_name(e).unwrap(), "RecursionError");
+    let msg = g.repr(e).unwrap();
+    assert!(msg.contains("while calling a Python object"), "{msg}");
+    g.decref(e).unwrap();
+    g.decref(inst).unwrap();
+}

@@ -277,6 +277,17 @@ int main(void) {
     CHECK(status == MOLT_OK);
     CHECK(molt_runtime_shutdown() == MOLT_OK);
     CHECK(freed == 1);
+    /* The leak check a harness can trust: clean, then a forgotten decref shows. */
+    uint64_t alive = 99, leaked = 99;
+    CHECK(molt_last_teardown_is_clean() == 1);
+    CHECK(molt_last_teardown_counts(&alive, &leaked) == MOLT_OK && alive == 0 && leaked == 0);
+    CHECK(molt_runtime_init() == MOLT_OK);
+    uint64_t forgotten;
+    CHECK(molt_str_from_utf8("forgotten", 9, &forgotten) == MOLT_OK);
+    CHECK(molt_runtime_shutdown() == MOLT_OK);
+    CHECK(molt_last_teardown_is_clean() == 0);
+    CHECK(molt_last_teardown_counts(&alive, &leaked) == MOLT_OK && alive == 1 && leaked == 0);
+    CHECK(molt_last_teardown_counts(NULL, &leaked) == MOLT_ERR_INVALID_ARGUMENT);
     printf("ok\n");
     return 0;
 }

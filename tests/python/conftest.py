@@ -126,6 +126,9 @@ UNGATED = [
     "molt_gil_is_held",
     "molt_gil_save",
     "molt_gil_restore",
+    # The last teardown's leak check (this thread's; no runtime needed).
+    "molt_last_teardown_counts",
+    "molt_last_teardown_is_clean",
 ]
 GATED = [
     "molt_runtime_set_argv",

@@ -27,8 +27,8 @@
 //! * every shutdown's teardown report has an empty leak report, and its pool report counts
 //!   exactly the objects that were live.
 //!
-//! One documented exception: a value of a dead runtime whose 6-bit runtime tag equals the
-//! current runtime's matches a live object with probability ~2^-16 (docs/ARCHITECTURE.md,
+//! One documented exception: a value of a dead runtime whose 5-bit runtime tag equals the
+//! current runtime's matches a live object with probability ~2^-17 (docs/ARCHITECTURE.md,
 //! "Object model"). The interpreter detects that (`Gil::check`, or a `molt_len` probe for the
 //! C ABI), counts it in [`Stats::aliased`] and skips the op instead of failing.
 
