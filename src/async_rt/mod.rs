@@ -1123,8 +1123,10 @@ fn start_thread(
 /// Joins a worker, unless it is the calling thread (an orphaned runtime's teardown runs on
 /// one of its workers, which detaches itself and exits right after).
 fn join_unless_self(h: thread::JoinHandle<()>) -> Option<()> {
+    // Only an orphan teardown (on a worker, a thread std started) asks which thread it is:
+    // on a C host's own thread `thread::current()` would allocate a handle never freed.
     #[cfg(not(molt_loom))]
-    if h.thread().id() == thread::current().id() {
+    if ORPHAN_TEARDOWN.with(|o| o.get()) && h.thread().id() == thread::current().id() {
         drop(h);
         return Some(());
     }
@@ -1172,10 +1174,18 @@ fn worker_loop(rt: &RuntimeState) -> Option<NonNull<RuntimeState>> {
     None
 }
 
+#[cfg(not(molt_loom))]
+std::thread_local! {
+    /// Set on the worker thread that runs an orphaned runtime's teardown.
+    static ORPHAN_TEARDOWN: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
 /// The teardown a task handed to its worker by dropping the last owner of the runtime
 /// (see `Runtime`'s `Drop`): waits for the other running tasks, joins the other workers
 /// (this one is detached: it cannot join itself, and it exits right after), frees the state.
 fn orphan_teardown(p: NonNull<RuntimeState>) {
+    #[cfg(not(molt_loom))]
+    ORPHAN_TEARDOWN.with(|o| o.set(true));
     {
         // SAFETY: `p` is the owning pointer from `Box::leak`, handed over by the dropped
         // `Runtime`; nothing frees the state but this function.
