@@ -39,8 +39,20 @@ if [ "${1:-}" != "--report" ]; then
     bash benches/cpython_cycle.sh 500 --no-site >"$out/cpython.txt" 2>&1
     # The C host's cost per call through the cdylib (about 15 s), and the lock/futex count
     # of molt_incref's disassembly.
+    # Same run, before and after: the harness also runs against the library as it was before
+    # the GIL (commit fdf6b13, built in a worktree under the target directory), alternating.
+    before_rev=fdf6b13
+    before_wt="$target/before-gil-src"
+    if git cat-file -e "$before_rev^{commit}" 2>/dev/null; then
+        [ -d "$before_wt" ] || git worktree add --detach "$before_wt" "$before_rev" >&2
+        mkdir -p "$before_wt/benches/c"
+        cp benches/c/gil_bench.c benches/c/gil_bench.sh "$before_wt/benches/c/"
+        CARGO_TARGET_DIR="$target/before-gil" bash "$before_wt/benches/c/gil_bench.sh" \
+            "$out/c_gil_before.tsv"
+    fi
     bash benches/c/gil_bench.sh "$out/c_gil.tsv"
     bash benches/c/held_path_asm.sh "$out/held_path_asm.txt"
+    bash benches/c/held_path_perf.sh "$out/held_path_perf.txt" || true
 fi
 python3 scripts/bench_report.py --target "$target" --peer-target "$peer_target" \
     --out BENCHMARKS.md

@@ -229,6 +229,33 @@ ns per iteration per thread ({cpus} online CPUs: beyond that, threads time-share
             for t, (m, lo, hi) in threads:
                 ratio = f"{m / one[0]:.2f}" if one else "–"
                 p(f"| {t} | {m:.2f} | {lo:.2f} – {hi:.2f} | {ratio} |\n")
+        same = read_c_tsv(out_dir / "c_gil_before.tsv")
+        if same is not None:
+            sfig = same[0]
+            p("""
+Same run, before and after: the harness run just before this one against the library built
+from the commit before the GIL (fdf6b13; `scripts/bench_all.sh` builds it in a worktree).
+Before, every call took the runtime mutex and the entrant count (four atomic
+read-modify-writes); now an unheld call is one CAS and one swap on the GIL, and a held one
+none.
+
+| measurement | before ns | now, unheld ns | now, held ns | unheld now / before |
+|---|---|---|---|---|
+""")
+            for name, _ in C_BASELINES:
+                if name in fig and name in sfig:
+                    p(f"| `{name}` | {sfig[name][0]:.2f} | {fig[name][0]:.2f} | – | {fig[name][0] / sfig[name][0]:.2f} |\n")
+            for name, _ in C_OPS:
+                b, u, h = sfig.get(f"{name}.unheld"), fig.get(f"{name}.unheld"), fig.get(f"{name}.held")
+                if u is None:
+                    continue
+                bs = f"{b[0]:.2f}" if b else "–"
+                hs = f"{h[0]:.2f}" if h else "–"
+                r = f"{u[0] / b[0]:.2f}" if b else "–"
+                p(f"| `{name}` | {bs} | {u[0]:.2f} | {hs} | {r} |\n")
+            for n, v in sorted(fig.items()):
+                if n.startswith("threads.") and n in sfig:
+                    p(f"| `{n}` (unheld) | {sfig[n][0]:.2f} | {v[0]:.2f} | – | {v[0] / sfig[n][0]:.2f} |\n")
         before = read_c_tsv(repo / "benches" / "c" / "baseline-before-gil.tsv")
         if before is not None:
             bfig = before[0]
@@ -246,7 +273,37 @@ ratios show how much the machine moved between the two runs):
                 for name, now, then in rows:
                     p(f"| `{name}` | {now:.2f} | {then:.2f} | {now / then:.2f} |\n")
     p(held_path_section(out_dir / "held_path_asm.txt"))
+    p(held_path_perf_section(out_dir / "held_path_perf.txt"))
     return "".join(parts)
+
+
+def held_path_perf_section(path: Path) -> str:
+    """What the held path executes: perf's samples on molt_incref's locked instructions."""
+    try:
+        text = path.read_text()
+    except FileNotFoundError:
+        return f"""
+Held-path profile: not run (no `{shown(path)}`): `bash benches/c/held_path_perf.sh`.
+"""
+    locked = [l.split(":", 1)[1].strip() for l in text.splitlines() if l.startswith("# locked instruction:")]
+    total = next((l for l in text.splitlines() if "samples" in l and "Percent" in l), "")
+    m = re.search(r"\((\d+) samples", total)
+    samples = m.group(1) if m else "?"
+    rows = "".join(f"| `{l}` |\n" for l in locked) or "| none |\n"
+    return f"""
+### The held path, executed (`benches/c/held_path_perf.sh`)
+
+The static count above covers whole bodies, the unheld path's acquire and release included.
+What the held path executes: `perf record` over `molt_incref` + `molt_decref` in a loop with
+the GIL held (`benches/c/held_incref_loop.c`), then `perf annotate` of `molt_incref`
+({samples} samples). Its `lock`-prefixed or `xchg`-with-memory instructions, each with its
+share of the samples (0.00: never executed while the GIL was held). The whole annotated
+listing, every instruction with its share, is in `{shown(path)}`.
+
+| instruction (share of samples, address, disassembly) |
+|---|
+{rows}"""
+
 
 
 def shown(path: Path) -> str:
