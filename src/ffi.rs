@@ -1268,6 +1268,41 @@ fn to_molt_task(id: TaskId) -> MoltTask {
     }
 }
 
+/// What a C callback's status and result slot mean (a task body's or a native function's):
+/// `MOLT_OK` with a valid result, `MOLT_ERR_EXCEPTION` after raising (`strict`: only if an
+/// exception is in fact current), or another status, which raises `RuntimeError` quoting
+/// the callback's last failed call.
+fn c_outcome(
+    g: &mut Gil<'_>,
+    status: i32,
+    result: u64,
+    what: &str,
+    strict: bool,
+) -> crate::PyResult<Value> {
+    match status {
+        MOLT_OK => match Value::from_bits(result) {
+            Some(v) if g.check(v).is_ok() => Ok(v),
+            _ => Err(g.raise_new(
+                "RuntimeError",
+                format!("{what} returned MOLT_OK with an invalid result {result:#018x}"),
+            )),
+        },
+        MOLT_ERR_EXCEPTION if !strict || g.err_occurred().is_some() => Err(crate::gil::raised()),
+        other => {
+            let last = LAST_ERROR.with(|e| {
+                e.borrow()
+                    .as_ref()
+                    .map(|c| c.to_string_lossy().into_owned())
+                    .unwrap_or_else(|| "no exception was raised and no molt_* call failed".into())
+            });
+            Err(g.raise_new(
+                "RuntimeError",
+                format!("{what} returned status {other}: {last}"),
+            ))
+        }
+    }
+}
+
 /// A C task body and its user data, moved to the thread that runs it.
 struct CTask {
     func: unsafe extern "C" fn(*mut c_void, *mut u64) -> i32,
@@ -1287,28 +1322,7 @@ impl CTask {
         // `user_data` on this thread; `result` is a valid, writable `uint64_t`.
         let status = unsafe { (self.func)(self.user_data, &mut result) };
         let mut g = cx.gil();
-        match status {
-            MOLT_OK => match Value::from_bits(result) {
-                Some(v) if g.check(v).is_ok() => Ok(v),
-                _ => Err(g.raise_new(
-                    "RuntimeError",
-                    format!("task body returned MOLT_OK with an invalid result {result:#018x}"),
-                )),
-            },
-            MOLT_ERR_EXCEPTION => Err(crate::gil::raised()),
-            other => {
-                let last = LAST_ERROR.with(|e| {
-                    e.borrow()
-                        .as_ref()
-                        .map(|c| c.to_string_lossy().into_owned())
-                        .unwrap_or_else(|| "no molt_* call of the body failed".into())
-                });
-                Err(g.raise_new(
-                    "RuntimeError",
-                    format!("task body returned status {other}: {last}"),
-                ))
-            }
-        }
+        c_outcome(&mut g, status, result, "task body", false)
     }
 }
 
@@ -1677,30 +1691,7 @@ impl CNative {
                 "a native function returned without the GIL as it was given (a molt_gil_save without its restore, or an unbalanced release)",
             ));
         }
-        match status {
-            MOLT_OK => match Value::from_bits(result) {
-                Some(v) if g.check(v).is_ok() => Ok(v),
-                _ => Err(g.raise_new(
-                    "RuntimeError",
-                    format!(
-                        "native function returned MOLT_OK with an invalid result {result:#018x}"
-                    ),
-                )),
-            },
-            MOLT_ERR_EXCEPTION if g.err_occurred().is_some() => Err(crate::gil::raised()),
-            other => {
-                let last = LAST_ERROR.with(|e| {
-                    e.borrow()
-                        .as_ref()
-                        .map(|c| c.to_string_lossy().into_owned())
-                        .unwrap_or_else(|| "no exception was raised".into())
-                });
-                Err(g.raise_new(
-                    "RuntimeError",
-                    format!("native function returned status {other}: {last}"),
-                ))
-            }
-        }
+        c_outcome(g, status, result, "native function", true)
     }
 }
 
