@@ -59,6 +59,9 @@ fn native_closures_are_called_bound_and_bounded() {
     g.decref(r).unwrap();
     g.decref(s).unwrap();
     // Recursion through host functions raises RecursionError.
+    if cfg!(miri) {
+        g.set_recursion_limit(40).unwrap(); // the default's 1000 levels take minutes there
+    }
     let me = Arc::new(std::sync::OnceLock::new());
     let me2 = me.clone();
     let rec = g.native_closure("rec", move |g, _| g.call(*me2.get().unwrap(), &[]));
@@ -140,6 +143,9 @@ fn dropping_the_last_runtime_inside_a_task_does_not_hang() {
 fn a_call_that_re_enters_through_call_is_bounded() {
     let rt = rt(0, 1000);
     let mut g = rt.gil();
+    if cfg!(miri) {
+        g.set_recursion_limit(40).unwrap(); // the default's 1000 levels take minutes there
+    }
     let a = g.class_new("A", &[], &[]).unwrap();
     let inst = g.call(a, &[]).unwrap();
     g.setattr(a, "__call__", inst).unwrap();
