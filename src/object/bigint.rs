@@ -23,9 +23,9 @@ use std::borrow::Cow;
 use std::cmp::Ordering;
 
 /// CPython's default `sys.get_int_max_str_digits()`.
-pub const DEFAULT_MAX_STR_DIGITS: usize = 4300;
+pub(crate) const DEFAULT_MAX_STR_DIGITS: usize = 4300;
 /// CPython's smallest nonzero `sys.set_int_max_str_digits()` value.
-pub const MIN_MAX_STR_DIGITS: usize = 640;
+pub(crate) const MIN_MAX_STR_DIGITS: usize = 640;
 
 /// Whether `v` is a reference to a big int (not checked against the heap).
 #[inline]
