@@ -35,12 +35,13 @@ HEADER = """\
 # Every other line is one case: "op<TAB>args<TAB>expected", args comma-separated:
 #   #<n>   operand n        f<hex16> a float (IEEE 754 bits)    s<hex> a str (UTF-8 hex)
 #   r<text> a str given as is (printable ASCII without commas)
+#   q<text> a str value given as is (an argument of a method)   y<hex> a bytes value
 #   n<dec> a small int given inline (a base)                    T / F  True / False
 # op: int.<m> / float.<m>: the method __<m>__ of that class called with the args (self first)
 #     int() float(): the class called with the args;  hash@<seed>: hash() under that seed
 #     repr: repr();  from_str: int(str, base) (args: the str, then the base)
 # expected: i:<hex> an int   f:<hex16> a float   b:0|1 a bool   p:<hex>,<hex> a pair (tuple)
-#           s:<text> a str   n: NotImplemented   e:<exception class>:<message>
+#           s:<text> a str   y:<hex> a bytes   n: NotImplemented   e:<exception class>:<message>
 """
 
 P47 = 2**47
@@ -117,6 +118,8 @@ def encode(result):
         return "p:%s,%s" % (hx(v[0]), hx(v[1]))
     if isinstance(v, str):
         return "s:" + v
+    if isinstance(v, bytes):
+        return "y:" + v.hex()
     raise TypeError(type(v))
 
 
@@ -138,7 +141,7 @@ def cases():
     ops = Operands()
     pool = boundary() + [random_int(rng) for _ in range(700)]
     small = [n for n in pool if abs(n) < 2**64]
-    counts = list(range(0, 70)) + [rng.randint(70, 1200) for _ in range(60)]
+    counts = list(range(0, 70)) + [rng.randint(70, 600) for _ in range(60)]
     for n in pool + counts:
         ops.add(n)
     out = []
@@ -178,13 +181,13 @@ def cases():
             if i % 50 == 0:
                 b = 0
             case("int." + m, f, a, b)
-    # ** : results kept below about 2048 bits (plus the base's size).
+    # ** : results kept below about 1024 bits (plus the base's size).
     for i in range(CASES):
         a = pick()
         bits = max(abs(int(a)).bit_length(), 1)
         r = rng.random()
         if r < 0.7:
-            e = rng.randint(0, min(69, 2048 // bits))
+            e = rng.randint(0, min(69, 1024 // bits))
         elif r < 0.9:
             e = -rng.randint(1, 69)
         else:
@@ -192,7 +195,7 @@ def cases():
         case("int.pow", int.__pow__, a, e)
     for i in range(CASES // 4):
         a = pick()
-        e = rng.randint(0, min(69, 2048 // max(abs(int(a)).bit_length(), 1)))
+        e = rng.randint(0, min(69, 1024 // max(abs(int(a)).bit_length(), 1)))
         case("int.rpow", int.__rpow__, e, a)
     # pow(a, b, m)
     for i in range(CASES):
@@ -266,6 +269,23 @@ def cases():
         case("int()", int, ("f" + fhex(x), x))
     for i in range(CASES // 4):
         case("float()", float, pick())
+    # to_bytes / from_bytes (positional; signed=False)
+    for i in range(CASES):
+        a = pick()
+        need = (abs(int(a)).bit_length() + 7) // 8
+        length = max(0, need + rng.choice((0, 0, 1, 3, -1)))
+        if i % 40 == 0:
+            length = -rng.randint(1, 3)
+        order = rng.choice(("big", "little", "big", "little", "middle") if i % 25 == 0
+                           else ("big", "little"))
+        case("int.to_bytes", int.to_bytes, a, length, ("q" + order, order))
+    for i in range(CASES):
+        n = rng.choice((0, 1, 2, 5, 8, 9, 16, 33, 64))
+        b = bytes(rng.getrandbits(8) for _ in range(n))
+        if i % 7 == 0:
+            b = b"\0" * rng.randint(0, 4) + b  # leading zeros
+        order = rng.choice(("big", "little"))
+        case("int.from_bytes", int.from_bytes, ("y" + b.hex(), b), ("q" + order, order))
     # int(str, base)
     def sarg(s):
         if all(32 <= ord(c) < 127 for c in s) and "," not in s:

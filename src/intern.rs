@@ -79,6 +79,7 @@ base_names! {
     __ror__ = "__ror__", __rxor__ = "__rxor__", bit_length = "bit_length",
     get_int_max_str_digits = "get_int_max_str_digits",
     set_int_max_str_digits = "set_int_max_str_digits",
+    to_bytes = "to_bytes", from_bytes = "from_bytes",
     // Type and module attributes.
     __name__ = "__name__", __qualname__ = "__qualname__", __module__ = "__module__",
     __doc__ = "__doc__", __dict__ = "__dict__", __class__ = "__class__",

@@ -960,3 +960,121 @@ pub(crate) fn sys_set_int_max_str_digits(g: &mut Gil<'_>, a: &[Value]) -> PyResu
     g.set_int_max_str_digits(n)?;
     Ok(Value::NONE)
 }
+
+/// The `byteorder` argument of `to_bytes`/`from_bytes`: whether it is `'little'`.
+fn byteorder(g: &mut Gil<'_>, v: Option<Value>, func: &str) -> PyResult<bool> {
+    let Some(v) = v else {
+        return Ok(false);
+    };
+    checked(g, v)?;
+    let text = match g.st.heap.get(v) {
+        Ok(Object::Str(s)) => Some(s.text.to_string()),
+        _ => None,
+    };
+    match text.as_deref() {
+        Some("little") => Ok(true),
+        Some("big") => Ok(false),
+        Some(_) => Err(g.raise_new("ValueError", "byteorder must be either 'little' or 'big'")),
+        None => {
+            let t = g.type_name(v)?;
+            Err(g.raise_new(
+                "TypeError",
+                format!("{func}() argument 'byteorder' must be str, not {t}"),
+            ))
+        }
+    }
+}
+
+/// `int.to_bytes(length=1, byteorder='big')` (positional arguments; `signed` is always
+/// false, as keyword arguments do not reach native functions).
+pub(crate) fn int_to_bytes(g: &mut Gil<'_>, a: &[Value]) -> PyResult<Value> {
+    if a.len() > 3 {
+        return Err(g.raise_new(
+            "TypeError",
+            format!(
+                "to_bytes() takes at most 2 positional arguments ({} given)",
+                a.len() - 1
+            ),
+        ));
+    }
+    arity(g, a, "to_bytes", 0, 2)?;
+    checked(g, a[0])?;
+    let length = match a.get(1).copied() {
+        None => BigInt::one(),
+        Some(l) => {
+            checked(g, l)?;
+            match int_of(&g.st.heap, l) {
+                Some(n) => n.into_owned(),
+                None => {
+                    let t = g.type_name(l)?;
+                    return Err(g.raise_new(
+                        "TypeError",
+                        format!("'{t}' object cannot be interpreted as an integer"),
+                    ));
+                }
+            }
+        }
+    };
+    let little = byteorder(g, a.get(2).copied(), "to_bytes")?;
+    let out = int_of(&g.st.heap, a[0]).map(|n| {
+        if length.is_negative() {
+            Err(("ValueError", "length argument must be non-negative"))
+        } else if n.is_negative() {
+            Err(("OverflowError", "can't convert negative int to unsigned"))
+        } else {
+            let mut bytes = n.magnitude().to_bytes_be();
+            if n.is_zero() {
+                bytes.clear();
+            }
+            match length.to_usize() {
+                Some(len) if bytes.len() <= len => {
+                    let mut out = vec![0u8; len - bytes.len()];
+                    out.extend_from_slice(&bytes);
+                    if little {
+                        out.reverse();
+                    }
+                    Ok(out)
+                }
+                _ => Err(("OverflowError", "int too big to convert")),
+            }
+        }
+    });
+    match out {
+        None => Err(descriptor_error(g, "to_bytes", "int", a[0])),
+        Some(Ok(bytes)) => g.bytes(&bytes),
+        Some(Err((class, msg))) => Err(g.raise_new(class, msg)),
+    }
+}
+
+/// `int.from_bytes(bytes, byteorder='big')` (positional arguments; `signed` is always
+/// false). Called on the class (`int.from_bytes(b, 'big')`, no `self`) or on an int (its
+/// value is ignored, as CPython's classmethod ignores the instance).
+pub(crate) fn int_from_bytes(g: &mut Gil<'_>, a: &[Value]) -> PyResult<Value> {
+    let skip = usize::from(a.len() == 3 || (a.len() == 2 && int_of(&g.st.heap, a[0]).is_some()));
+    let a = &a[skip..];
+    if a.is_empty() || a.len() > 2 {
+        return Err(g.raise_new(
+            "TypeError",
+            format!(
+                "from_bytes() takes from 1 to 2 positional arguments ({} given)",
+                a.len()
+            ),
+        ));
+    }
+    checked(g, a[0])?;
+    let little = byteorder(g, a.get(1).copied(), "from_bytes")?;
+    let n = match g.st.heap.get(a[0]) {
+        Ok(Object::Bytes(b, _)) => {
+            if little {
+                BigInt::from_bytes_le(Sign::Plus, b)
+            } else {
+                BigInt::from_bytes_be(Sign::Plus, b)
+            }
+        }
+        _ => {
+            let t = g.type_name(a[0])?;
+            return Err(g.raise_new("TypeError", format!("cannot convert '{t}' object to bytes")));
+        }
+    };
+    from_big(g, n)
+}

@@ -131,6 +131,8 @@ static METHOD_TABLES: &[(&str, Table)] = &[
             ("__index__", bigint::int_index),
             ("__float__", bigint::int_float),
             ("bit_length", bigint::int_bit_length),
+            ("to_bytes", bigint::int_to_bytes),
+            ("from_bytes", bigint::int_from_bytes),
         ],
     ),
     (

@@ -96,6 +96,10 @@ fn verdict(g: &mut Gil<'_>, got: Result<Value, ()>, expected: &str) -> Option<St
             (!ok).then(|| format!("returned {shown:.200}"))
         }
         "i" => int_mismatch(g, got, payload),
+        "y" => {
+            let ok = g.bytes_data(got).is_ok_and(|b| b == unhex(payload));
+            (!ok).then(|| format!("returned {shown:.200}"))
+        }
         "p" => {
             let (q, r) = payload.split_once(',').unwrap();
             match g.items(got) {
@@ -164,6 +168,8 @@ fn run_case(g: &mut Gil<'_>, operands: &mut Operands<'_>, c: &Case<'_>) -> Optio
             "F" => Arg::Val(Value::FALSE),
             "s" => Arg::Text(String::from_utf8(unhex(rest)).unwrap()),
             "r" => Arg::Text(rest.to_owned()),
+            "q" => Arg::Val(g.str(rest).unwrap()),
+            "y" => Arg::Val(g.bytes(&unhex(rest)).unwrap()),
             "n" => Arg::Base(rest.parse().unwrap()),
             t => panic!("line {}: unknown argument {t:?}", c.line),
         });
@@ -176,7 +182,7 @@ fn run_case(g: &mut Gil<'_>, operands: &mut Operands<'_>, c: &Case<'_>) -> Optio
         })
         .collect();
     let result = if let Some(m) = c.op.strip_prefix("int.").or(c.op.strip_prefix("float.")) {
-        let name = if m == "bit_length" {
+        let name = if matches!(m, "bit_length" | "to_bytes" | "from_bytes") {
             m.to_owned()
         } else {
             format!("__{m}__")
