@@ -27,10 +27,11 @@ pub(crate) const DEFAULT_MAX_STR_DIGITS: usize = 4300;
 /// CPython's smallest nonzero `sys.set_int_max_str_digits()` value.
 pub(crate) const MIN_MAX_STR_DIGITS: usize = 640;
 
-/// Whether `v` is a reference to a big int (not checked against the heap).
-#[inline]
+/// Whether `v` is a reference to a big int (not checked against the heap): a mask and a
+/// compare, the only cost the small-int paths pay for big ints.
+#[inline(always)]
 pub(crate) fn is_big(v: Value) -> bool {
-    v.as_obj().is_some_and(|r| r.kind == Kind::Int)
+    v.obj_of_kind(Kind::Int).is_some()
 }
 
 /// The int value of an int, bool or big int; `None` for anything else (or a stale value).
