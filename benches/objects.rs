@@ -9,7 +9,6 @@
 //!   method table, vs calling the same native-style function directly.
 //! * `hash/*`: `hash("hello world")` as CPython 3.11 computes it (PEP 393 width detection
 //!   plus SipHash-1-3), vs the bare SipHash-1-3 of the same bytes (the floor).
-//!
 //! * `int/*`: `int.__add__`/`int.__mul__` of small ints through the method cache (the
 //!   NaN-boxed fast path; big-int code is reached only on overflow or a big operand), and
 //!   the product of two 1000-digit big ints (`10**999 + 7`, `10**999 + 9`), which
