@@ -12,8 +12,9 @@ use std::collections::HashMap;
 /// Embedded, not read from disk: Miri runs these tests with isolation on.
 const VECTORS: &str = include_str!("../data/int_vectors.txt");
 
-/// Under Miri, one case in this many of each operation runs...
-const MIRI_STRIDE: usize = 250;
+/// Under Miri, one case in this many runs (the file groups the cases by operation, so every
+/// operation with that many cases is sampled)...
+const MIRI_STRIDE: usize = 400;
 /// ... if its line is at most this long and its operands at most this many hex digits (the
 /// arithmetic of long operands is what makes Miri slow; natively every case runs).
 const MIRI_MAX_LINE: usize = 200;
@@ -234,6 +235,7 @@ fn cpython_vectors() {
     let mut cases: Vec<Case<'_>> = Vec::new();
     // Every operation has its cases (the count per operation is the generator's).
     let mut per_op: HashMap<&str, usize> = HashMap::new();
+    let mut seen = 0usize;
     for (i, l) in VECTORS.lines().enumerate() {
         if l.is_empty() || l.starts_with('#') {
             continue;
@@ -251,11 +253,14 @@ fn cpython_vectors() {
             table.push(hex);
             continue;
         }
-        let n = per_op.entry(op).or_default();
-        *n += 1;
-        if cfg!(miri) && (*n % MIRI_STRIDE != 1 || l.len() > MIRI_MAX_LINE) {
-            // Under Miri: a sample of each operation, on short operands.
-            continue;
+        seen += 1;
+        if cfg!(miri) {
+            // Under Miri: a sample, on short operands.
+            if seen % MIRI_STRIDE != 1 || l.len() > MIRI_MAX_LINE {
+                continue;
+            }
+        } else {
+            *per_op.entry(op).or_default() += 1;
         }
         let (args, expected) = rest.split_once('\t').unwrap();
         let long_operand = || {
@@ -273,8 +278,10 @@ fn cpython_vectors() {
             expected,
         });
     }
-    assert!(per_op["int.add"] >= 2000 && per_op["hash@12345"] >= 2000);
-    assert!(per_op.len() >= 55, "{per_op:?}");
+    if !cfg!(miri) {
+        assert!(per_op["int.add"] >= 2000 && per_op["hash@12345"] >= 2000);
+        assert!(per_op.len() >= 60, "{per_op:?}");
+    }
 
     let mut failures = Vec::new();
     let mut ran = 0;
