@@ -14,7 +14,7 @@ const VECTORS: &str = include_str!("../data/int_vectors.txt");
 
 /// Under Miri, one case in this many runs (the file groups the cases by operation, so every
 /// operation with that many cases is sampled)...
-const MIRI_STRIDE: usize = 400;
+const MIRI_STRIDE: usize = 2000;
 /// ... if its line is at most this long and its operands at most this many hex digits (the
 /// arithmetic of long operands is what makes Miri slow; natively every case runs).
 const MIRI_MAX_LINE: usize = 200;
