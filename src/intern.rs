@@ -74,6 +74,12 @@ base_names! {
     __int__ = "__int__", __float__ = "__float__",
     __radd__ = "__radd__", __rsub__ = "__rsub__", __rmul__ = "__rmul__",
     __rtruediv__ = "__rtruediv__", __rfloordiv__ = "__rfloordiv__", __rmod__ = "__rmod__",
+    __rpow__ = "__rpow__", __divmod__ = "__divmod__", __rdivmod__ = "__rdivmod__",
+    __rlshift__ = "__rlshift__", __rrshift__ = "__rrshift__", __rand__ = "__rand__",
+    __ror__ = "__ror__", __rxor__ = "__rxor__", bit_length = "bit_length",
+    get_int_max_str_digits = "get_int_max_str_digits",
+    set_int_max_str_digits = "set_int_max_str_digits",
+    to_bytes = "to_bytes", from_bytes = "from_bytes",
     // Type and module attributes.
     __name__ = "__name__", __qualname__ = "__qualname__", __module__ = "__module__",
     __doc__ = "__doc__", __dict__ = "__dict__", __class__ = "__class__",

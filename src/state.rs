@@ -78,6 +78,8 @@ pub struct Interp {
     pub(crate) tasks: Tasks,
     /// `sys.getrecursionlimit()` (CPython's default, 1000); see [`Gil::recursion_enter`].
     pub(crate) recursion_limit: u32,
+    /// `sys.get_int_max_str_digits()` (CPython's default, 4300; 0: no limit).
+    pub(crate) int_max_str_digits: usize,
     /// Levels of recursive operations (comparison, repr, str, native re-entry) the lock
     /// holder is inside.
     pub(crate) recursion_depth: u32,
@@ -327,6 +329,7 @@ impl RuntimeState {
                 },
             ),
             recursion_limit: crate::gil::DEFAULT_RECURSION_LIMIT,
+            int_max_str_digits: crate::object::bigint::DEFAULT_MAX_STR_DIGITS,
             recursion_depth: 0,
         };
         interp.set_argv(config.argv.clone());

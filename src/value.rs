@@ -20,8 +20,8 @@
 //!
 //! # Limits (documented, checked)
 //!
-//! * Small ints cover `-2^47 ..= 2^47 - 1` ([`SMALL_INT_MIN`], [`SMALL_INT_MAX`]); results
-//!   outside that range raise `OverflowError` (there is no big-int object).
+//! * Small ints cover `-2^47 ..= 2^47 - 1` ([`SMALL_INT_MIN`], [`SMALL_INT_MAX`]); ints
+//!   outside that range are big-int heap objects ([`Kind::Int`]).
 //! * At most 2^24 (16,777,216) objects of one kind live at once in one runtime; allocation
 //!   beyond that raises `MemoryError`.
 //! * `tag` is the runtime's identity modulo 32: a value from any of the 31 runtimes created
@@ -89,11 +89,13 @@ pub enum Kind {
     Method = 9,
     /// An instance of a user class.
     Instance = 10,
+    /// A big int (beyond the small-int range).
+    Int = 11,
 }
 
 impl Kind {
     /// Every kind, in discriminant order.
-    pub const ALL: [Kind; 11] = [
+    pub const ALL: [Kind; 12] = [
         Kind::Str,
         Kind::Bytes,
         Kind::Tuple,
@@ -105,6 +107,7 @@ impl Kind {
         Kind::Function,
         Kind::Method,
         Kind::Instance,
+        Kind::Int,
     ];
 
     fn from_bits(b: u64) -> Option<Kind> {

@@ -13,6 +13,7 @@
 //! (iteratively, so a deeply nested structure cannot overflow the stack). There is no cycle
 //! collector: a cycle stays alive until shutdown, which drops the whole heap at once.
 
+pub mod bigint;
 pub mod dict;
 pub mod natives;
 pub mod types;
@@ -86,6 +87,8 @@ pub enum Object {
     Method(Value, Value),
     /// An instance of a user class: (class index, attributes).
     Instance(u32, HashMap<Symbol, Value>),
+    /// A big int (always outside the small-int range; see [`bigint`]).
+    Int(num_bigint::BigInt),
 }
 
 impl Object {
@@ -101,6 +104,7 @@ impl Object {
             Object::Exception(_) => Kind::Exception,
             Object::Method(..) => Kind::Method,
             Object::Instance(..) => Kind::Instance,
+            Object::Int(_) => Kind::Int,
         }
     }
 
@@ -108,7 +112,7 @@ impl Object {
     /// dropped next, gives them up without being moved).
     fn release_into(&self, out: &mut Vec<Value>) {
         match self {
-            Object::Str(_) | Object::Bytes(..) => {}
+            Object::Str(_) | Object::Bytes(..) | Object::Int(_) => {}
             Object::Tuple(items) => out.extend_from_slice(items),
             Object::List(items) => out.extend_from_slice(items),
             Object::Dict(d) => d.release_into(out),
@@ -123,7 +127,7 @@ impl Object {
 }
 
 /// Kinds that live in the heap, for per-kind accounting (index = `Kind as usize`).
-pub(crate) const HEAP_KINDS: [Kind; 9] = [
+pub(crate) const HEAP_KINDS: [Kind; HEAP_KIND_COUNT] = [
     Kind::Str,
     Kind::Bytes,
     Kind::Tuple,
@@ -133,10 +137,14 @@ pub(crate) const HEAP_KINDS: [Kind; 9] = [
     Kind::Exception,
     Kind::Method,
     Kind::Instance,
+    Kind::Int,
 ];
 
+/// Number of heap kinds.
+pub(crate) const HEAP_KIND_COUNT: usize = 10;
+
 /// Registry kind names of heap objects, parallel to [`HEAP_KINDS`].
-pub(crate) const HEAP_KIND_NAMES: [&str; 9] = [
+pub(crate) const HEAP_KIND_NAMES: [&str; HEAP_KIND_COUNT] = [
     "object.str",
     "object.bytes",
     "object.tuple",
@@ -146,6 +154,7 @@ pub(crate) const HEAP_KIND_NAMES: [&str; 9] = [
     "object.exception",
     "object.method",
     "object.instance",
+    "object.int",
 ];
 
 fn heap_kind_index(k: Kind) -> usize {
@@ -180,7 +189,7 @@ pub struct Heap {
     pool: Pool<Cell>,
     tag: u32,
     version_start: u32,
-    live: [u64; 9],
+    live: [u64; HEAP_KIND_COUNT],
     trackers: Option<Vec<Tracker>>,
     /// The most live objects allowed ([`MAX_LIVE`] unless a test lowered it with
     /// `Gil::set_heap_limit`, to reach exhaustion quickly).
@@ -214,7 +223,7 @@ impl Heap {
             }),
             tag,
             version_start,
-            live: [0; 9],
+            live: [0; HEAP_KIND_COUNT],
             trackers,
             max_live: MAX_LIVE,
             own: 0,
@@ -429,7 +438,7 @@ impl Heap {
     }
 
     /// Live objects per kind ([`HEAP_KIND_NAMES`] order), the runtime's own included.
-    pub(crate) fn live_by_kind(&self) -> [u64; 9] {
+    pub(crate) fn live_by_kind(&self) -> [u64; HEAP_KIND_COUNT] {
         self.live
     }
 
@@ -439,7 +448,7 @@ impl Heap {
     /// counts each object's incoming references and compares them with its reference count.
     /// Live objects not counted here were left alive by the program (a reference it still
     /// holds, or a cycle nobody can reach).
-    pub(crate) fn held_by(&self, roots: impl IntoIterator<Item = Value>) -> [u64; 9] {
+    pub(crate) fn held_by(&self, roots: impl IntoIterator<Item = Value>) -> [u64; HEAP_KIND_COUNT] {
         let mut incoming: HashMap<u64, u32> = HashMap::new();
         let mut stack: Vec<Value> = roots.into_iter().filter(|&v| is_heap_value(v)).collect();
         let mut children = Vec::new();
@@ -455,7 +464,7 @@ impl Heap {
                 stack.extend(children.iter().copied().filter(|&x| is_heap_value(x)));
             }
         }
-        let mut held = [0; 9];
+        let mut held = [0; HEAP_KIND_COUNT];
         for (bits, n) in incoming {
             if let Some(c) = Value::from_bits(bits).and_then(|v| self.cell(v).ok())
                 && c.refcnt == n
@@ -473,7 +482,7 @@ impl Heap {
 
     /// Drops every live object at once, cycles included, without looking at reference
     /// counts; returns how many there were per kind and the pool's teardown report.
-    pub(crate) fn drop_all(&mut self) -> ([u64; 9], PoolReport) {
+    pub(crate) fn drop_all(&mut self) -> ([u64; HEAP_KIND_COUNT], PoolReport) {
         let live = self.live;
         if let Some(t) = &self.trackers {
             for (k, n) in live.iter().enumerate() {
@@ -482,7 +491,7 @@ impl Heap {
         }
         let pool = std::mem::replace(&mut self.pool, Pool::new());
         let report = pool.shutdown();
-        self.live = [0; 9];
+        self.live = [0; HEAP_KIND_COUNT];
         (live, report)
     }
 }

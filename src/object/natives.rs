@@ -12,6 +12,7 @@ use crate::builtins::table::BUILTIN_CLASSES;
 use crate::gil::{Gil, Num, PyResult, num_eq};
 use crate::intern::{Symbol, static_symbol};
 use crate::object::Object;
+use crate::object::bigint;
 use crate::object::types::core;
 use crate::value::{Unpacked, Value};
 use std::cmp::Ordering;
@@ -69,6 +70,8 @@ static BUILTIN_FUNCTIONS: Table = &[
 static SYS_FUNCTIONS: Table = &[
     ("getrecursionlimit", sys_getrecursionlimit),
     ("setrecursionlimit", sys_setrecursionlimit),
+    ("get_int_max_str_digits", bigint::sys_get_int_max_str_digits),
+    ("set_int_max_str_digits", bigint::sys_set_int_max_str_digits),
 ];
 
 /// The method tables of the builtin classes: (class name, methods).
@@ -107,6 +110,30 @@ static METHOD_TABLES: &[(&str, Table)] = &[
             ("__ge__", int_ge),
             ("__hash__", obj_hash),
             ("__bool__", num_bool),
+            // Big ints (src/object/bigint.rs): these handle small ints too.
+            ("__pow__", bigint::int_pow),
+            ("__rpow__", bigint::int_rpow),
+            ("__divmod__", bigint::int_divmod),
+            ("__rdivmod__", bigint::int_rdivmod),
+            ("__lshift__", bigint::int_lshift),
+            ("__rlshift__", bigint::int_rlshift),
+            ("__rshift__", bigint::int_rshift),
+            ("__rrshift__", bigint::int_rrshift),
+            ("__and__", bigint::int_and),
+            ("__rand__", bigint::int_rand),
+            ("__or__", bigint::int_or),
+            ("__ror__", bigint::int_ror),
+            ("__xor__", bigint::int_xor),
+            ("__rxor__", bigint::int_rxor),
+            ("__invert__", bigint::int_invert),
+            ("__pos__", bigint::int_pos),
+            ("__abs__", bigint::int_abs),
+            ("__int__", bigint::int_int),
+            ("__index__", bigint::int_index),
+            ("__float__", bigint::int_float),
+            ("bit_length", bigint::int_bit_length),
+            ("to_bytes", bigint::int_to_bytes),
+            ("from_bytes", bigint::int_from_bytes),
         ],
     ),
     (
@@ -415,7 +442,12 @@ fn func_arity(g: &mut Gil<'_>, args: &[Value], name: &str, n: usize) -> PyResult
     ))
 }
 
-fn descriptor_error(g: &mut Gil<'_>, name: &str, class: &str, got: Value) -> crate::gil::Raised {
+pub(crate) fn descriptor_error(
+    g: &mut Gil<'_>,
+    name: &str,
+    class: &str,
+    got: Value,
+) -> crate::gil::Raised {
     let t = g.type_name(got).unwrap_or_else(|_| "?".into());
     g.raise_new(
         "TypeError",
@@ -665,10 +697,14 @@ pub(crate) fn construct(g: &mut Gil<'_>, cls: u32, a: &[Value]) -> PyResult<Valu
                 Unpacked::Float(f) => {
                     let t = f.trunc();
                     if t.abs() > crate::value::SMALL_INT_MAX as f64 {
-                        Err(g.overflow())
+                        bigint::from_f64(g, t)
                     } else {
                         g.int(t as i64)
                     }
+                }
+                _ if bigint::is_big(x) => {
+                    g.incref(x)?;
+                    Ok(x)
                 }
                 _ => {
                     let text = match g.str_text(x) {
@@ -689,8 +725,9 @@ pub(crate) fn construct(g: &mut Gil<'_>, cls: u32, a: &[Value]) -> PyResult<Valu
                     };
                     match parse_int(&text) {
                         Some(Some(i)) => g.int(i),
-                        // Well-formed but beyond the small-int range (no big ints yet).
-                        Some(None) => Err(g.overflow()),
+                        // Well-formed but beyond the small-int range: a big int (CPython's
+                        // digit limit applies).
+                        Some(None) => g.int_from_str(&text, 10),
                         None => Err(g.raise_new(
                             "ValueError",
                             format!(
@@ -712,6 +749,9 @@ pub(crate) fn construct(g: &mut Gil<'_>, cls: u32, a: &[Value]) -> PyResult<Valu
                     Num::Int(i) => i as f64,
                     Num::Float(f) => f,
                 }));
+            }
+            if bigint::is_big(x) {
+                return g.as_f64(x).map(Value::float);
             }
             let text = match g.str_text(x) {
                 Ok(t) => t.to_owned(),
@@ -1001,7 +1041,7 @@ fn obj_hash(g: &mut Gil<'_>, a: &[Value]) -> PyResult<Value> {
 // -------------------------------------------------------------------- numbers
 
 #[derive(Clone, Copy)]
-enum Op {
+pub(crate) enum Op {
     Add,
     Sub,
     Mul,
@@ -1050,6 +1090,9 @@ fn arith_impl(
     reflected: bool,
 ) -> PyResult<Value> {
     arity(g, a, name, 1, 1)?;
+    if bigint::is_big(a[0]) || bigint::is_big(a[1]) {
+        return bigint::arith(g, a, name, float, op, reflected);
+    }
     let x = self_num(g, a, name, float)?;
     let Some(y) = other_num(g, a[1], float) else {
         return Ok(Value::NOT_IMPLEMENTED);
@@ -1080,7 +1123,12 @@ fn int_op(g: &mut Gil<'_>, x: i64, y: i64, op: Op) -> PyResult<Value> {
         }
         Op::FloorDiv | Op::Mod => {
             if y == 0 {
-                return Err(g.raise_new("ZeroDivisionError", "integer division or modulo by zero"));
+                // CPython 3.11: `%` says "integer modulo by zero", `//` and divmod the other.
+                let msg = match op {
+                    Op::Mod => "integer modulo by zero",
+                    _ => "integer division or modulo by zero",
+                };
+                return Err(g.raise_new("ZeroDivisionError", msg));
             }
             let (mut q, mut m) = (x / y, x % y);
             if m != 0 && ((m < 0) != (y < 0)) {
@@ -1092,11 +1140,11 @@ fn int_op(g: &mut Gil<'_>, x: i64, y: i64, op: Op) -> PyResult<Value> {
     };
     match r {
         Some(i) => g.int(i),
-        None => Err(g.overflow()),
+        None => bigint::int_op_overflow(g, x, y, op),
     }
 }
 
-fn float_op(g: &mut Gil<'_>, x: f64, y: f64, op: Op) -> PyResult<Value> {
+pub(crate) fn float_op(g: &mut Gil<'_>, x: f64, y: f64, op: Op) -> PyResult<Value> {
     Ok(Value::float(match op {
         Op::Add => x + y,
         Op::Sub => x - y,
@@ -1150,6 +1198,9 @@ fn compare(
     eq: Option<bool>,
 ) -> PyResult<Value> {
     arity(g, a, name, 1, 1)?;
+    if bigint::is_big(a[0]) || bigint::is_big(a[1]) {
+        return bigint::compare(g, a, name, float, want, eq);
+    }
     let x = self_num(g, a, name, float)?;
     let Some(y) = other_num(g, a[1], float) else {
         return Ok(Value::NOT_IMPLEMENTED);
@@ -1276,6 +1327,9 @@ numeric_methods!(
 
 fn int_neg(g: &mut Gil<'_>, a: &[Value]) -> PyResult<Value> {
     arity(g, a, "__neg__", 0, 0)?;
+    if bigint::is_big(a[0]) {
+        return bigint::neg(g, a);
+    }
     match self_num(g, a, "__neg__", false)? {
         Num::Int(i) => g.int(-i),
         Num::Float(_) => unreachable!("self_num checked int"),

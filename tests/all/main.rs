@@ -1,5 +1,6 @@
 //! Integration tests of molt-state: one binary, a module per topic.
 
+mod bigint;
 mod builtins;
 mod c_host;
 mod config;

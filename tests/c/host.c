@@ -46,10 +46,10 @@ static void objects(void) {
     size_t n = 0;
 
     CHECK(molt_int_from_i64(1, &one) == MOLT_OK);
-    CHECK(molt_int_from_i64(INT64_MAX, &v) == MOLT_ERR_EXCEPTION);
-    CHECK(strstr(molt_last_error(), "OverflowError") != NULL);
-    CHECK(molt_err_fetch(&exc) == MOLT_OK && exc != MOLT_NONE);
-    CHECK(molt_decref(exc) == MOLT_OK);
+    /* Beyond the 48-bit small ints: a big int, which round-trips. */
+    CHECK(molt_int_from_i64(INT64_MAX, &v) == MOLT_OK);
+    CHECK(molt_int_as_i64(v, &i64) == MOLT_OK && i64 == INT64_MAX);
+    CHECK(molt_decref(v) == MOLT_OK);
     CHECK(molt_str_from_utf8("caf\xc3\xa9", 5, &s) == MOLT_OK);
     CHECK(molt_len(s, &n) == MOLT_OK && n == 4);
     CHECK(molt_str_from_utf8("\xff", 1, &v) == MOLT_ERR_INVALID_ARGUMENT);
