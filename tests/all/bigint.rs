@@ -230,6 +230,13 @@ fn run_case(g: &mut Gil<'_>, operands: &mut Operands<'_>, c: &Case<'_>) -> Optio
 }
 
 #[test]
+// Under Miri even a 1-in-2000 sample did not finish in 20 minutes (the cost is fixed: the
+// 5.8 MB vector file is read and scanned whole); the native run checks every case, and the
+// constructors and unit tests cover the big-int paths under Miri.
+#[cfg_attr(
+    miri,
+    ignore = "reads and scans a 5.8 MB vector file: does not finish under Miri"
+)]
 fn cpython_vectors() {
     let mut table: Vec<&str> = Vec::new();
     let mut cases: Vec<Case<'_>> = Vec::new();
