@@ -1628,7 +1628,15 @@ impl CNative {
         let rt = g.runtime();
         let lock = rt.gil_lock();
         let key = crate::thread_state::thread_key();
-        let (depth, tokens, was_active) = (lock.depth(), lock.tokens(), lock.active());
+        let was_active = lock.active();
+        // What the owner line holds for this call, to check (and repair) on return.
+        let given = crate::thread_state::Saved {
+            depth: lock.depth(),
+            tokens: lock.tokens(),
+            active: false,
+            c_held: false,
+            recursion: g.st.recursion_depth,
+        };
         // Lend the token: the C code's `molt_*` calls make their own (the held path).
         lock.set_active(false);
         let had_record = THREAD_STATE.try_with(|t| t.names(rt)).unwrap_or(true);
@@ -1650,28 +1658,13 @@ impl CNative {
         };
         // The function must give back the GIL as it got it (a save it did not restore, or
         // a release it did not acquire, would leave this token without the lock).
-        let intact = lock.owned_by(key) && lock.depth() == depth && lock.tokens() == tokens;
+        let intact =
+            lock.owned_by(key) && lock.depth() == given.depth && lock.tokens() == given.tokens;
         if !intact {
             if lock.owned_by(key) {
-                lock.set_holds(crate::thread_state::Saved {
-                    depth,
-                    tokens,
-                    active: false,
-                    c_held: false,
-                    recursion: 0,
-                });
+                lock.set_holds(given, rt);
             } else {
-                lock.restore(
-                    key,
-                    crate::thread_state::Saved {
-                        depth,
-                        tokens,
-                        active: false,
-                        c_held: false,
-                        recursion: 0,
-                    },
-                    rt,
-                );
+                lock.restore(key, given, rt);
             }
         }
         if !had_record {

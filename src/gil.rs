@@ -247,12 +247,9 @@ impl<'rt> Gil<'rt> {
         if counted {
             lock.sleeper_enter();
         }
-        // The recursion depth is the holder's: another holder starts from its own.
-        let depth = std::mem::take(&mut self.st.recursion_depth);
         let saved = lock.save(self.rt);
         let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
         lock.restore(thread_key(), saved, self.rt);
-        self.st.recursion_depth = depth;
         if counted {
             lock.sleeper_leave();
         }
@@ -266,9 +263,7 @@ impl<'rt> Gil<'rt> {
     /// waiting; with `timeout`, for at most that long (spurious wake-ups are possible:
     /// callers re-check their condition).
     pub(crate) fn wait(&mut self, cv: &GilCondvar, timeout: Option<std::time::Duration>) {
-        let depth = std::mem::take(&mut self.st.recursion_depth);
         cv.wait(self.rt, thread_key(), timeout, !self.worker);
-        self.st.recursion_depth = depth;
     }
 
     /// The runtime this token belongs to.

@@ -684,11 +684,7 @@ impl RuntimeSlot {
         if inside_call {
             lock.sleeper_enter();
         }
-        // SAFETY: this thread holds the GIL and no token of it is active (lent tokens make
-        // no access while lent), so this is the only access to `Interp`.
-        let recursion = unsafe { std::mem::take(&mut (*rt.interp_ptr().as_ptr()).recursion_depth) };
-        let mut saved = lock.save(rt);
-        saved.recursion = recursion;
+        let saved = lock.save(rt);
         let depth = u64::from(saved.depth);
         let _ = THREAD.try_with(|t| t.put_saved(Some((generation, saved, rt))));
         ((generation & 0xFFFF_FFFF) << 32) | depth
@@ -728,8 +724,6 @@ impl RuntimeSlot {
                 ));
             }
             rt.gil_lock().restore(key, saved, rt);
-            // SAFETY: the GIL is ours again and no token is active.
-            unsafe { (*rt.interp_ptr().as_ptr()).recursion_depth = saved.recursion };
             rt.gil_lock().sleeper_leave();
             return Ok(());
         }
@@ -746,10 +740,7 @@ impl RuntimeSlot {
             self.gil.abandon();
             return Err(GilStateError::NotInitialized);
         }
-        let lock = rt.gil_lock();
-        lock.set_holds(saved);
-        // SAFETY: the GIL is ours again and no token is active.
-        unsafe { (*rt.interp_ptr().as_ptr()).recursion_depth = saved.recursion };
+        rt.gil_lock().set_holds(saved, rt);
         let _ = THREAD.try_with(|t| t.set_c_state(rt, self, generation));
         Ok(())
     }

@@ -297,12 +297,15 @@ impl GilLock {
 
     /// Releases completely, at any depth; returns what to restore. Caller: the owner.
     pub(crate) fn save(&self, state: &RuntimeState) -> Saved {
+        let depth = recursion_depth(state);
+        // SAFETY: see `recursion_depth`.
+        let recursion = unsafe { std::mem::take(&mut *depth) };
         let saved = Saved {
             depth: self.depth(),
             tokens: self.tokens(),
             active: self.active(),
             c_held: clear_c_state_if(state),
-            recursion: 0,
+            recursion,
         };
         Self::set(&self.line.depth, 0);
         Self::set(&self.line.tokens, 0);
@@ -317,19 +320,20 @@ impl GilLock {
         self.lock_raw(false, Deadline::never())
             .expect("an unbounded internal acquire cannot fail");
         self.line.owner.store(key, Ordering::Relaxed);
-        Self::set(&self.line.depth, saved.depth);
-        Self::set(&self.line.tokens, saved.tokens);
-        self.set_active(saved.active);
+        self.set_holds(saved, state);
         if saved.c_held {
             restore_c_state(state);
         }
     }
 
-    /// Sets the owner line to `saved`'s holds, after [`GilLock::lock_for`].
-    pub(crate) fn set_holds(&self, saved: Saved) {
+    /// Sets the owner line (and the holder's recursion depth) to what `saved` had, after
+    /// [`GilLock::lock_for`] or [`GilLock::restore`]. Caller: the owner.
+    pub(crate) fn set_holds(&self, saved: Saved, state: &RuntimeState) {
         Self::set(&self.line.depth, saved.depth);
         Self::set(&self.line.tokens, saved.tokens);
         self.set_active(saved.active);
+        // SAFETY: see `recursion_depth`.
+        unsafe { *recursion_depth(state) = saved.recursion };
     }
 
     /// Gives up a lock taken by [`GilLock::lock_for`] with nothing held yet.
@@ -715,6 +719,19 @@ molt_arenas::sync::thread_local! {
 #[inline]
 pub(crate) fn thread_key() -> u64 {
     THREAD.try_with(|t| t.key()).unwrap_or(0)
+}
+
+/// The holder's recursion depth in `state`'s `Interp`: it belongs to whoever holds the GIL,
+/// so [`GilLock::save`] takes it out and [`GilLock::set_holds`] puts it back.
+///
+/// Dereferencing the pointer is sound for the thread that holds the GIL while no borrow of
+/// `Interp` is live on it: a token's methods hold none across a save or restore (the token
+/// making the call owns only a raw pointer), and a lent token makes no access while lent.
+fn recursion_depth(state: &RuntimeState) -> *mut u32 {
+    let p = state.interp_ptr().as_ptr();
+    // SAFETY: `p` points at the state's `Interp` (alive: `state` is borrowed); taking a
+    // field's address reads nothing.
+    unsafe { &raw mut (*p).recursion_depth }
 }
 
 /// Clears the C hold record if it names `state`; true if it did.
