@@ -173,16 +173,26 @@ pub(crate) enum Num {
 impl<'rt> Gil<'rt> {
     /// A token for the calling thread (`key`), which holds or may wait for the GIL.
     pub(crate) fn enter(rt: &'rt RuntimeState, key: u64) -> Result<Self, GilError> {
+        Self::enter_until(rt, key, crate::thread_state::Deadline::never())
+            .map(|g| g.expect("an unbounded internal acquire cannot time out"))
+    }
+
+    /// [`enter`](Self::enter) waiting for the GIL at most until `deadline` (shutdown):
+    /// `Ok(None)` if it passed.
+    pub(crate) fn enter_until(
+        rt: &'rt RuntimeState,
+        key: u64,
+        deadline: crate::thread_state::Deadline,
+    ) -> Result<Option<Self>, GilError> {
         let lock = rt.gil_lock();
         if lock.owned_by(key) {
             if lock.active() {
                 return Err(GilError::InUse(rt.id().get()));
             }
-        } else {
-            lock.lock_for(key, false, crate::thread_state::Deadline::never())
-                .expect("an unbounded internal acquire cannot fail");
+        } else if lock.lock_for(key, false, deadline).is_err() {
+            return Ok(None);
         }
-        Ok(Self::begin(rt))
+        Ok(Some(Self::begin(rt)))
     }
 
     /// A token for a thread that holds the GIL (the C ABI's held path), or `None` if a
@@ -191,19 +201,6 @@ impl<'rt> Gil<'rt> {
     pub(crate) fn held(rt: &'rt RuntimeState) -> Option<Self> {
         if rt.gil_lock().active() {
             return None;
-        }
-        Some(Self::begin(rt))
-    }
-
-    /// A token for the owner, with a deadline (shutdown); `None` if the deadline passed.
-    pub(crate) fn enter_bounded(
-        rt: &'rt RuntimeState,
-        key: u64,
-        deadline: crate::thread_state::Deadline,
-    ) -> Option<Self> {
-        let lock = rt.gil_lock();
-        if !lock.owned_by(key) {
-            lock.lock_for(key, false, deadline).ok()?;
         }
         Some(Self::begin(rt))
     }

@@ -435,7 +435,7 @@ impl RuntimeSlot {
         // thread waiting to acquire fails at once), and a bounded wait for the threads still
         // inside: entrants, and threads with the GIL released inside a call (sleepers).
         self.set_state(READY, SHUTTING_DOWN);
-        let gil = state.gil_lock();
+        let gil = &self.gil;
         gil.set_closing(true);
         let revert = |error: ShutdownError| {
             self.set_state(SHUTTING_DOWN, READY);
@@ -450,7 +450,7 @@ impl RuntimeSlot {
             if entrants(w) == 0 && gil.sleepers() == 0 {
                 // The GIL itself, from whoever holds it across calls; then no sleeper may
                 // have appeared (one registers while holding the GIL, before releasing it).
-                match Gil::enter_bounded(state, key, deadline) {
+                match Gil::enter_until(state, key, deadline).ok().flatten() {
                     Some(g) if gil.sleepers() == 0 => {
                         drop(g);
                         break;
@@ -625,36 +625,34 @@ impl RuntimeSlot {
 
     /// `molt_gil_acquire`: takes the GIL for the calling thread, or nests (re-entrant).
     pub fn gil_acquire(&self) -> Result<(), GilStateError> {
-        if let Some(rt) = self.held() {
-            let lock = rt.gil_lock();
-            if lock.depth() >= MAX_DEPTH {
+        if self.held().is_some() {
+            if self.gil.depth() >= MAX_DEPTH {
                 return Err(GilStateError::Invalid("GIL hold depth limit reached"));
             }
-            lock.nest();
+            self.gil.nest();
             return Ok(());
         }
         let (rt, _) = self.take_gil(thread_key())?;
-        rt.gil_lock().nest();
+        self.gil.nest();
         let _ = THREAD.try_with(|t| t.set_c_state(rt, self, self.generation()));
         Ok(())
     }
 
     /// `molt_gil_release`: drops one hold taken by [`gil_acquire`](Self::gil_acquire).
     pub fn gil_release(&self) -> Result<(), GilStateError> {
-        let Some(rt) = self.held() else {
+        if self.held().is_none() {
             return Err(if self.is_initialized() {
                 GilStateError::Invalid("the calling thread does not hold the GIL")
             } else {
                 GilStateError::NotInitialized
             });
-        };
-        let lock = rt.gil_lock();
-        if lock.depth() <= lock.tokens() {
+        }
+        if self.gil.depth() <= self.gil.tokens() {
             return Err(GilStateError::Invalid(
                 "the GIL is held by a runtime call in progress on this thread; release only what molt_gil_acquire took",
             ));
         }
-        if lock.release_one() {
+        if self.gil.release_one() {
             let _ = THREAD.try_with(|t| t.clear_c_state());
         }
         Ok(())
@@ -666,28 +664,24 @@ impl RuntimeSlot {
     }
 
     /// `molt_gil_save`: releases the GIL completely, at any depth; the token (never 0)
-    /// takes it back. 0 if the thread does not hold it.
+    /// takes it back. 0 if the thread does not hold it, or if a Rust token of the runtime
+    /// is in use on the thread (another holder could change what its borrows point into).
     pub fn gil_save(&self) -> u64 {
         let Some(rt) = self.held() else {
             return 0;
         };
-        let generation = self.generation();
-        let lock = rt.gil_lock();
-        if lock.active() {
-            // A Rust token of this runtime is in use on this thread: another holder could
-            // change what its borrows point into.
+        if self.gil.active() {
             return 0;
         }
         // Saved inside a call (a C native function's code): the frames below will touch the
         // runtime again, so shutdown must wait for this thread (a sleeper).
-        let inside_call = lock.tokens() > 0;
-        if inside_call {
-            lock.sleeper_enter();
+        if self.gil.tokens() > 0 {
+            self.gil.sleeper_enter();
         }
-        let saved = lock.save(rt);
-        let depth = u64::from(saved.depth);
+        let generation = self.generation();
+        let saved = self.gil.save(rt);
         let _ = THREAD.try_with(|t| t.put_saved(Some((generation, saved, rt))));
-        ((generation & 0xFFFF_FFFF) << 32) | depth
+        save_token(generation, saved.depth)
     }
 
     /// `molt_gil_restore`: takes the GIL back at the depth the save had. Token 0 does
@@ -703,34 +697,28 @@ impl RuntimeSlot {
                 "no molt_gil_save of this thread is waiting for its restore",
             ));
         };
-        let expected = ((generation & 0xFFFF_FFFF) << 32) | u64::from(saved.depth);
         let put_back = |e| {
             let _ = THREAD.try_with(|t| t.put_saved(Some((generation, saved, p))));
             Err(e)
         };
-        if token != expected {
+        if token != save_token(generation, saved.depth) {
             return put_back(GilStateError::Invalid(
                 "not the token this thread's last molt_gil_save returned",
             ));
         }
         let key = thread_key();
-        if saved.tokens > 0 {
-            // SAFETY: saved inside a call, the thread counts as a sleeper, and no shutdown
-            // frees a runtime while a sleeper is left (see `RuntimeSlot::shutdown`).
-            let rt = unsafe { &*p };
-            if rt.gil_lock().owned_by(key) {
-                return put_back(GilStateError::Invalid(
-                    "the thread holds the GIL again; release it before restoring",
-                ));
-            }
-            rt.gil_lock().restore(key, saved, rt);
-            rt.gil_lock().sleeper_leave();
-            return Ok(());
-        }
         if self.gil.owned_by(key) {
             return put_back(GilStateError::Invalid(
                 "the thread holds the GIL again; release it before restoring",
             ));
+        }
+        if saved.tokens > 0 {
+            // SAFETY: saved inside a call, the thread counts as a sleeper, and no shutdown
+            // frees a runtime while a sleeper is left (see `RuntimeSlot::shutdown`).
+            let rt = unsafe { &*p };
+            self.gil.restore(key, saved, rt);
+            self.gil.sleeper_leave();
+            return Ok(());
         }
         let (rt, _) = self.take_gil(key)?;
         // Checked with the GIL held: the runtime cannot be shut down (and replaced by a new
@@ -740,8 +728,14 @@ impl RuntimeSlot {
             self.gil.abandon();
             return Err(GilStateError::NotInitialized);
         }
-        rt.gil_lock().set_holds(saved, rt);
+        self.gil.set_holds(saved, rt);
         let _ = THREAD.try_with(|t| t.set_c_state(rt, self, generation));
         Ok(())
     }
+}
+
+/// The token `molt_gil_save` returns: the generation's low 32 bits and the saved depth
+/// (at least 1, so a token is never 0).
+fn save_token(generation: u64, depth: u32) -> u64 {
+    ((generation & 0xFFFF_FFFF) << 32) | u64::from(depth)
 }

@@ -518,24 +518,27 @@ impl GilCondvar {
 
     /// Wakes every waiter. The caller holds the GIL.
     pub(crate) fn notify_all(&self) {
+        self.notify(true);
+    }
+
+    /// Wakes one waiter (others may wake too: callers re-check their conditions). The
+    /// caller holds the GIL.
+    pub(crate) fn notify_one(&self) {
+        self.notify(false);
+    }
+
+    fn notify(&self, all: bool) {
         // Relaxed is enough: a waiter registers while holding the GIL, and we hold it now.
         if self.waiters.load(Ordering::Relaxed) == 0 {
             return;
         }
         let mut seq = self.seq.lock().unwrap_or_else(|e| e.into_inner());
         *seq += 1;
-        self.cv.notify_all();
-    }
-
-    /// Wakes one waiter (others may wake too: callers re-check their conditions). The
-    /// caller holds the GIL.
-    pub(crate) fn notify_one(&self) {
-        if self.waiters.load(Ordering::Relaxed) == 0 {
-            return;
+        if all {
+            self.cv.notify_all();
+        } else {
+            self.cv.notify_one();
         }
-        let mut seq = self.seq.lock().unwrap_or_else(|e| e.into_inner());
-        *seq += 1;
-        self.cv.notify_one();
     }
 
     /// Releases the GIL `lock` completely (the caller holds it, as thread `key`), waits for

@@ -1263,7 +1263,7 @@ impl RuntimeState {
         if lock.owned_by(key) && lock.tokens() > 0 {
             return Err(ShutdownError::Reentrant("a runtime call on this thread"));
         }
-        let Some(mut g) = Gil::enter_bounded(self, key, deadline) else {
+        let Ok(Some(mut g)) = Gil::enter_until(self, key, deadline) else {
             return Err(ShutdownError::GilHeld {
                 waited_ms: started.elapsed().as_millis() as u64,
             });
