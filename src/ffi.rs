@@ -488,6 +488,22 @@ fn raised(g: &mut Gil<'_>, _r: Raised) -> Failure {
     Failure::new(MOLT_ERR_EXCEPTION, g.describe_current())
 }
 
+/// `molt_incref`/`molt_decref`: `op` on a heap value with one lookup (the heap's own check
+/// is `value_arg`'s); any other valid value is immortal, so it is only checked.
+#[inline]
+fn refcount_arg(
+    g: &mut Gil<'_>,
+    bits: u64,
+    op: fn(&mut crate::object::Heap, Value) -> Result<(), crate::object::BadValue>,
+) -> Result<(), Failure> {
+    match Value::from_bits(bits) {
+        Some(v) if crate::object::is_heap_value(v) => {
+            op(&mut g.st.heap, v).map_err(|_| stale(g, bits, "value"))
+        }
+        _ => value_arg(g, bits, "value").map(|_| ()),
+    }
+}
+
 /// The failure for a value argument that does not resolve (what `value_arg` reports).
 #[cold]
 fn stale(g: &Gil<'_>, bits: u64, what: &str) -> Failure {
@@ -867,16 +883,7 @@ pub unsafe extern "C" fn molt_tuple_get(tuple: u64, index: usize, out: *mut u64)
 pub extern "C" fn molt_incref(value: u64) -> i32 {
     boundary("molt_incref", || {
         with_gil("molt_incref", |g| {
-            // One lookup: the heap's own check is `value_arg`'s for a heap value.
-            match Value::from_bits(value) {
-                Some(v) if crate::object::is_heap_value(v) => {
-                    g.st.heap.incref(v).map_err(|_| stale(g, value, "value"))
-                }
-                _ => {
-                    let v = value_arg(g, value, "value")?;
-                    g.incref(v).map_err(|r| raised(g, r))
-                }
-            }
+            refcount_arg(g, value, crate::object::Heap::incref)
         })
     })
 }
@@ -887,16 +894,7 @@ pub extern "C" fn molt_incref(value: u64) -> i32 {
 pub extern "C" fn molt_decref(value: u64) -> i32 {
     boundary("molt_decref", || {
         with_gil("molt_decref", |g| {
-            // One lookup, as in `molt_incref`.
-            match Value::from_bits(value) {
-                Some(v) if crate::object::is_heap_value(v) => {
-                    g.st.heap.decref(v).map_err(|_| stale(g, value, "value"))
-                }
-                _ => {
-                    let v = value_arg(g, value, "value")?;
-                    g.decref(v).map_err(|r| raised(g, r))
-                }
-            }
+            refcount_arg(g, value, crate::object::Heap::decref)
         })
     })
 }

@@ -48,16 +48,20 @@ fn compile(name: &str, extra_flags: &[&str]) -> PathBuf {
 #[cfg_attr(miri, ignore = "compiles and runs a C program (FFI, subprocesses)")]
 fn c_host_program_drives_the_abi() {
     let exe = compile("host", &["-O1", "-g"]);
-    // The program inherits our environment; keep it from injecting faults into its init.
-    let out = Command::new(&exe)
-        .arg("10000")
+    run_ok("host", Command::new(&exe).arg("10000"));
+}
+
+/// Runs a C host with the environment's fault injection and hash seed removed (the
+/// program inherits our environment) and checks that it succeeded and printed "ok".
+fn run_ok(name: &str, cmd: &mut Command) {
+    let out = cmd
         .env_remove("MOLT_FAIL_INIT_AT")
         .env_remove("MOLT_HASHSEED")
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "host failed:\n{stdout}\n{stderr}");
+    assert!(out.status.success(), "{name} failed:\n{stdout}\n{stderr}");
     assert!(stdout.contains("ok"), "{stdout}");
 }
 
@@ -86,12 +90,5 @@ fn c_host_sees_init_failures_as_status_codes() {
 #[cfg_attr(miri, ignore = "compiles and runs a C program (FFI, subprocesses)")]
 fn c_host_holds_the_gil_and_defines_native_functions() {
     let exe = compile("gil_host", &["-O1", "-g", "-pthread"]);
-    let out = Command::new(&exe)
-        .env_remove("MOLT_FAIL_INIT_AT")
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "gil_host failed:\n{stdout}\n{stderr}");
-    assert!(stdout.contains("ok"), "{stdout}");
+    run_ok("gil_host", &mut Command::new(&exe));
 }
