@@ -440,7 +440,7 @@ impl RuntimeSlot {
         let revert = |error: ShutdownError| {
             self.set_state(SHUTTING_DOWN, READY);
             gil.set_closing(false);
-            state.reopen_spawns();
+            state.close_spawns(false);
             Err(error)
         };
         let key = thread_key();

@@ -195,8 +195,8 @@ pub struct RuntimeState {
     pub(crate) work_cv: GilCondvar,
     pub(crate) timer_cv: GilCondvar,
     pub(crate) done_cv: GilCondvar,
-    /// A shutdown that did not proceed asks the next GIL holder to accept spawns again.
-    pub(crate) reopen_requested: molt_arenas::sync::AtomicBool,
+    /// Shutdown began: spawns are refused (see `RuntimeState::close_spawns`).
+    pub(crate) spawns_closed: molt_arenas::sync::AtomicBool,
     /// Set by a `Runtime` dropped inside one of its tasks: the owning pointer, for the
     /// worker that then tears the runtime down (see `async_rt`).
     pub(crate) orphan: molt_arenas::sync::AtomicPtr<RuntimeState>,
@@ -349,7 +349,7 @@ impl RuntimeState {
             work_cv: GilCondvar::new(),
             timer_cv: GilCondvar::new(),
             done_cv: GilCondvar::new(),
-            reopen_requested: molt_arenas::sync::AtomicBool::new(false),
+            spawns_closed: molt_arenas::sync::AtomicBool::new(false),
             orphan: molt_arenas::sync::AtomicPtr::new(std::ptr::null_mut()),
             init_time: started.elapsed(),
         })
@@ -551,7 +551,7 @@ impl RuntimeState {
             work_cv: _,
             timer_cv: _,
             done_cv: _,
-            reopen_requested: _,
+            spawns_closed: _,
             orphan: _,
             init_time,
         } = self;

@@ -307,11 +307,7 @@ impl GilLock {
             c_held: clear_c_state_if(state),
             recursion,
         };
-        Self::set(&self.line.depth, 0);
-        Self::set(&self.line.tokens, 0);
-        self.set_active(false);
-        self.line.owner.store(0, Ordering::Relaxed);
-        self.unlock_raw();
+        self.release_all();
         saved
     }
 

@@ -192,8 +192,6 @@ pub(crate) struct Tasks {
     timers: BinaryHeap<Timer>,
     timer_seq: u64,
     running: u64,
-    /// Shutdown started: spawns are refused.
-    closing: bool,
     /// Workers must exit.
     stop: bool,
     /// The state sits at its final address (in a `Runtime` or the C slot) until its
@@ -241,7 +239,6 @@ impl Tasks {
             timers: BinaryHeap::new(),
             timer_seq: 0,
             running: 0,
-            closing: false,
             stop: false,
             pinned: false,
             workers_wanted: workers,
@@ -382,18 +379,11 @@ impl<'rt> TaskCx<'rt> {
 }
 
 impl Gil<'_> {
-    /// Whether spawns are refused (shutdown began), after applying a reopen a shutdown that
-    /// did not proceed requested without the GIL.
-    fn tasks_closing(&mut self) -> bool {
-        if self.st.tasks.closing
-            && self
-                .runtime()
-                .reopen_requested
-                .swap(false, molt_arenas::sync::Ordering::AcqRel)
-        {
-            self.st.tasks.closing = false;
-        }
-        self.st.tasks.closing
+    /// Whether spawns are refused (shutdown began).
+    fn tasks_closing(&self) -> bool {
+        self.runtime()
+            .spawns_closed
+            .load(molt_arenas::sync::Ordering::Acquire)
     }
 
     fn tasks(&mut self) -> &mut Tasks {
@@ -1268,9 +1258,7 @@ impl RuntimeState {
                 waited_ms: started.elapsed().as_millis() as u64,
             });
         };
-        g.st.tasks.closing = true;
-        self.reopen_requested
-            .store(false, molt_arenas::sync::Ordering::Release);
+        self.close_spawns(true);
         g.st.tasks.shutdown_report = Some(g.st.tasks.report());
         if g.st.tasks.table.is_empty() {
             return Ok(());
@@ -1279,7 +1267,7 @@ impl RuntimeState {
         while g.st.tasks.running > 0 {
             let left = deadline.left().unwrap_or(Duration::from_secs(3600));
             if left.is_zero() || deadline.passed() {
-                g.st.tasks.closing = false;
+                self.close_spawns(false);
                 return Err(ShutdownError::TasksRunning {
                     running: g.st.tasks.running,
                     waited_ms: started.elapsed().as_millis() as u64,
@@ -1290,12 +1278,13 @@ impl RuntimeState {
         Ok(())
     }
 
-    /// Accepts spawns again after a shutdown that did not proceed.
-    /// [`reopen`](Self::reopen) without waiting for the GIL (another thread may hold it
-    /// for as long as it likes): the next spawn or sleep, which holds it, applies it.
-    pub(crate) fn reopen_spawns(&self) {
-        self.reopen_requested
-            .store(true, molt_arenas::sync::Ordering::Release);
+    /// Refuses spawns (shutdown began), or accepts them again after a shutdown that did not
+    /// proceed. An atomic, not GIL-protected state, so a shutdown can reopen without waiting
+    /// for the GIL (another thread may hold it for as long as it likes); a spawn reads it
+    /// holding the GIL, after the closing shutdown took and released it.
+    pub(crate) fn close_spawns(&self, closed: bool) {
+        self.spawns_closed
+            .store(closed, molt_arenas::sync::Ordering::Release);
     }
 
     /// Hands this runtime's teardown to the worker thread running the calling task (see
@@ -1314,7 +1303,7 @@ impl RuntimeState {
         if g.st.tasks.stop {
             return; // already stopped
         }
-        g.st.tasks.closing = true;
+        self.close_spawns(true);
         let mut report = match g.st.tasks.shutdown_report.take() {
             Some(r) => r,
             None => g.st.tasks.report(),
