@@ -192,12 +192,31 @@ int32_t molt_capability_require(const char *capability);
 // `out` must be NULL (an error) or valid for a write of `int64_t`.
 int32_t molt_runtime_live_allocations(int64_t *out);
 
-// A new int. `MOLT_ERR_EXCEPTION` (`OverflowError`) outside the small-int range
-// (-2^47 ..= 2^47-1).
+// A new int: an immediate inside the small-int range (-2^47 ..= 2^47-1), a big int
+// (a new reference) outside it.
 //
 // # Safety
 // `out` must be NULL (an error) or valid for a write of `uint64_t`.
 int32_t molt_int_from_i64(int64_t value, uint64_t *out);
+
+// `int(digits, base)` with CPython 3.11's rules: sign, surrounding whitespace,
+// underscores between digits, the `0x`/`0o`/`0b` prefixes (base 16/8/2, or any with base
+// 0), and the 4,300-digit limit of `sys.set_int_max_str_digits`. `len` bytes of UTF-8 (not
+// NUL-terminated). Bad syntax raises `ValueError`, a base outside 0 and 2..=36
+// `ValueError` (`MOLT_ERR_EXCEPTION`). A new reference (or an immediate small int).
+//
+// # Safety
+// `digits` must be valid for reads of `len` bytes (NULL allowed with `len` 0); `out` must
+// be NULL (an error) or valid for a write of `uint64_t`.
+int32_t molt_int_from_str(const char *digits, size_t len, int32_t base, uint64_t *out);
+
+// `str(value)` of an int: a new str, in decimal (a bool gives `"True"`/`"False"`, as
+// `str()` does); more digits than the `sys.set_int_max_str_digits` limit raise `ValueError`,
+// a value that is not an int `TypeError` (`MOLT_ERR_EXCEPTION`), as in CPython.
+//
+// # Safety
+// `out` must be NULL (an error) or valid for a write of `uint64_t`.
+int32_t molt_int_to_str(uint64_t value, uint64_t *out);
 
 // A float (every NaN becomes the canonical NaN).
 //
@@ -248,7 +267,8 @@ int32_t molt_dict_set(uint64_t dict, uint64_t key, uint64_t value);
 // `out` must be NULL (an error) or valid for a write of `uint64_t`.
 int32_t molt_dict_get(uint64_t dict, uint64_t key, uint64_t *out);
 
-// The value of an int (or bool).
+// The value of an int (or bool). An int that does not fit in `int64_t` raises
+// `OverflowError` (`MOLT_ERR_EXCEPTION`).
 //
 // # Safety
 // `out` must be NULL (an error) or valid for a write of `int64_t`.

@@ -586,8 +586,8 @@ macro_rules! out_value {
     };
 }
 
-/// A new int. `MOLT_ERR_EXCEPTION` (`OverflowError`) outside the small-int range
-/// (-2^47 ..= 2^47-1).
+/// A new int: an immediate inside the small-int range (-2^47 ..= 2^47-1), a big int
+/// (a new reference) outside it.
 ///
 /// # Safety
 /// `out` must be NULL (an error) or valid for a write of `uint64_t`.
@@ -600,6 +600,55 @@ pub unsafe extern "C" fn molt_int_from_i64(value: i64, out: *mut u64) -> i32 {
         with_gil("molt_int_from_i64", |g| {
             let v = g.int(value).map_err(|r| raised(g, r))?;
             out_value!(out, v)
+        })
+    })
+}
+
+/// `int(digits, base)` with CPython 3.11's rules: sign, surrounding whitespace,
+/// underscores between digits, the `0x`/`0o`/`0b` prefixes (base 16/8/2, or any with base
+/// 0), and the 4,300-digit limit of `sys.set_int_max_str_digits`. `len` bytes of UTF-8 (not
+/// NUL-terminated). Bad syntax raises `ValueError`, a base outside 0 and 2..=36
+/// `ValueError` (`MOLT_ERR_EXCEPTION`). A new reference (or an immediate small int).
+///
+/// # Safety
+/// `digits` must be valid for reads of `len` bytes (NULL allowed with `len` 0); `out` must
+/// be NULL (an error) or valid for a write of `uint64_t`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn molt_int_from_str(
+    digits: *const c_char,
+    len: usize,
+    base: i32,
+    out: *mut u64,
+) -> i32 {
+    boundary("molt_int_from_str", || {
+        out_arg(out)?;
+        // SAFETY: forwarded caller contract.
+        let bytes = unsafe { bytes_arg(digits.cast(), len, "digits") }?;
+        let text = std::str::from_utf8(bytes)
+            .map_err(|e| Failure::invalid(format!("digits is not valid UTF-8: {e}")))?;
+        with_gil("molt_int_from_str", |g| {
+            // A negative base is out of range like any other: CPython's ValueError.
+            let base = u32::try_from(base).unwrap_or(1);
+            let v = g.int_from_str(text, base).map_err(|r| raised(g, r))?;
+            out_value!(out, v)
+        })
+    })
+}
+
+/// `str(value)` of an int: a new str, in decimal (a bool gives `"True"`/`"False"`, as
+/// `str()` does); more digits than the `sys.set_int_max_str_digits` limit raise `ValueError`,
+/// a value that is not an int `TypeError` (`MOLT_ERR_EXCEPTION`), as in CPython.
+///
+/// # Safety
+/// `out` must be NULL (an error) or valid for a write of `uint64_t`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn molt_int_to_str(value: u64, out: *mut u64) -> i32 {
+    boundary("molt_int_to_str", || {
+        out_arg(out)?;
+        with_gil("molt_int_to_str", |g| {
+            let v = value_arg(g, value, "value")?;
+            let s = g.int_to_str(v).map_err(|r| raised(g, r))?;
+            out_value!(out, s)
         })
     })
 }
@@ -751,7 +800,8 @@ pub unsafe extern "C" fn molt_dict_get(dict: u64, key: u64, out: *mut u64) -> i3
     })
 }
 
-/// The value of an int (or bool).
+/// The value of an int (or bool). An int that does not fit in `int64_t` raises
+/// `OverflowError` (`MOLT_ERR_EXCEPTION`).
 ///
 /// # Safety
 /// `out` must be NULL (an error) or valid for a write of `int64_t`.

@@ -451,3 +451,80 @@ fn arguments_are_checked_before_anything_is_made() {
     }
     assert_eq!(molt_runtime_shutdown(), MOLT_OK);
 }
+
+#[test]
+fn big_ints_through_the_abi() {
+    let _g = serial();
+    assert_eq!(molt_runtime_init(), MOLT_OK);
+    let text = |v: u64| {
+        let (mut p, mut n) = (std::ptr::null(), 0usize);
+        // SAFETY: valid out-pointers; the str stays alive while `v` does.
+        assert_eq!(unsafe { molt_str_as_utf8(v, &mut p, &mut n) }, MOLT_OK);
+        // SAFETY: `p` points to `n` bytes of the str's UTF-8.
+        std::str::from_utf8(unsafe { std::slice::from_raw_parts(p.cast::<u8>(), n) })
+            .unwrap()
+            .to_owned()
+    };
+    // SAFETY: valid pointers and lengths throughout.
+    unsafe {
+        let digits = "-0x_1_0000_0000_0000_0000";
+        let mut big = 0u64;
+        assert_eq!(
+            molt_int_from_str(digits.as_ptr().cast(), digits.len(), 0, &mut big),
+            MOLT_OK
+        );
+        let mut s = 0u64;
+        assert_eq!(molt_int_to_str(big, &mut s), MOLT_OK);
+        assert_eq!(text(s), "-18446744073709551616"); // python3: int("-0x_1_0000_0000_0000_0000", 0)
+        assert_eq!(molt_decref(s), MOLT_OK);
+        let mut i = 0i64;
+        assert_eq!(molt_int_as_i64(big, &mut i), MOLT_ERR_EXCEPTION);
+        assert!(
+            last_error().starts_with("OverflowError: Python int too large to convert to C long"),
+            "{}",
+            last_error()
+        );
+        let mut e = 0u64;
+        assert_eq!(molt_err_fetch(&mut e), MOLT_OK);
+        assert_eq!(molt_decref(e), MOLT_OK);
+        assert_eq!(molt_decref(big), MOLT_OK);
+        // Small results are immediates; bad syntax and bases are ValueError.
+        let mut small = 0u64;
+        assert_eq!(
+            molt_int_from_str(c" 1_0 ".as_ptr(), 5, 10, &mut small),
+            MOLT_OK
+        );
+        assert_eq!(molt_int_as_i64(small, &mut i), MOLT_OK);
+        assert_eq!(i, 10);
+        assert_eq!(
+            molt_int_from_str(c"1__0".as_ptr(), 4, 10, &mut small),
+            MOLT_ERR_EXCEPTION
+        );
+        assert!(
+            last_error().contains("ValueError: invalid literal for int() with base 10: '1__0'"),
+            "{}",
+            last_error()
+        );
+        assert_eq!(molt_err_fetch(&mut e), MOLT_OK);
+        assert_eq!(molt_decref(e), MOLT_OK);
+        assert_eq!(
+            molt_int_from_str(c"10".as_ptr(), 2, 37, &mut small),
+            MOLT_ERR_EXCEPTION
+        );
+        assert!(
+            last_error().contains("int() base must be >= 2 and <= 36, or 0"),
+            "{}",
+            last_error()
+        );
+        assert_eq!(molt_err_fetch(&mut e), MOLT_OK);
+        assert_eq!(molt_decref(e), MOLT_OK);
+        assert_eq!(molt_int_to_str(MOLT_NONE, &mut s), MOLT_ERR_EXCEPTION);
+        assert_eq!(molt_err_fetch(&mut e), MOLT_OK);
+        assert_eq!(molt_decref(e), MOLT_OK);
+        assert_eq!(
+            molt_int_from_str(c"1".as_ptr(), 1, 10, std::ptr::null_mut()),
+            MOLT_ERR_INVALID_ARGUMENT
+        );
+    }
+    assert_eq!(molt_runtime_shutdown(), MOLT_OK);
+}

@@ -175,6 +175,8 @@ GATED = [
     "molt_gil_acquire",
     "molt_gil_release",
     "molt_function_new",
+    "molt_int_from_str",
+    "molt_int_to_str",
 ]
 USED = UNGATED + GATED
 

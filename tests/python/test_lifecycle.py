@@ -150,6 +150,8 @@ def _calls_without_a_runtime(lib):
         "molt_task_check_cancelled": lambda: L.molt_task_check_cancelled(),
         "molt_gil_acquire": lambda: L.molt_gil_acquire(),
         "molt_gil_release": lambda: L.molt_gil_release(),
+        "molt_int_from_str": lambda: L.molt_int_from_str(b"12", 2, 10, o_u64),
+        "molt_int_to_str": lambda: L.molt_int_to_str(v, o_u64),
         "molt_function_new": lambda: L.molt_function_new(b"f", _NONE_NATIVE, None, MoltFreeFn(), o_u64),
     }
     outs = (o_u64, o_i64, o_sz, o_f64, o_ptr, buf, o_i32, o_task)
