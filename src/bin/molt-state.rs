@@ -469,6 +469,38 @@ fn worker_thread_count() -> Option<usize> {
     Some(n)
 }
 
+/// A cycling thread's warm-up (its malloc arena, its stack), before the first RSS reading.
+fn warm_up(alloc_threads: u32, tasks: u32) {
+    for _ in 0..100 {
+        let _ = one_cycle(alloc_threads, tasks);
+    }
+}
+
+/// One thread's share of the cycles: each one timed into `times`, its teardown checked.
+fn run_cycles(
+    times: &mut [Duration],
+    alloc_threads: u32,
+    tasks: u32,
+    bar: &ProgressBar,
+) -> Result<(), String> {
+    let n = times.len() as u64;
+    for (i, slot) in times.iter_mut().enumerate() {
+        let t0 = Instant::now();
+        let report = one_cycle(alloc_threads, tasks);
+        *slot = t0.elapsed();
+        match report {
+            Ok(r) if r.leaks.is_empty() => {}
+            Ok(r) => return Err(format!("cycle {i}: {}", r.leaks)),
+            Err(e) => return Err(format!("cycle {i}: {e}")),
+        }
+        if i % 64 == 63 {
+            bar.inc(64);
+        }
+    }
+    bar.inc(n % 64);
+    Ok(())
+}
+
 fn cycle(
     cycles: u64,
     threads: u32,
@@ -499,56 +531,55 @@ fn cycle(
     let mut rss_before = None;
     let mut rss_after = None;
     let mut wall = Duration::ZERO;
-    let results: Vec<Result<Vec<Duration>, String>> = std::thread::scope(|s| {
-        let handles: Vec<_> = buffers
-            .into_iter()
-            .map(|mut times| {
-                let (bar, barrier) = (bar.clone(), &barrier);
-                s.spawn(move || {
-                    for _ in 0..100 {
-                        let _ = one_cycle(alloc_threads, tasks);
-                    }
-                    barrier.wait(); // warmed up
-                    barrier.wait(); // RSS read, go
-                    let n = times.len() as u64;
-                    let mut outcome = Ok(());
-                    for (i, slot) in times.iter_mut().enumerate() {
-                        let t0 = Instant::now();
-                        let report = one_cycle(alloc_threads, tasks);
-                        *slot = t0.elapsed();
-                        match report {
-                            Ok(r) if r.leaks.is_empty() => {}
-                            Ok(r) => outcome = Err(format!("cycle {i}: {}", r.leaks)),
-                            Err(e) => outcome = Err(format!("cycle {i}: {e}")),
-                        }
-                        if outcome.is_err() {
-                            break;
-                        }
-                        if i % 64 == 63 {
-                            bar.inc(64);
-                        }
-                    }
-                    bar.inc(n % 64);
-                    barrier.wait(); // done; RSS read while every worker is still alive
-                    outcome.map(|()| times)
-                })
-            })
-            .collect();
-        barrier.wait();
+    let results: Vec<Result<Vec<Duration>, String>> = if cfg!(target_os = "wasi") {
+        // No threads there (wasm32-wasip1): the cycles run on this thread, tasks on the
+        // joining thread.
+        if threads > 1 || alloc_threads > 0 {
+            eprintln!(
+                "molt-state cycle: this target has no threads: use --threads 1 and no --alloc-threads"
+            );
+            return ExitCode::FAILURE;
+        }
+        let mut times = buffers.into_iter().next().unwrap_or_default();
+        warm_up(alloc_threads, tasks);
         rss_before = rss_bytes();
         let started = Instant::now();
-        barrier.wait();
-        barrier.wait();
+        let outcome = run_cycles(&mut times, alloc_threads, tasks, &bar);
         wall = started.elapsed();
         rss_after = rss_bytes();
-        handles
-            .into_iter()
-            .map(|h| {
-                h.join()
-                    .unwrap_or_else(|_| Err("cycle thread panicked".into()))
-            })
-            .collect()
-    });
+        vec![outcome.map(|()| times)]
+    } else {
+        std::thread::scope(|s| {
+            let handles: Vec<_> = buffers
+                .into_iter()
+                .map(|mut times| {
+                    let (bar, barrier) = (bar.clone(), &barrier);
+                    s.spawn(move || {
+                        warm_up(alloc_threads, tasks);
+                        barrier.wait(); // warmed up
+                        barrier.wait(); // RSS read, go
+                        let outcome = run_cycles(&mut times, alloc_threads, tasks, &bar);
+                        barrier.wait(); // done; RSS read while every worker is still alive
+                        outcome.map(|()| times)
+                    })
+                })
+                .collect();
+            barrier.wait();
+            rss_before = rss_bytes();
+            let started = Instant::now();
+            barrier.wait();
+            barrier.wait();
+            wall = started.elapsed();
+            rss_after = rss_bytes();
+            handles
+                .into_iter()
+                .map(|h| {
+                    h.join()
+                        .unwrap_or_else(|_| Err("cycle thread panicked".into()))
+                })
+                .collect()
+        })
+    };
     bar.finish_and_clear();
     let mut times = Vec::with_capacity(cycles as usize);
     for r in results {
@@ -620,6 +651,11 @@ fn cycle(
         }
         _ => println!("RSS:           unavailable on this platform"),
     }
+    // Every cycle's teardown was checked (a non-empty report fails the run above).
+    println!(
+        "leak report: empty after each of the {} cycles",
+        times.len()
+    );
     ExitCode::SUCCESS
 }
 
