@@ -488,6 +488,21 @@ fn raised(g: &mut Gil<'_>, _r: Raised) -> Failure {
     Failure::new(MOLT_ERR_EXCEPTION, g.describe_current())
 }
 
+/// The held path of `molt_incref`/`molt_decref` for a heap value: true if `op` succeeded.
+/// Anything else (an immortal value to check, a stale one to report) takes the token path,
+/// which finds the same: a failed `op` changed nothing.
+#[inline]
+fn heap_refcount(
+    st: &mut crate::state::Interp,
+    bits: u64,
+    op: fn(&mut crate::object::Heap, Value) -> Result<(), crate::object::BadValue>,
+) -> bool {
+    match Value::from_bits(bits) {
+        Some(v) if crate::object::is_heap_value(v) => op(&mut st.heap, v).is_ok(),
+        _ => false,
+    }
+}
+
 /// `molt_incref`/`molt_decref`: `op` on a heap value with one lookup (the heap's own check
 /// is `value_arg`'s); any other valid value is immortal, so it is only checked.
 #[inline]
@@ -597,6 +612,12 @@ pub unsafe extern "C" fn molt_int_from_i64(value: i64, out: *mut u64) -> i32 {
         // Checked before anything is made: a result built for a NULL out-pointer would
         // stay alive with no owner.
         out_arg(out)?;
+        // A small int is an immediate: with the GIL held, nothing of the runtime is touched.
+        if let Some(v) = Value::int(value)
+            && DEFAULT.held().is_some()
+        {
+            return out_value!(out, v);
+        }
         with_gil("molt_int_from_i64", |g| {
             let v = g.int(value).map_err(|r| raised(g, r))?;
             out_value!(out, v)
@@ -932,6 +953,14 @@ pub unsafe extern "C" fn molt_tuple_get(tuple: u64, index: usize, out: *mut u64)
 #[unsafe(no_mangle)]
 pub extern "C" fn molt_incref(value: u64) -> i32 {
     boundary("molt_incref", || {
+        // SAFETY: a heap reference count operation runs no user code and makes no call
+        // back into the runtime (freeing releases owned references iteratively).
+        let done = unsafe {
+            DEFAULT.with_interp_held(|st| heap_refcount(st, value, crate::object::Heap::incref))
+        };
+        if done == Some(true) {
+            return Ok(());
+        }
         with_gil("molt_incref", |g| {
             refcount_arg(g, value, crate::object::Heap::incref)
         })
@@ -943,6 +972,14 @@ pub extern "C" fn molt_incref(value: u64) -> i32 {
 #[unsafe(no_mangle)]
 pub extern "C" fn molt_decref(value: u64) -> i32 {
     boundary("molt_decref", || {
+        // SAFETY: a heap reference count operation runs no user code and makes no call
+        // back into the runtime (freeing releases owned references iteratively).
+        let done = unsafe {
+            DEFAULT.with_interp_held(|st| heap_refcount(st, value, crate::object::Heap::decref))
+        };
+        if done == Some(true) {
+            return Ok(());
+        }
         with_gil("molt_decref", |g| {
             refcount_arg(g, value, crate::object::Heap::decref)
         })

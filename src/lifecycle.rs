@@ -566,6 +566,29 @@ impl RuntimeSlot {
         Some(unsafe { &*p })
     }
 
+    /// The held path without a token, for a leaf operation on the runtime's mutable state:
+    /// `Some(body(interp))` if this thread holds the slot's GIL and no Rust token of it is
+    /// active, else `None` (the caller takes the ordinary path).
+    ///
+    /// # Safety
+    /// `body` must not call back into the runtime (no `molt_*` call, no token, no user code
+    /// such as a native function): it gets the only access to `Interp` for its duration,
+    /// without the token bookkeeping that would catch a nested one.
+    #[inline]
+    pub(crate) unsafe fn with_interp_held<T>(
+        &self,
+        body: impl FnOnce(&mut crate::state::Interp) -> T,
+    ) -> Option<T> {
+        let rt = self.held()?;
+        if self.gil.active() {
+            return None;
+        }
+        // SAFETY: this thread holds the GIL (`held`), so no other thread touches `Interp`;
+        // no token of this thread is active, so no borrow of it is live here (a lent token
+        // makes no access while lent); and `body` makes no nested access (the contract).
+        Some(body(unsafe { &mut *rt.interp_ptr().as_ptr() }))
+    }
+
     /// Runs `body` with a token of the slot's runtime: on the held path if this thread
     /// holds the GIL, else entering the runtime and acquiring the GIL for the call (failing
     /// at once, never blocking, once shutdown has begun).
