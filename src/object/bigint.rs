@@ -12,7 +12,7 @@
 //! Semantics and error messages are CPython 3.11's (checked against vectors CPython
 //! generated: `tests/data/int_vectors.txt`, `scripts/gen_int_vectors.py`).
 
-use super::natives::{Op, descriptor_error, float_op};
+use super::natives::{Op, arity, descriptor_error, float_op};
 use super::{Heap, Object};
 use crate::gil::{Gil, PyResult};
 use crate::value::{Kind, Unpacked, Value};
@@ -793,28 +793,6 @@ impl Gil<'_> {
 }
 
 // ------------------------------------------------------------------------------ methods
-
-fn arity(g: &mut Gil<'_>, args: &[Value], name: &str, min: usize, max: usize) -> PyResult<()> {
-    if args.is_empty() {
-        return Err(g.raise_new(
-            "TypeError",
-            format!("unbound method {name}() needs an argument"),
-        ));
-    }
-    let given = args.len() - 1;
-    if (min..=max).contains(&given) {
-        return Ok(());
-    }
-    let expected = match (min, max) {
-        (0, 0) => "no arguments".to_owned(),
-        (a, b) if a == b => format!("exactly {a} argument{}", if a == 1 { "" } else { "s" }),
-        (a, b) => format!("from {a} to {b} arguments"),
-    };
-    Err(g.raise_new(
-        "TypeError",
-        format!("{name}() takes {expected} ({given} given)"),
-    ))
-}
 
 /// A unary int method: `f` of the int value of `self`.
 fn unary(g: &mut Gil<'_>, a: &[Value], name: &str, f: fn(&BigInt) -> Out) -> PyResult<Value> {
