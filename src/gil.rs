@@ -535,7 +535,7 @@ impl<'rt> Gil<'rt> {
 
     // ---------------------------------------------------------------- reference counts
 
-    fn alloc(&mut self, obj: Object) -> PyResult<Value> {
+    pub(crate) fn alloc(&mut self, obj: Object) -> PyResult<Value> {
         match self.st.heap.alloc(obj) {
             Some(v) => Ok(v),
             None => Err(self.no_memory()),

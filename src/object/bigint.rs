@@ -55,13 +55,7 @@ fn checked(g: &mut Gil<'_>, v: Value) -> PyResult<()> {
 
 /// A new big int (the caller normalized: `b` is outside the small-int range).
 fn alloc(g: &mut Gil<'_>, b: BigInt) -> PyResult<Value> {
-    match g.st.heap.alloc(Object::Int(b)) {
-        Some(v) => Ok(v),
-        None => Err(g.raise_new(
-            "MemoryError",
-            "the runtime's object heap is full (2^24 live objects)",
-        )),
-    }
+    g.alloc(Object::Int(b))
 }
 
 /// The int `b`: a small int when it fits, else a new big int.
