@@ -436,7 +436,7 @@ impl<'rt> Gil<'rt> {
         })
     }
 
-    fn bad(&mut self, e: BadValue) -> Raised {
+    pub(crate) fn bad(&mut self, e: BadValue) -> Raised {
         self.raise_new("ReferenceError", e.to_string())
     }
 

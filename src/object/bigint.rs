@@ -49,8 +49,7 @@ fn int_of(heap: &Heap, v: Value) -> Option<Cow<'_, BigInt>> {
 
 /// `ReferenceError` for a stale or foreign value.
 fn checked(g: &mut Gil<'_>, v: Value) -> PyResult<()> {
-    g.check(v)
-        .map_err(|e| g.raise_new("ReferenceError", e.to_string()))
+    g.check(v).map_err(|e| g.bad(e))
 }
 
 /// A new big int (the caller normalized: `b` is outside the small-int range).
