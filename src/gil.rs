@@ -624,19 +624,6 @@ impl<'rt> Gil<'rt> {
         }
     }
 
-    // Unused since big ints (kept for callers on other branches; remove at the merge).
-    #[allow(dead_code)]
-    pub(crate) fn overflow(&mut self) -> Raised {
-        self.raise_new(
-            "OverflowError",
-            format!(
-                "int too large for a molt small int (range {}..={})",
-                crate::value::SMALL_INT_MIN,
-                crate::value::SMALL_INT_MAX
-            ),
-        )
-    }
-
     /// A float.
     pub fn float(&self, f: f64) -> Value {
         Value::float(f)
