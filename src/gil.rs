@@ -1024,10 +1024,6 @@ impl<'rt> Gil<'rt> {
     #[inline(never)]
     fn repr_plan(&mut self, v: Value, out: &mut String) -> PyResult<ReprPlan> {
         self.check(v).map_err(|e| self.bad(e))?;
-        if crate::object::bigint::is_big(v) {
-            crate::object::bigint::repr_into(self, v, out)?;
-            return Ok(ReprPlan::Done);
-        }
         let Ok(obj) = self.st.heap.get(v) else {
             return Err(self.bad(BadValue(v)));
         };
@@ -1046,7 +1042,10 @@ impl<'rt> Gil<'rt> {
                 let slot = v.as_obj().map_or(0, |r| r.slot);
                 ReprPlan::Text(format!("<{} object #{slot}>", self.class_name(*c)))
             }
-            Object::Int(n) => ReprPlan::Text(n.to_string()),
+            Object::Int(n) => match crate::object::bigint::decimal(n, self.st.int_max_str_digits) {
+                Ok(t) => ReprPlan::Text(t),
+                Err(msg) => return Err(self.raise_new("ValueError", msg)),
+            },
         };
         Ok(match plan {
             ReprPlan::Text(t) => {

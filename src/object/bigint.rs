@@ -569,22 +569,14 @@ pub(crate) fn decimal(n: &BigInt, limit: usize) -> Result<String, String> {
     Ok(s)
 }
 
-/// `repr` of a big int into `out` (the hook of `Gil::repr_plan`).
-#[cold]
-pub(crate) fn repr_into(g: &mut Gil<'_>, v: Value, out: &mut String) -> PyResult<()> {
-    checked(g, v)?;
+/// `repr` of a big int `v` (checked: a live big int).
+fn repr(g: &mut Gil<'_>, v: Value) -> PyResult<String> {
     let limit = g.st.int_max_str_digits;
     let r = match g.st.heap.get(v) {
         Ok(Object::Int(n)) => decimal(n, limit),
         _ => unreachable!("checked a big int"),
     };
-    match r {
-        Ok(s) => {
-            out.push_str(&s);
-            Ok(())
-        }
-        Err(msg) => Err(g.raise_new("ValueError", msg)),
-    }
+    r.map_err(|msg| g.raise_new("ValueError", msg))
 }
 
 /// `Gil::as_i64` of a big int.
@@ -754,11 +746,7 @@ impl Gil<'_> {
         let s = match v.unpack() {
             Unpacked::Int(i) => i.to_string(),
             Unpacked::Bool(b) => (if b { "True" } else { "False" }).to_owned(),
-            _ if is_big(v) => {
-                let mut s = String::new();
-                repr_into(self, v, &mut s)?;
-                s
-            }
+            _ if is_big(v) => repr(self, v)?,
             _ => {
                 let t = self.type_name(v)?;
                 return Err(self.raise_new("TypeError", format!("expected int, got {t}")));
