@@ -426,25 +426,25 @@ pub(crate) fn arith(
     op: Op,
     reflected: bool,
 ) -> PyResult<Value> {
+    if !float {
+        return binary(g, a, name, BinOp::of(op), reflected);
+    }
     checked(g, a[0])?;
     checked(g, a[1])?;
-    if float {
-        let Unpacked::Float(x) = a[0].unpack() else {
-            return Err(descriptor_error(g, name, "float", a[0]));
-        };
-        let y = match int_of(&g.st.heap, a[1]) {
-            Some(y) => match to_f64(&y) {
-                Some(y) => y,
-                None => {
-                    return Err(g.raise_new("OverflowError", "int too large to convert to float"));
-                }
-            },
-            None => return Ok(Value::NOT_IMPLEMENTED),
-        };
-        let (x, y) = if reflected { (y, x) } else { (x, y) };
-        return float_op(g, x, y, op);
-    }
-    binary(g, a, name, BinOp::of(op), reflected)
+    let Unpacked::Float(x) = a[0].unpack() else {
+        return Err(descriptor_error(g, name, "float", a[0]));
+    };
+    let y = match int_of(&g.st.heap, a[1]) {
+        Some(y) => match to_f64(&y) {
+            Some(y) => y,
+            None => {
+                return Err(g.raise_new("OverflowError", "int too large to convert to float"));
+            }
+        },
+        None => return Ok(Value::NOT_IMPLEMENTED),
+    };
+    let (x, y) = if reflected { (y, x) } else { (x, y) };
+    float_op(g, x, y, op)
 }
 
 /// A binary int method (`self` an int, bool or big int; `NotImplemented` unless the other
