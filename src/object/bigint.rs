@@ -108,6 +108,15 @@ fn deliver(g: &mut Gil<'_>, out: Out) -> PyResult<Value> {
     }
 }
 
+/// The result of int method `name`: `out` delivered, or `None` (`self_` is not an int) the
+/// descriptor `TypeError`.
+fn deliver_method(g: &mut Gil<'_>, out: Option<Out>, name: &str, self_: Value) -> PyResult<Value> {
+    match out {
+        Some(out) => deliver(g, out),
+        None => Err(descriptor_error(g, name, "int", self_)),
+    }
+}
+
 // ------------------------------------------------------------------------------ operations
 
 /// A binary int operation.
@@ -465,10 +474,7 @@ fn binary(g: &mut Gil<'_>, a: &[Value], name: &str, op: BinOp, reflected: bool) 
             }),
         }
     };
-    match out {
-        Some(out) => deliver(g, out),
-        None => Err(descriptor_error(g, name, "int", a[0])),
-    }
+    deliver_method(g, out, name, a[0])
 }
 
 /// `int_op` of natives.rs when a small-int result overflows the small-int range.
@@ -780,10 +786,7 @@ fn unary(g: &mut Gil<'_>, a: &[Value], name: &str, f: fn(&BigInt) -> Out) -> PyR
     arity(g, a, name, 0, 0)?;
     checked(g, a[0])?;
     let out = int_of(&g.st.heap, a[0]).map(|x| f(&x));
-    match out {
-        Some(out) => deliver(g, out),
-        None => Err(descriptor_error(g, name, "int", a[0])),
-    }
+    deliver_method(g, out, name, a[0])
 }
 
 /// `int.__neg__` of a big int (the hook of natives.rs's `int_neg`).
@@ -834,10 +837,7 @@ fn pow_method(g: &mut Gil<'_>, a: &[Value], name: &str, reflected: bool) -> PyRe
             _ => Some(Out::NotImplemented),
         }
     };
-    match out {
-        Some(out) => deliver(g, out),
-        None => Err(descriptor_error(g, name, "int", a[0])),
-    }
+    deliver_method(g, out, name, a[0])
 }
 
 pub(crate) fn int_pow(g: &mut Gil<'_>, a: &[Value]) -> PyResult<Value> {
