@@ -879,6 +879,17 @@ pub(crate) fn int_bit_length(g: &mut Gil<'_>, a: &[Value]) -> PyResult<Value> {
     unary(g, a, "bit_length", |x| Out::Int(BigInt::from(x.bits())))
 }
 
+/// The `TypeError` of an argument that must be an int (CPython's `__index__` failure).
+fn not_an_integer(g: &mut Gil<'_>, v: Value) -> crate::gil::Raised {
+    match g.type_name(v) {
+        Ok(t) => g.raise_new(
+            "TypeError",
+            format!("'{t}' object cannot be interpreted as an integer"),
+        ),
+        Err(e) => e,
+    }
+}
+
 /// `sys.get_int_max_str_digits()`.
 pub(crate) fn sys_get_int_max_str_digits(g: &mut Gil<'_>, a: &[Value]) -> PyResult<Value> {
     if !a.is_empty() {
@@ -909,13 +920,7 @@ pub(crate) fn sys_set_int_max_str_digits(g: &mut Gil<'_>, a: &[Value]) -> PyResu
         Unpacked::Int(i) => i,
         Unpacked::Bool(b) => b as i64,
         _ if is_big(a[0]) => i64::MAX,
-        _ => {
-            let t = g.type_name(a[0])?;
-            return Err(g.raise_new(
-                "TypeError",
-                format!("'{t}' object cannot be interpreted as an integer"),
-            ));
-        }
+        _ => return Err(not_an_integer(g, a[0])),
     };
     g.set_int_max_str_digits(n)?;
     Ok(Value::NONE)
@@ -965,13 +970,7 @@ pub(crate) fn int_to_bytes(g: &mut Gil<'_>, a: &[Value]) -> PyResult<Value> {
             checked(g, l)?;
             match int_of(&g.st.heap, l) {
                 Some(n) => n.into_owned(),
-                None => {
-                    let t = g.type_name(l)?;
-                    return Err(g.raise_new(
-                        "TypeError",
-                        format!("'{t}' object cannot be interpreted as an integer"),
-                    ));
-                }
+                None => return Err(not_an_integer(g, l)),
             }
         }
     };
