@@ -14,9 +14,11 @@ the child checks sys.hash_info and refuses otherwise. Standard library only.
 import difflib
 import os
 import struct
-import subprocess
 import sys
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import gencommon  # noqa: E402
 
 SEEDS = (0, 1, 12345)
 OUT = Path(__file__).resolve().parent.parent / "tests" / "data" / "hash_vectors.txt"
@@ -208,15 +210,8 @@ def child():
 
 def generate():
     parts = [HEADER]
-    for seed in SEEDS:
-        # Not -E: that would ignore PYTHONHASHSEED too. Drop the other PYTHON* variables.
-        env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
-        env["PYTHONHASHSEED"] = str(seed)
-        res = subprocess.run([sys.executable, __file__, "--child"], env=env,
-                             capture_output=True, text=True)
-        if res.returncode != 0:
-            sys.exit("child for seed %d failed:\n%s" % (seed, res.stderr))
-        for line in res.stdout.splitlines():
+    for seed, lines in gencommon.child_outputs(__file__, SEEDS).items():
+        for line in lines:
             parts.append("%d\t%s\n" % (seed, line))
     return "".join(parts)
 
@@ -230,10 +225,7 @@ def main(argv):
         return 2
     text = generate()
     if argv == ["--check"]:
-        current = ""
-        if OUT.exists():
-            with open(OUT, encoding="utf-8", newline="") as f:
-                current = f.read()
+        current = gencommon.read(OUT) or ""
         if current == text:
             return 0
         diff = difflib.unified_diff(current.splitlines(True), text.splitlines(True),
@@ -241,9 +233,7 @@ def main(argv):
         sys.stderr.writelines(list(diff)[:60])
         sys.stderr.write("%s is not current: run python3 scripts/gen_hash_vectors.py\n" % OUT)
         return 1
-    OUT.parent.mkdir(parents=True, exist_ok=True)
-    with open(OUT, "w", encoding="utf-8", newline="\n") as f:
-        f.write(text)
+    gencommon.write(OUT, text)
     return 0
 
 

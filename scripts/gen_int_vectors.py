@@ -15,7 +15,6 @@ the Rust API. Hashes are computed in child interpreters under PYTHONHASHSEED 0, 
 import os
 import random
 import struct
-import subprocess
 import sys
 from pathlib import Path
 
@@ -343,15 +342,8 @@ def child():
 
 def generate():
     ops, out = cases()
-    hashes = {}
-    for seed in SEEDS:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
-        env["PYTHONHASHSEED"] = str(seed)
-        res = subprocess.run([sys.executable, __file__, "--child"], env=env,
-                             capture_output=True, text=True)
-        if res.returncode != 0:
-            gencommon.fail("child for seed %d failed:\n%s" % (seed, res.stderr))
-        hashes["hash@%d" % seed] = iter(res.stdout.splitlines())
+    hashes = {"hash@%d" % seed: iter(lines)
+              for seed, lines in gencommon.child_outputs(__file__, SEEDS).items()}
     parts = [HEADER]
     for i, n in enumerate(ops.values):
         parts.append("v\t%d\t%s\n" % (i, hx(n)))
@@ -376,9 +368,7 @@ def main(argv):
             return 0
         print("%s is not current: run python3 scripts/gen_int_vectors.py" % OUT, file=sys.stderr)
         return 1
-    OUT.parent.mkdir(parents=True, exist_ok=True)
-    with open(OUT, "w", encoding="utf-8", newline="\n") as f:
-        f.write(text)
+    gencommon.write(OUT, text)
     return 0
 
 

@@ -1,10 +1,12 @@
-"""Shared by the generator scripts (gen_builtins.py, gen_printable.py, gen_c3_vectors.py):
-reading a generated file and refusing to run on anything but CPython 3.11, whose data they
-write."""
+"""Shared by the generator scripts (gen_builtins.py, gen_printable.py, gen_c3_vectors.py,
+gen_hash_vectors.py, gen_int_vectors.py): reading and writing a generated file, running a
+child interpreter per PYTHONHASHSEED, and refusing to run on anything but CPython 3.11, whose
+data they write."""
 
 import argparse
 import os
 import platform
+import subprocess
 import sys
 
 
@@ -21,6 +23,31 @@ def read(path):
             return f.read()
     except FileNotFoundError:
         return None
+
+
+def write(path, text):
+    """Writes `text` to `path` (a `pathlib.Path`) as is, with LF line ends, making its
+    folder if needed."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", encoding="utf-8", newline="\n") as f:
+        f.write(text)
+
+
+def child_outputs(script, seeds):
+    """Runs `script --child` in a new interpreter once for each PYTHONHASHSEED in `seeds`
+    (the seed only takes effect at interpreter start-up) and returns each child's output
+    lines, by seed. Exits with status 2 if a child fails."""
+    outputs = {}
+    for seed in seeds:
+        # Not -E: that would ignore PYTHONHASHSEED too. Drop the other PYTHON* variables.
+        env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
+        env["PYTHONHASHSEED"] = str(seed)
+        res = subprocess.run([sys.executable, script, "--child"], env=env,
+                             capture_output=True, text=True)
+        if res.returncode != 0:
+            fail("child for seed %d failed:\n%s" % (seed, res.stderr))
+        outputs[seed] = res.stdout.splitlines()
+    return outputs
 
 
 def require_cpython_311():

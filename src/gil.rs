@@ -428,7 +428,7 @@ impl<'rt> Gil<'rt> {
         })
     }
 
-    fn bad(&mut self, e: BadValue) -> Raised {
+    pub(crate) fn bad(&mut self, e: BadValue) -> Raised {
         self.raise_new("ReferenceError", e.to_string())
     }
 
@@ -527,7 +527,7 @@ impl<'rt> Gil<'rt> {
 
     // ---------------------------------------------------------------- reference counts
 
-    fn alloc(&mut self, obj: Object) -> PyResult<Value> {
+    pub(crate) fn alloc(&mut self, obj: Object) -> PyResult<Value> {
         match self.st.heap.alloc(obj) {
             Some(v) => Ok(v),
             None => Err(self.no_memory()),
@@ -614,19 +614,6 @@ impl<'rt> Gil<'rt> {
             Some(v) => Ok(v),
             None => crate::object::bigint::from_i64_slow(self, i),
         }
-    }
-
-    // Unused since big ints (kept for callers on other branches; remove at the merge).
-    #[allow(dead_code)]
-    pub(crate) fn overflow(&mut self) -> Raised {
-        self.raise_new(
-            "OverflowError",
-            format!(
-                "int too large for a molt small int (range {}..={})",
-                crate::value::SMALL_INT_MIN,
-                crate::value::SMALL_INT_MAX
-            ),
-        )
     }
 
     /// A float.
@@ -1029,10 +1016,6 @@ impl<'rt> Gil<'rt> {
     #[inline(never)]
     fn repr_plan(&mut self, v: Value, out: &mut String) -> PyResult<ReprPlan> {
         self.check(v).map_err(|e| self.bad(e))?;
-        if crate::object::bigint::is_big(v) {
-            crate::object::bigint::repr_into(self, v, out)?;
-            return Ok(ReprPlan::Done);
-        }
         let Ok(obj) = self.st.heap.get(v) else {
             return Err(self.bad(BadValue(v)));
         };
@@ -1051,7 +1034,10 @@ impl<'rt> Gil<'rt> {
                 let slot = v.as_obj().map_or(0, |r| r.slot);
                 ReprPlan::Text(format!("<{} object #{slot}>", self.class_name(*c)))
             }
-            Object::Int(n) => ReprPlan::Text(n.to_string()),
+            Object::Int(n) => match crate::object::bigint::decimal(n, self.st.int_max_str_digits) {
+                Ok(t) => ReprPlan::Text(t),
+                Err(msg) => return Err(self.raise_new("ValueError", msg)),
+            },
         };
         Ok(match plan {
             ReprPlan::Text(t) => {

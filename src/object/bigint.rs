@@ -12,7 +12,7 @@
 //! Semantics and error messages are CPython 3.11's (checked against vectors CPython
 //! generated: `tests/data/int_vectors.txt`, `scripts/gen_int_vectors.py`).
 
-use super::natives::{Op, descriptor_error, float_op};
+use super::natives::{Op, arity, descriptor_error, float_op};
 use super::{Heap, Object};
 use crate::gil::{Gil, PyResult};
 use crate::value::{Kind, Unpacked, Value};
@@ -49,19 +49,12 @@ fn int_of(heap: &Heap, v: Value) -> Option<Cow<'_, BigInt>> {
 
 /// `ReferenceError` for a stale or foreign value.
 fn checked(g: &mut Gil<'_>, v: Value) -> PyResult<()> {
-    g.check(v)
-        .map_err(|e| g.raise_new("ReferenceError", e.to_string()))
+    g.check(v).map_err(|e| g.bad(e))
 }
 
 /// A new big int (the caller normalized: `b` is outside the small-int range).
 fn alloc(g: &mut Gil<'_>, b: BigInt) -> PyResult<Value> {
-    match g.st.heap.alloc(Object::Int(b)) {
-        Some(v) => Ok(v),
-        None => Err(g.raise_new(
-            "MemoryError",
-            "the runtime's object heap is full (2^24 live objects)",
-        )),
-    }
+    g.alloc(Object::Int(b))
 }
 
 /// The int `b`: a small int when it fits, else a new big int.
@@ -112,6 +105,15 @@ fn deliver(g: &mut Gil<'_>, out: Out) -> PyResult<Value> {
             t
         }
         Out::Err(class, msg) => Err(g.raise_new(class, msg)),
+    }
+}
+
+/// The result of int method `name`: `out` delivered, or `None` (`self_` is not an int) the
+/// descriptor `TypeError`.
+fn deliver_method(g: &mut Gil<'_>, out: Option<Out>, name: &str, self_: Value) -> PyResult<Value> {
+    match out {
+        Some(out) => deliver(g, out),
+        None => Err(descriptor_error(g, name, "int", self_)),
     }
 }
 
@@ -433,25 +435,25 @@ pub(crate) fn arith(
     op: Op,
     reflected: bool,
 ) -> PyResult<Value> {
+    if !float {
+        return binary(g, a, name, BinOp::of(op), reflected);
+    }
     checked(g, a[0])?;
     checked(g, a[1])?;
-    if float {
-        let Unpacked::Float(x) = a[0].unpack() else {
-            return Err(descriptor_error(g, name, "float", a[0]));
-        };
-        let y = match int_of(&g.st.heap, a[1]) {
-            Some(y) => match to_f64(&y) {
-                Some(y) => y,
-                None => {
-                    return Err(g.raise_new("OverflowError", "int too large to convert to float"));
-                }
-            },
-            None => return Ok(Value::NOT_IMPLEMENTED),
-        };
-        let (x, y) = if reflected { (y, x) } else { (x, y) };
-        return float_op(g, x, y, op);
-    }
-    binary(g, a, name, BinOp::of(op), reflected)
+    let Unpacked::Float(x) = a[0].unpack() else {
+        return Err(descriptor_error(g, name, "float", a[0]));
+    };
+    let y = match int_of(&g.st.heap, a[1]) {
+        Some(y) => match to_f64(&y) {
+            Some(y) => y,
+            None => {
+                return Err(g.raise_new("OverflowError", "int too large to convert to float"));
+            }
+        },
+        None => return Ok(Value::NOT_IMPLEMENTED),
+    };
+    let (x, y) = if reflected { (y, x) } else { (x, y) };
+    float_op(g, x, y, op)
 }
 
 /// A binary int method (`self` an int, bool or big int; `NotImplemented` unless the other
@@ -472,10 +474,7 @@ fn binary(g: &mut Gil<'_>, a: &[Value], name: &str, op: BinOp, reflected: bool) 
             }),
         }
     };
-    match out {
-        Some(out) => deliver(g, out),
-        None => Err(descriptor_error(g, name, "int", a[0])),
-    }
+    deliver_method(g, out, name, a[0])
 }
 
 /// `int_op` of natives.rs when a small-int result overflows the small-int range.
@@ -576,22 +575,14 @@ pub(crate) fn decimal(n: &BigInt, limit: usize) -> Result<String, String> {
     Ok(s)
 }
 
-/// `repr` of a big int into `out` (the hook of `Gil::repr_plan`).
-#[cold]
-pub(crate) fn repr_into(g: &mut Gil<'_>, v: Value, out: &mut String) -> PyResult<()> {
-    checked(g, v)?;
+/// `repr` of a big int `v` (checked: a live big int).
+fn repr(g: &mut Gil<'_>, v: Value) -> PyResult<String> {
     let limit = g.st.int_max_str_digits;
     let r = match g.st.heap.get(v) {
         Ok(Object::Int(n)) => decimal(n, limit),
         _ => unreachable!("checked a big int"),
     };
-    match r {
-        Ok(s) => {
-            out.push_str(&s);
-            Ok(())
-        }
-        Err(msg) => Err(g.raise_new("ValueError", msg)),
-    }
+    r.map_err(|msg| g.raise_new("ValueError", msg))
 }
 
 /// `Gil::as_i64` of a big int.
@@ -761,11 +752,7 @@ impl Gil<'_> {
         let s = match v.unpack() {
             Unpacked::Int(i) => i.to_string(),
             Unpacked::Bool(b) => (if b { "True" } else { "False" }).to_owned(),
-            _ if is_big(v) => {
-                let mut s = String::new();
-                repr_into(self, v, &mut s)?;
-                s
-            }
+            _ if is_big(v) => repr(self, v)?,
             _ => {
                 let t = self.type_name(v)?;
                 return Err(self.raise_new("TypeError", format!("expected int, got {t}")));
@@ -794,37 +781,12 @@ impl Gil<'_> {
 
 // ------------------------------------------------------------------------------ methods
 
-fn arity(g: &mut Gil<'_>, args: &[Value], name: &str, min: usize, max: usize) -> PyResult<()> {
-    if args.is_empty() {
-        return Err(g.raise_new(
-            "TypeError",
-            format!("unbound method {name}() needs an argument"),
-        ));
-    }
-    let given = args.len() - 1;
-    if (min..=max).contains(&given) {
-        return Ok(());
-    }
-    let expected = match (min, max) {
-        (0, 0) => "no arguments".to_owned(),
-        (a, b) if a == b => format!("exactly {a} argument{}", if a == 1 { "" } else { "s" }),
-        (a, b) => format!("from {a} to {b} arguments"),
-    };
-    Err(g.raise_new(
-        "TypeError",
-        format!("{name}() takes {expected} ({given} given)"),
-    ))
-}
-
 /// A unary int method: `f` of the int value of `self`.
 fn unary(g: &mut Gil<'_>, a: &[Value], name: &str, f: fn(&BigInt) -> Out) -> PyResult<Value> {
     arity(g, a, name, 0, 0)?;
     checked(g, a[0])?;
     let out = int_of(&g.st.heap, a[0]).map(|x| f(&x));
-    match out {
-        Some(out) => deliver(g, out),
-        None => Err(descriptor_error(g, name, "int", a[0])),
-    }
+    deliver_method(g, out, name, a[0])
 }
 
 /// `int.__neg__` of a big int (the hook of natives.rs's `int_neg`).
@@ -875,10 +837,7 @@ fn pow_method(g: &mut Gil<'_>, a: &[Value], name: &str, reflected: bool) -> PyRe
             _ => Some(Out::NotImplemented),
         }
     };
-    match out {
-        Some(out) => deliver(g, out),
-        None => Err(descriptor_error(g, name, "int", a[0])),
-    }
+    deliver_method(g, out, name, a[0])
 }
 
 pub(crate) fn int_pow(g: &mut Gil<'_>, a: &[Value]) -> PyResult<Value> {
@@ -920,6 +879,17 @@ pub(crate) fn int_bit_length(g: &mut Gil<'_>, a: &[Value]) -> PyResult<Value> {
     unary(g, a, "bit_length", |x| Out::Int(BigInt::from(x.bits())))
 }
 
+/// The `TypeError` of an argument that must be an int (CPython's `__index__` failure).
+fn not_an_integer(g: &mut Gil<'_>, v: Value) -> crate::gil::Raised {
+    match g.type_name(v) {
+        Ok(t) => g.raise_new(
+            "TypeError",
+            format!("'{t}' object cannot be interpreted as an integer"),
+        ),
+        Err(e) => e,
+    }
+}
+
 /// `sys.get_int_max_str_digits()`.
 pub(crate) fn sys_get_int_max_str_digits(g: &mut Gil<'_>, a: &[Value]) -> PyResult<Value> {
     if !a.is_empty() {
@@ -950,13 +920,7 @@ pub(crate) fn sys_set_int_max_str_digits(g: &mut Gil<'_>, a: &[Value]) -> PyResu
         Unpacked::Int(i) => i,
         Unpacked::Bool(b) => b as i64,
         _ if is_big(a[0]) => i64::MAX,
-        _ => {
-            let t = g.type_name(a[0])?;
-            return Err(g.raise_new(
-                "TypeError",
-                format!("'{t}' object cannot be interpreted as an integer"),
-            ));
-        }
+        _ => return Err(not_an_integer(g, a[0])),
     };
     g.set_int_max_str_digits(n)?;
     Ok(Value::NONE)
@@ -1006,13 +970,7 @@ pub(crate) fn int_to_bytes(g: &mut Gil<'_>, a: &[Value]) -> PyResult<Value> {
             checked(g, l)?;
             match int_of(&g.st.heap, l) {
                 Some(n) => n.into_owned(),
-                None => {
-                    let t = g.type_name(l)?;
-                    return Err(g.raise_new(
-                        "TypeError",
-                        format!("'{t}' object cannot be interpreted as an integer"),
-                    ));
-                }
+                None => return Err(not_an_integer(g, l)),
             }
         }
     };

@@ -404,7 +404,13 @@ fn sys_function_index(name: &str) -> Option<u32> {
 
 // -------------------------------------------------------------------- argument helpers
 
-fn arity(g: &mut Gil<'_>, args: &[Value], name: &str, min: usize, max: usize) -> PyResult<()> {
+pub(crate) fn arity(
+    g: &mut Gil<'_>,
+    args: &[Value],
+    name: &str,
+    min: usize,
+    max: usize,
+) -> PyResult<()> {
     // `args` includes `self` for methods; counts here exclude it. An unbound method called
     // with nothing (`list.pop()`) has no `self` at all.
     if args.is_empty() {

@@ -3,7 +3,7 @@
 //! (normalization, reference counts, per-kind accounting, teardown) and the crate-internal
 //! entry points the C ABI will call.
 
-use crate::test_config;
+use crate::{caught, test_config};
 use molt_state::hash::HashSeed;
 use molt_state::value::{SMALL_INT_MAX, SMALL_INT_MIN, Unpacked};
 use molt_state::{Config, Gil, Runtime, Value};
@@ -19,13 +19,6 @@ const MIRI_STRIDE: usize = 2000;
 /// arithmetic of long operands is what makes Miri slow; natively every case runs).
 const MIRI_MAX_LINE: usize = 200;
 const MIRI_MAX_OPERAND: usize = 80;
-
-fn caught(g: &mut Gil<'_>) -> String {
-    let e = g.err_fetch().expect("an exception is set");
-    let d = g.describe_exception(e);
-    g.decref(e).unwrap();
-    d
-}
 
 fn config(seed: u32) -> Config {
     Config {

@@ -17,7 +17,7 @@ mod slot;
 mod tasks;
 mod value;
 
-use molt_state::Config;
+use molt_state::{Config, Gil};
 
 /// A config independent of the caller's environment, with the registry on.
 pub fn test_config() -> Config {
@@ -27,6 +27,14 @@ pub fn test_config() -> Config {
         hash_seed: Some(molt_state::hash::HashSeed::Fixed(0)),
         ..Config::default()
     }
+}
+
+/// Fetches the current exception and returns "Class: message" (clearing it).
+pub fn caught(g: &mut Gil<'_>) -> String {
+    let e = g.err_fetch().expect("an exception is set");
+    let d = g.describe_exception(e);
+    g.decref(e).unwrap();
+    d
 }
 
 /// Loop counts shrink under Miri, which is about a thousand times slower.
