@@ -25,7 +25,7 @@ import os
 import platform
 import sys
 
-from gencommon import fail, read, start
+from gencommon import check_or_write, fail, start
 import unicodedata
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -150,18 +150,9 @@ def main():
 
     ranges = non_printable_ranges()
     text = rust_text(ranges)
-    stale = read(OUT_PATH) != text
+    status = check_or_write(OUT_PATH, text, check, ROOT, "gen_printable.py")
     if check:
-        if stale:
-            print(
-                f"{os.path.relpath(OUT_PATH, ROOT)} is out of date: run python3 scripts/gen_printable.py",
-                file=sys.stderr,
-            )
-        return 1 if stale else 0
-    if stale:
-        with open(OUT_PATH, "w", encoding="utf-8", newline="") as f:
-            f.write(text)
-        print(f"wrote {os.path.relpath(OUT_PATH, ROOT)}")
+        return status
     count = sum(end - start + 1 for start, end in ranges)
     print(f"{len(ranges)} non-printable ranges ({count} code points), Unicode {unicodedata.unidata_version}")
     return 0

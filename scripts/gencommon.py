@@ -33,6 +33,23 @@ def write(path, text):
         f.write(text)
 
 
+def check_or_write(path, text, check, root, script):
+    """The common end of a generator whose output is one file: with `check`, returns 1 (and
+    says so) if `path` is not exactly `text`; otherwise writes it if it differs. Returns the
+    exit status."""
+    stale = read(path) != text
+    rel = os.path.relpath(path, root)
+    if check:
+        if stale:
+            print(f"{rel} is out of date: run python3 scripts/{script}", file=sys.stderr)
+        return 1 if stale else 0
+    if stale:
+        with open(path, "w", encoding="utf-8", newline="") as f:
+            f.write(text)
+        print(f"wrote {rel}")
+    return 0
+
+
 def child_outputs(script, seeds):
     """Runs `script --child` in a new interpreter once for each PYTHONHASHSEED in `seeds`
     (the seed only takes effect at interpreter start-up) and returns each child's output

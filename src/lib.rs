@@ -28,6 +28,7 @@ pub mod async_rt;
 pub mod builtins;
 pub mod caps;
 pub mod config;
+mod digits;
 pub mod error;
 #[cfg(not(molt_loom))]
 pub mod ffi;

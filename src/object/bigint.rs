@@ -626,6 +626,28 @@ fn digit_value(c: u8) -> Option<u32> {
     }
 }
 
+/// CPython's `_PyUnicode_TransformDecimalAndSpaceToASCII`, the first step of `int(str)`:
+/// non-ASCII whitespace becomes a space and non-ASCII decimal digits (Unicode category Nd,
+/// `src/digits.rs`) their ASCII digits. `None` if another non-ASCII character is left (the
+/// literal is invalid). Borrows an ASCII string as it is.
+fn to_ascii_literal(s: &str) -> Option<std::borrow::Cow<'_, str>> {
+    if s.is_ascii() {
+        return Some(std::borrow::Cow::Borrowed(s));
+    }
+    s.chars()
+        .map(|c| {
+            if c.is_ascii() {
+                Some(c)
+            } else if crate::object::natives::is_py_space(c) {
+                Some(' ')
+            } else {
+                crate::digits::decimal_value(c).and_then(|d| char::from_digit(d, 10))
+            }
+        })
+        .collect::<Option<String>>()
+        .map(std::borrow::Cow::Owned)
+}
+
 /// Why [`parse`] refused a string.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) enum ParseError {
@@ -641,7 +663,10 @@ pub(crate) enum ParseError {
 /// no leading zeros in a nonzero decimal. `limit` is the digit limit for bases that are not
 /// powers of two (0: none).
 pub(crate) fn parse(s: &str, base: u32, limit: usize) -> Result<BigInt, ParseError> {
-    let s = s.trim_matches(crate::object::natives::is_py_space);
+    let ascii = to_ascii_literal(s).ok_or(ParseError::Invalid)?;
+    // Only ASCII whitespace is stripped (CPython's `Py_ISSPACE`): U+001C..U+001F, which
+    // `str.split()` treats as whitespace, make an int literal invalid.
+    let s = ascii.trim_matches(|c: char| matches!(c, ' ' | '\t' | '\n' | '\x0b' | '\x0c' | '\r'));
     let b = s.as_bytes();
     let (negative, mut rest) = match b.first() {
         Some(b'-') => (true, &b[1..]),

@@ -687,10 +687,13 @@ pub(crate) fn construct(g: &mut Gil<'_>, cls: u32, a: &[Value]) -> PyResult<Valu
             g.alloc_instance(core::OBJECT)
         }
         core::INT => {
-            at_most(g, 1, "int")?;
+            at_most(g, 2, "int")?;
             let Some(&x) = a.first() else {
                 return Ok(Value::int(0).expect("small"));
             };
+            if let Some(&b) = a.get(1) {
+                return int_with_base(g, x, b);
+            }
             match x.unpack() {
                 Unpacked::Int(_) => Ok(x),
                 Unpacked::Bool(b) => g.int(b as i64),
@@ -729,19 +732,7 @@ pub(crate) fn construct(g: &mut Gil<'_>, cls: u32, a: &[Value]) -> PyResult<Valu
                             ));
                         }
                     };
-                    match parse_int(&text) {
-                        Some(Some(i)) => g.int(i),
-                        // Well-formed but beyond the small-int range: a big int (CPython's
-                        // digit limit applies).
-                        Some(None) => g.int_from_str(&text, 10),
-                        None => Err(g.raise_new(
-                            "ValueError",
-                            format!(
-                                "invalid literal for int() with base 10: {}",
-                                crate::gil::str_repr(&text)
-                            ),
-                        )),
-                    }
+                    g.int_from_str(&text, 10)
                 }
             }
         }
@@ -858,49 +849,35 @@ pub(crate) fn construct(g: &mut Gil<'_>, cls: u32, a: &[Value]) -> PyResult<Valu
     }
 }
 
-/// `int(text)` in base 10 as CPython 3.11 parses it: surrounding whitespace (ASCII
-/// whitespace, and the non-ASCII code points `str.isspace()` accepts; not U+001C..U+001F,
-/// which CPython's parser does not skip), an optional sign, then digits with single
-/// underscores between digits. `None`: not a literal; `Some(None)`: a literal outside the
-/// small-int range. Non-ASCII decimal digits (which CPython accepts) are not supported.
-fn parse_int(text: &str) -> Option<Option<i64>> {
-    let space = |c: char| {
-        if c.is_ascii() {
-            matches!(c, ' ' | '\t' | '\n' | '\x0b' | '\x0c' | '\r')
-        } else {
-            is_py_space(c)
+/// `int(x, base)`: `x` must be a str; `base` an int (0 or 2..=36, else `ValueError`), checked
+/// in CPython's order (the base's type, then `x`'s, then the base's range).
+fn int_with_base(g: &mut Gil<'_>, x: Value, base: Value) -> PyResult<Value> {
+    let base = match base.unpack() {
+        Unpacked::Int(i) => i,
+        Unpacked::Bool(b) => i64::from(b),
+        _ if bigint::is_big(base) => i64::MAX, // out of range, as any huge base
+        _ => {
+            let t = g.type_name(base)?;
+            return Err(g.raise_new(
+                "TypeError",
+                format!("'{t}' object cannot be interpreted as an integer"),
+            ));
         }
     };
-    let t = text.trim_matches(space);
-    let (negative, digits) = match t.as_bytes().first()? {
-        b'-' => (true, &t[1..]),
-        b'+' => (false, &t[1..]),
-        _ => (false, t),
-    };
-    let bytes = digits.as_bytes();
-    if !bytes.first()?.is_ascii_digit() || !bytes.last()?.is_ascii_digit() {
-        return None;
-    }
-    let mut value: Option<i64> = Some(0);
-    let mut prev_underscore = false;
-    for &b in bytes {
-        match b {
-            b'0'..=b'9' => {
-                prev_underscore = false;
-                let d = i64::from(b - b'0');
-                value = value.and_then(|v| v.checked_mul(10)).and_then(|v| {
-                    if negative {
-                        v.checked_sub(d)
-                    } else {
-                        v.checked_add(d)
-                    }
-                });
+    let text = match g.str_text(x) {
+        Ok(t) => t.to_owned(),
+        Err(_) => {
+            if let Some(e) = g.err_fetch() {
+                g.release(e);
             }
-            b'_' if !prev_underscore => prev_underscore = true,
-            _ => return None,
+            return Err(g.raise_new(
+                "TypeError",
+                "int() can't convert non-string with explicit base",
+            ));
         }
-    }
-    Some(value.filter(|v| (crate::value::SMALL_INT_MIN..=crate::value::SMALL_INT_MAX).contains(v)))
+    };
+    // Negative or huge: out of range (the parser's ValueError).
+    g.int_from_str(&text, u32::try_from(base).unwrap_or(1))
 }
 
 /// The items of a tuple, list, str (its characters) or dict (its keys), as new references.

@@ -462,3 +462,63 @@ fn constructors() {
     drop(g);
     assert!(rt.shutdown().unwrap().leaks.is_empty());
 }
+
+/// `int(x)` and `int(x, base)` through the `int` constructor, with Unicode digits and
+/// spaces. Expected values and messages are CPython 3.11's (python3 -c "int(...)").
+#[test]
+fn int_constructor_with_a_base_and_unicode_digits() {
+    let rt = Runtime::new(test_config());
+    let mut g = rt.gil();
+    let int = g.builtin_class("int").unwrap();
+    let mut call = |g: &mut Gil<'_>, args: &[Value]| -> String {
+        match g.call(int, args) {
+            Ok(v) => {
+                let r = g.repr(v).unwrap();
+                g.decref(v).unwrap();
+                r
+            }
+            Err(_) => caught(g),
+        }
+    };
+    let s = |g: &mut Gil<'_>, t: &str| g.str(t).unwrap();
+    let i = |n: i64| Value::int(n).unwrap();
+    let cases: Vec<(Vec<Value>, &str)> = vec![
+        (vec![s(&mut g, "z"), i(36)], "35"),
+        (vec![s(&mut g, " \u{0661}\u{0665} ")], "15"),
+        (vec![s(&mut g, "\u{0661}\u{0662}"), i(0)], "12"),
+        (vec![s(&mut g, "0x\u{0661}\u{0662}"), i(0)], "18"),
+        (vec![s(&mut g, "\u{a0}12\u{2003}")], "12"),
+        (vec![s(&mut g, "ff_ff"), i(16)], "65535"),
+        (
+            vec![s(&mut g, "\x1c5")],
+            "ValueError: invalid literal for int() with base 10: '\\x1c5'",
+        ),
+        (
+            vec![i(5), Value::float(1.5)],
+            "TypeError: 'float' object cannot be interpreted as an integer",
+        ),
+        (
+            vec![i(5), i(10)],
+            "TypeError: int() can't convert non-string with explicit base",
+        ),
+        (
+            vec![s(&mut g, "1"), i(-1)],
+            "ValueError: int() base must be >= 2 and <= 36, or 0",
+        ),
+        (
+            vec![s(&mut g, "12"), Value::TRUE],
+            "ValueError: int() base must be >= 2 and <= 36, or 0",
+        ),
+        (
+            vec![s(&mut g, "1"), i(37)],
+            "ValueError: int() base must be >= 2 and <= 36, or 0",
+        ),
+    ];
+    for (args, want) in cases {
+        let got = call(&mut g, &args);
+        assert_eq!(got, want, "int{args:?}");
+        for a in args {
+            g.decref(a).unwrap();
+        }
+    }
+}
