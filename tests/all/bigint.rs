@@ -470,7 +470,7 @@ fn int_constructor_with_a_base_and_unicode_digits() {
     let rt = Runtime::new(test_config());
     let mut g = rt.gil();
     let int = g.builtin_class("int").unwrap();
-    let mut call = |g: &mut Gil<'_>, args: &[Value]| -> String {
+    let call = |g: &mut Gil<'_>, args: &[Value]| -> String {
         match g.call(int, args) {
             Ok(v) => {
                 let r = g.repr(v).unwrap();
