@@ -491,10 +491,16 @@ fn arg_text(g: &mut Gil<'_>, v: Value, func: &str, what: &str) -> PyResult<Strin
     }
 }
 
+/// An int argument used as a size or position (`pop`, `insert`, `maxsplit`, `count`): a
+/// big int is CPython's `OverflowError` (it does not fit a C `ssize_t`).
 fn index_arg(g: &mut Gil<'_>, v: Value, what: &str) -> PyResult<i64> {
     match v.unpack() {
         Unpacked::Int(i) => Ok(i),
         Unpacked::Bool(b) => Ok(b as i64),
+        _ if bigint::is_big(v) => Err(g.raise_new(
+            "OverflowError",
+            "Python int too large to convert to C ssize_t",
+        )),
         _ => {
             let t = g.type_name(v)?;
             Err(g.raise_new(
@@ -503,6 +509,14 @@ fn index_arg(g: &mut Gil<'_>, v: Value, what: &str) -> PyResult<i64> {
             ))
         }
     }
+}
+
+/// A subscript (`seq[i]`): as [`index_arg`], but a big int is CPython's `IndexError`.
+fn subscript_arg(g: &mut Gil<'_>, v: Value, what: &str) -> PyResult<i64> {
+    if bigint::is_big(v) {
+        return Err(g.raise_new("IndexError", "cannot fit 'int' into an index-sized integer"));
+    }
+    index_arg(g, v, what)
 }
 
 // -------------------------------------------------------------------- builtins module
@@ -1708,7 +1722,7 @@ fn bytes_decode(g: &mut Gil<'_>, a: &[Value]) -> PyResult<Value> {
 fn seq_getitem(g: &mut Gil<'_>, a: &[Value]) -> PyResult<Value> {
     arity(g, a, "__getitem__", 1, 1)?;
     let what = g.type_name(a[0])?;
-    let i = index_arg(g, a[1], &what)?;
+    let i = subscript_arg(g, a[1], &what)?;
     g.get_item_index(a[0], i)
 }
 
@@ -1809,7 +1823,7 @@ fn list_extend(g: &mut Gil<'_>, a: &[Value]) -> PyResult<Value> {
 
 fn list_setitem(g: &mut Gil<'_>, a: &[Value]) -> PyResult<Value> {
     arity(g, a, "__setitem__", 2, 2)?;
-    let index = index_arg(g, a[1], "list")?;
+    let index = subscript_arg(g, a[1], "list")?;
     g.check(a[2])
         .map_err(|_| g.raise_new("ReferenceError", "stale value"))?;
     let l = list_mut(g, a[0], "__setitem__")?;

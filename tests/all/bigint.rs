@@ -522,3 +522,47 @@ fn int_constructor_with_a_base_and_unicode_digits() {
         }
     }
 }
+
+/// A big int as a subscript is CPython's IndexError, as a size or position argument its
+/// OverflowError (python3: `[1, 2][2**70]`, `[1].pop(2**70)`, `"a b".split(None, 2**70)`).
+#[test]
+fn big_ints_as_indices() {
+    let rt = Runtime::new(test_config());
+    let mut g = rt.gil();
+    let big = g.int_from_str("1180591620717411303424", 10).unwrap(); // 2**70
+    let one = Value::int(1).unwrap();
+    let list = g.list(&[one, one]).unwrap();
+    let text = g.str("a b").unwrap();
+    for (obj, name, args, want) in [
+        (
+            list,
+            "__getitem__",
+            vec![big],
+            "IndexError: cannot fit 'int' into an index-sized integer",
+        ),
+        (
+            list,
+            "__setitem__",
+            vec![big, one],
+            "IndexError: cannot fit 'int' into an index-sized integer",
+        ),
+        (
+            list,
+            "pop",
+            vec![big],
+            "OverflowError: Python int too large to convert to C ssize_t",
+        ),
+        (
+            text,
+            "split",
+            vec![Value::NONE, big],
+            "OverflowError: Python int too large to convert to C ssize_t",
+        ),
+    ] {
+        assert!(g.call_method(obj, name, &args).is_err(), "{name}");
+        assert_eq!(caught(&mut g), want, "{name}");
+    }
+    for v in [big, list, text] {
+        g.decref(v).unwrap();
+    }
+}
