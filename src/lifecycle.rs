@@ -574,6 +574,7 @@ impl RuntimeSlot {
     /// `body` must not call back into the runtime (no `molt_*` call, no token, no user code
     /// such as a native function): it gets the only access to `Interp` for its duration,
     /// without the token bookkeeping that would catch a nested one.
+    #[cfg(not(molt_loom))] // only the C ABI (not built for loom) uses it
     #[inline]
     pub(crate) unsafe fn with_interp_held<T>(
         &self,

@@ -2,16 +2,8 @@
 //! classes and method tables, the method cache, user classes, exceptions, modules, and
 //! values that outlive their runtime.
 
-use crate::test_config;
+use crate::{caught, test_config};
 use molt_state::{Config, Gil, Runtime, Value};
-
-/// Fetches the current exception and returns "Class: message" (clearing it).
-fn caught(g: &mut Gil<'_>) -> String {
-    let e = g.err_fetch().expect("an exception is set");
-    let d = g.describe_exception(e);
-    g.decref(e).unwrap();
-    d
-}
 
 fn text(g: &mut Gil<'_>, v: Value) -> String {
     let s = g.str_text(v).unwrap().to_owned();

@@ -1,8 +1,8 @@
 //! Tasks, cancel tokens, per-task exception state, the worker threads and the quiescent
 //! shutdown (the async registries).
 
-use crate::{scaled, test_config};
-use molt_state::{Config, Gil, Runtime, RuntimeState, ShutdownError, TaskState, Value};
+use crate::{caught, scaled, test_config};
+use molt_state::{Config, Runtime, RuntimeState, ShutdownError, TaskState, Value};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -12,14 +12,6 @@ fn config(workers: usize) -> Config {
         workers: Some(workers),
         ..test_config()
     }
-}
-
-/// Fetches the current exception and returns "Class: message" (clearing it).
-fn caught(g: &mut Gil<'_>) -> String {
-    let e = g.err_fetch().expect("an exception is set");
-    let d = g.describe_exception(e);
-    g.decref(e).unwrap();
-    d
 }
 
 /// Names of this process's threads that belong to runtime `id`'s workers.
