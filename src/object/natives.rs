@@ -1001,32 +1001,24 @@ fn container_cmp(
     Ok(Value::bool(g.eq(a[0], a[1])? == eq))
 }
 
-fn list_eq(g: &mut Gil<'_>, a: &[Value]) -> PyResult<Value> {
-    container_cmp(g, a, "__eq__", core::LIST, true)
+/// `__eq__`/`__ne__` natives of the built-in containers, one `container_cmp` each.
+macro_rules! container_cmps {
+    ($($name:ident: $class:ident $op:literal $eq:literal;)*) => {$(
+        fn $name(g: &mut Gil<'_>, a: &[Value]) -> PyResult<Value> {
+            container_cmp(g, a, $op, core::$class, $eq)
+        }
+    )*};
 }
-fn list_ne(g: &mut Gil<'_>, a: &[Value]) -> PyResult<Value> {
-    container_cmp(g, a, "__ne__", core::LIST, false)
-}
-fn tuple_eq(g: &mut Gil<'_>, a: &[Value]) -> PyResult<Value> {
-    container_cmp(g, a, "__eq__", core::TUPLE, true)
-}
-fn tuple_ne(g: &mut Gil<'_>, a: &[Value]) -> PyResult<Value> {
-    container_cmp(g, a, "__ne__", core::TUPLE, false)
-}
-fn dict_eq(g: &mut Gil<'_>, a: &[Value]) -> PyResult<Value> {
-    container_cmp(g, a, "__eq__", core::DICT, true)
-}
-fn dict_ne(g: &mut Gil<'_>, a: &[Value]) -> PyResult<Value> {
-    container_cmp(g, a, "__ne__", core::DICT, false)
-}
-fn bytes_eq(g: &mut Gil<'_>, a: &[Value]) -> PyResult<Value> {
-    container_cmp(g, a, "__eq__", core::BYTES, true)
-}
-fn bytes_ne(g: &mut Gil<'_>, a: &[Value]) -> PyResult<Value> {
-    container_cmp(g, a, "__ne__", core::BYTES, false)
-}
-fn str_ne(g: &mut Gil<'_>, a: &[Value]) -> PyResult<Value> {
-    container_cmp(g, a, "__ne__", core::STR, false)
+container_cmps! {
+    list_eq: LIST "__eq__" true;
+    list_ne: LIST "__ne__" false;
+    tuple_eq: TUPLE "__eq__" true;
+    tuple_ne: TUPLE "__ne__" false;
+    dict_eq: DICT "__eq__" true;
+    dict_ne: DICT "__ne__" false;
+    bytes_eq: BYTES "__eq__" true;
+    bytes_ne: BYTES "__ne__" false;
+    str_ne: STR "__ne__" false;
 }
 
 fn obj_hash(g: &mut Gil<'_>, a: &[Value]) -> PyResult<Value> {
