@@ -67,6 +67,37 @@ fn float() -> impl Strategy<Value = f64> {
     prop_oneof![Just(f64::NAN), Just(-0.0), any::<f64>()]
 }
 
+/// Nesting depths: around and far past the default recursion limit (1000), and shallow.
+/// Under Miri only a few shallow and one past the limit (each level is an allocation).
+fn depth() -> impl Strategy<Value = u16> {
+    if cfg!(miri) {
+        prop_oneof![Just(0u16), Just(3), Just(2100)].boxed()
+    } else {
+        prop_oneof![
+            0u16..20,
+            Just(498),
+            Just(999),
+            Just(1000),
+            Just(1001),
+            Just(5000),
+            Just(u16::MAX)
+        ]
+        .boxed()
+    }
+}
+
+/// Digits for `molt_int_from_str`: valid in some base, long, Unicode, or junk.
+fn digits() -> impl Strategy<Value = String> {
+    prop_oneof![
+        "[-+ ]?[0-9_]{1,40}",
+        "[-+]?0[xXoObB][0-9a-fA-F_]{1,30}",
+        Just("9".repeat(4301)), // past the 4,300-digit limit: ValueError
+        Just("\u{0663}\u{0664}".to_owned()), // Arabic-Indic digits: 34
+        Just(" \u{2003}12\u{3000}".to_owned()), // Unicode spaces around
+        any::<String>(),
+    ]
+}
+
 fn bytes() -> impl Strategy<Value = Vec<u8>> {
     proptest::collection::vec(any::<u8>(), 0..6)
 }
@@ -100,6 +131,11 @@ fn rust_op() -> impl Strategy<Value = Op> {
         2 => (idx(), idx()).prop_map(|(dict, key)| Op::DictGet { dict, key }),
         2 => (idx(), any::<i8>()).prop_map(|(seq, index)| Op::GetItem { seq, index }),
         1 => idx().prop_map(Op::Items),
+        // hostile shapes
+        1 => (any::<u8>(), depth()).prop_map(|(kind, depth)| Op::Deep { kind, depth }),
+        1 => (any::<bool>(), any::<u8>()).prop_map(|(dict, how)| Op::SelfCompare { dict, how }),
+        1 => any::<u8>().prop_map(Op::RecursionLimit),
+        1 => (any::<u8>(), any::<u8>()).prop_map(|(room, how)| Op::Exhaust { room, how }),
         // attributes and calls
         4 => (idx(), idx()).prop_map(|(obj, name)| Op::GetAttr { obj, name }),
         2 => (idx(), idx(), idx()).prop_map(|(obj, name, value)| Op::SetAttr { obj, name, value }),
@@ -154,6 +190,11 @@ fn c_op() -> impl Strategy<Value = COp> {
         2 => Just(COp::Fetch),
         1 => Just(COp::Occurred),
         1 => (any::<u64>(), idx()).prop_map(|(bits, entry)| COp::Raw { bits, entry }),
+        1 => any::<u8>().prop_map(COp::NullOut),
+        1 => (any::<u8>(), any::<u64>()).prop_map(|(entry, count)| COp::HugeCount { entry, count }),
+        1 => (any::<bool>(), depth(), any::<u8>())
+            .prop_map(|(tuple, depth, query)| COp::Deep { tuple, depth, query }),
+        1 => (digits(), any::<u8>()).prop_map(|(digits, base)| COp::BigInt { digits, base }),
         1 => (idx(), idx()).prop_map(|(value, entry)| COp::Foreign { value, entry }),
     ]
 }
@@ -186,6 +227,12 @@ fn random_op_sequences_keep_every_invariant() {
         assert!(totals.rejected > 0, "no stale value was rejected");
         assert!(totals.no_runtime > 0, "no C call without a runtime");
         assert!(totals.shutdowns > 0 && totals.cycles > 0 && totals.reclaimed > 0);
+        assert!(totals.recursion_errors > 0, "no RecursionError");
+        assert!(totals.memory_errors > 0, "no MemoryError");
+        assert!(
+            totals.invalid_arguments > 0,
+            "no NULL out-pointer or huge count refused"
+        );
     }
 }
 
@@ -240,11 +287,37 @@ fn a_fixed_sequence_through_every_kind_of_op() {
             bits: u64::MAX,
             entry: 4,
         }),
+        // hostile shapes
+        Op::C(COp::NullOut(0)),
+        Op::C(COp::HugeCount { entry: 2, count: 5 }),
+        Op::C(COp::Deep {
+            tuple: false,
+            depth: 2100,
+            query: 0,
+        }),
+        Op::C(COp::BigInt {
+            digits: "-123_456_789_012_345_678_901".into(),
+            base: 0,
+        }),
+        Op::Deep {
+            kind: 0,
+            depth: 2100,
+        },
+        Op::SelfCompare {
+            dict: false,
+            how: 2,
+        },
+        Op::RecursionLimit(0),
+        Op::Exhaust { room: 3, how: 1 },
         Op::ReleaseAll,
     ];
     let stats = lang::run(&ops, usize::MAX);
     assert!(stats.rejected >= 5, "{stats:?}");
     assert!(stats.no_runtime >= 1, "{stats:?}");
     assert!(stats.shutdowns >= 4, "{stats:?}");
-    assert_eq!(stats.cycles, 1, "{stats:?}");
+    assert_eq!(stats.cycles, 3, "{stats:?}");
+    // C repr, Rust == and repr (2,100 deep), a.count(b) of self-referential lists.
+    assert_eq!(stats.recursion_errors, 4, "{stats:?}");
+    assert_eq!(stats.memory_errors, 1, "{stats:?}");
+    assert_eq!(stats.invalid_arguments, 2, "{stats:?}");
 }

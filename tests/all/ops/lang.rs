@@ -120,7 +120,17 @@ pub const CLEAN_ERRORS: &[&str] = &[
     "UnicodeDecodeError",
     "ModuleNotFoundError",
     "CancelledError",
+    "RecursionError",
+    "MemoryError",
 ];
+
+/// The limits [`Op::RecursionLimit`] sets: 0 is a `ValueError`; none is above the default
+/// (1000), which the test threads' stacks are sized for (a host that raises the limit
+/// needs a stack to match, as in CPython).
+pub const RECURSION_LIMITS: &[i64] = &[0, 1, 10, 100, 1000];
+
+/// Bases for [`COp::BigInt`] (37 and -1 are `ValueError`).
+pub const INT_BASES: &[i32] = &[0, 2, 8, 10, 16, 36, 37, -1];
 
 /// At most this many values are kept; more new references are released at once.
 const MAX_VALUES: usize = 256;
@@ -204,6 +214,39 @@ pub enum Op {
     },
     /// `g.items(seq)`: every item of a live container must be live.
     Items(u8),
+    // ---- hostile shapes: deep and self-referential containers, heap exhaustion
+    /// Two containers `depth` levels deep of kind `kind % 3` (list, tuple, dict), built
+    /// alike, then `==` of the two and `repr` and `hash` of one: `==` and `repr` succeed
+    /// well inside the recursion limit and are `RecursionError` well past it; a tuple's
+    /// hash is iterative (CPython's is too) and a list or dict is unhashable at any depth;
+    /// never a stack overflow. The first is kept.
+    Deep {
+        /// List, tuple or dict (`% 3`).
+        kind: u8,
+        /// Levels of nesting.
+        depth: u16,
+    },
+    /// Two distinct containers that contain themselves (`a = [a]; b = [b]`, or dicts
+    /// `a[0] = a`), compared by `how % 4`: `a == b`, `a.__ne__(b)`, `a.count(b)` (for
+    /// dicts `a.__eq__(b)`), `a == a`. CPython 3.11 raises `RecursionError` for the first
+    /// three and gives `True` for the last. Both are kept.
+    SelfCompare {
+        /// Dicts instead of lists.
+        dict: bool,
+        /// Which comparison (`% 4`).
+        how: u8,
+    },
+    /// `sys.setrecursionlimit(RECURSION_LIMITS[i])` (the first is a `ValueError`).
+    RecursionLimit(u8),
+    /// The heap limit lowered to `room % 64` objects above what is live, then an op that
+    /// needs more (`how % 3`: empty lists one by one, `str.split` of a long string, a deep
+    /// list): `MemoryError`, with nothing half-built left alive; then the limit restored.
+    Exhaust {
+        /// Objects that may still be allocated (`% 64`).
+        room: u8,
+        /// Which op (`% 3`).
+        how: u8,
+    },
     // ---- attributes and calls
     /// `g.getattr(obj, NAMES[name])`.
     GetAttr {
@@ -379,6 +422,37 @@ pub enum COp {
     Fetch,
     /// `molt_err_occurred`.
     Occurred,
+    /// An entry point that makes a result, called with a NULL out-pointer (`entry` picks
+    /// which): `MOLT_ERR_INVALID_ARGUMENT`, and nothing allocated.
+    NullOut(u8),
+    /// An entry point taking a count, called with one above `isize::MAX` (`count` with its
+    /// top bit set; `entry` picks which) and a valid short buffer:
+    /// `MOLT_ERR_INVALID_ARGUMENT`, nothing read past the buffer and nothing allocated.
+    HugeCount {
+        /// Which entry point.
+        entry: u8,
+        /// The count's low bits.
+        count: u64,
+    },
+    /// A list (or tuple) `depth` levels deep built through the C ABI, then `molt_repr`,
+    /// `molt_hash` or `__eq__` of two (`query % 3`): `RecursionError` past the recursion
+    /// limit, never a crash. Nothing is kept.
+    Deep {
+        /// Tuples instead of lists.
+        tuple: bool,
+        /// Levels of nesting.
+        depth: u16,
+        /// Which query.
+        query: u8,
+    },
+    /// `molt_int_from_str(digits, INT_BASES[base])`, then `molt_int_to_str` of the result;
+    /// bad syntax or base is `ValueError`.
+    BigInt {
+        /// The digits.
+        digits: String,
+        /// Index into [`INT_BASES`].
+        base: u8,
+    },
     /// Raw bits as a value argument (`entry` picks len, hash, repr, int_as_i64 or decref).
     Raw {
         /// The bits.
@@ -419,6 +493,12 @@ pub struct Stats {
     pub cycles: u64,
     /// Stale values that matched a live object of the current runtime (documented, ~2^-16).
     pub aliased: u64,
+    /// `RecursionError`s raised by deep or self-referential containers.
+    pub recursion_errors: u64,
+    /// `MemoryError`s raised by an exhausted heap.
+    pub memory_errors: u64,
+    /// C calls refused for a NULL out-pointer or a count above `isize::MAX`.
+    pub invalid_arguments: u64,
 }
 
 impl Stats {
@@ -434,6 +514,9 @@ impl Stats {
         self.reclaimed += other.reclaimed;
         self.cycles += other.cycles;
         self.aliased += other.aliased;
+        self.recursion_errors += other.recursion_errors;
+        self.memory_errors += other.memory_errors;
+        self.invalid_arguments += other.invalid_arguments;
     }
 }
 
@@ -729,6 +812,88 @@ fn settle<T>(
             None
         }
     }
+}
+
+/// The outcome of a Rust call whose failure the op checks itself: `Err(class name)`, with
+/// the exception fetched and released (a clean class, or the op panics).
+fn outcome<T>(g: &mut Gil<'_>, r: PyResult<T>, what: &str) -> Result<T, String> {
+    r.map_err(|_| {
+        let e = g
+            .err_fetch()
+            .unwrap_or_else(|| panic!("{what}: Err(Raised) without a current exception"));
+        let name = g.type_name(e).expect("a fetched exception is live");
+        let text = g.describe_exception(e);
+        g.decref(e).expect("the fetched reference");
+        assert!(
+            CLEAN_ERRORS.contains(&name.as_str()),
+            "{what}: not a clean error: {text}"
+        );
+        name
+    })
+}
+
+/// How a query of a deep container behaves (CPython 3.11's behaviour).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Deepness {
+    /// Recursive (`==`, `repr`): `RecursionError` past the recursion limit.
+    Recursive,
+    /// Iterative, as CPython's tuple hash (an explicit stack): succeeds at any depth.
+    Iterative,
+    /// `hash` of a list or dict: `TypeError` (unhashable) at any depth.
+    Unhashable,
+}
+
+/// Checks the outcome of a query of a container `depth` levels deep under recursion limit
+/// `limit`. A recursive query succeeds well inside it, is `RecursionError` well past it,
+/// and either near it (the levels it spends per container are an implementation detail).
+fn deep_outcome<T>(
+    stats: &mut Stats,
+    depth: usize,
+    limit: usize,
+    how: Deepness,
+    r: &Result<T, String>,
+    what: &str,
+) {
+    let err = r.as_ref().err().map(String::as_str);
+    if err == Some("RecursionError") {
+        stats.recursion_errors += 1;
+    }
+    let at = format!("{what} {depth} levels deep, limit {limit}");
+    match how {
+        Deepness::Unhashable => assert_eq!(err, Some("TypeError"), "{at}"),
+        Deepness::Iterative => assert_eq!(err, None, "{at}"),
+        Deepness::Recursive if (depth + 1) * 2 <= limit => assert_eq!(err, None, "{at}"),
+        Deepness::Recursive if depth > limit * 2 + 8 => {
+            assert_eq!(err, Some("RecursionError"), "{at}")
+        }
+        Deepness::Recursive => assert!(
+            matches!(err, None | Some("RecursionError")),
+            "{at}: {err:?}"
+        ),
+    }
+}
+
+/// A new container `depth` levels deep: `[[...[]]]`, `((...(),),)` or `{0: {0: ... {}}}`.
+fn build_deep(g: &mut Gil<'_>, kind: u8, depth: usize) -> Value {
+    let key = Value::int(0).expect("a small int");
+    let mut v = match kind % 3 {
+        0 => g.list(&[]),
+        1 => g.tuple(&[]),
+        _ => g.dict(),
+    }
+    .expect("the heap has room");
+    for _ in 0..depth {
+        let outer = match kind % 3 {
+            0 => g.list(&[v]),
+            1 => g.tuple(&[v]),
+            _ => g.dict().and_then(|d| g.dict_set(d, key, v).map(|()| d)),
+        }
+        .expect("the heap has room");
+        // The outer container holds it now.
+        g.decref(v).expect("our reference");
+        v = outer;
+    }
+    v
 }
 
 /// Takes over a new reference from the Rust API (releasing it if the sequence holds too
@@ -1152,6 +1317,133 @@ impl Machine {
                 let args_v: Vec<Value> = o.iter().map(|k| value(k.bits)).collect();
                 let r = g.call(value(p.bits), &args_v);
                 new(g, vals, stats, r, ex, true, "call");
+            }
+            Op::Deep { kind, depth } => {
+                let depth = usize::from(*depth);
+                let limit = g.recursion_limit() as usize;
+                let a = build_deep(g, *kind, depth);
+                let b = build_deep(g, *kind, depth);
+                let r = g.eq(a, b);
+                let r = outcome(g, r, "== of deep containers");
+                deep_outcome(stats, depth, limit, Deepness::Recursive, &r, "==");
+                if let Ok(eq) = r {
+                    assert!(eq, "containers built alike are equal");
+                }
+                let r = g.repr(a);
+                let r = outcome(g, r, "repr of a deep container");
+                deep_outcome(stats, depth, limit, Deepness::Recursive, &r, "repr");
+                let r = g.hash(a);
+                let r = outcome(g, r, "hash of a deep container");
+                let how = if kind % 3 == 1 {
+                    Deepness::Iterative
+                } else {
+                    Deepness::Unhashable
+                };
+                deep_outcome(stats, depth, limit, how, &r, "hash");
+                g.decref(b).expect("our reference");
+                keep(g, vals, home, a, false);
+            }
+            Op::SelfCompare { dict, how } => {
+                let key = Value::int(0).expect("a small int");
+                let mut make = |g: &mut Gil<'_>| {
+                    let v = if *dict { g.dict() } else { g.list(&[]) }.expect("the heap has room");
+                    if *dict {
+                        g.dict_set(v, key, v).expect("a dict as its own value");
+                    } else {
+                        g.call_method(v, "append", &[v])
+                            .expect("a list appended to itself");
+                    }
+                    stats.cycles += 1;
+                    v
+                };
+                let a = make(g);
+                let b = make(g);
+                let r = match how % 4 {
+                    0 => g.eq(a, b).map(Value::bool),
+                    1 => g.call_method(a, "__ne__", &[b]),
+                    2 if *dict => g.call_method(a, "__eq__", &[b]),
+                    2 => g.call_method(a, "count", &[b]),
+                    _ => g.eq(a, a).map(Value::bool),
+                };
+                let r = outcome(g, r, "comparing self-referential containers");
+                if how % 4 == 3 {
+                    assert_eq!(r, Ok(Value::TRUE), "a container equals itself (identity)");
+                } else {
+                    assert_eq!(r, Err("RecursionError".to_owned()), "{op:?}");
+                    stats.recursion_errors += 1;
+                }
+                // Each holds a reference to itself: shared.
+                keep(g, vals, home, a, true);
+                keep(g, vals, home, b, true);
+            }
+            Op::RecursionLimit(i) => {
+                let limit = RECURSION_LIMITS[*i as usize % RECURSION_LIMITS.len()];
+                let r = g.set_recursion_limit(limit);
+                let r = outcome(g, r, "sys.setrecursionlimit");
+                if limit < 1 {
+                    assert_eq!(r, Err("ValueError".to_owned()));
+                } else {
+                    assert_eq!(r, Ok(()));
+                    assert_eq!(i64::from(g.recursion_limit()), limit);
+                }
+            }
+            Op::Exhaust { room, how } => {
+                if g.err_occurred().is_some() {
+                    // A raise would chain it; keep the live count exact.
+                    stats.skipped += 1;
+                    return;
+                }
+                let room = u64::from(*room % 64);
+                // Made before the limit: a string of distinct words (one object each once split).
+                let text = (0..room + 8)
+                    .map(|i| format!("w{i}"))
+                    .collect::<Vec<_>>()
+                    .join(" ");
+                let long = g.str(&text).expect("the heap has room");
+                // The last exception is replaced by the next raise (freeing it): drop it
+                // now, so the live count below is exact.
+                g.clear_last_exception();
+                let before = g.live_objects();
+                g.set_heap_limit(before + room);
+                let r = match how % 3 {
+                    0 => {
+                        let mut made = Vec::new();
+                        let r = loop {
+                            match g.list(&[]) {
+                                Ok(v) => made.push(v),
+                                Err(e) => break Err(e),
+                            }
+                            assert!(made.len() as u64 <= room, "allocated past the limit");
+                        };
+                        for v in made {
+                            g.decref(v).expect("our reference");
+                        }
+                        r
+                    }
+                    1 => g.call_method(long, "split", &[]).map(|_| ()),
+                    _ => {
+                        let mut r = g.list(&[]);
+                        while let Ok(v) = r {
+                            r = g.list(&[v]);
+                            g.decref(v).expect("our reference");
+                        }
+                        r.map(|_| ())
+                    }
+                };
+                let r = outcome(g, r, "an op on an exhausted heap");
+                // The preallocated MemoryError is the runtime's own (left out of the live
+                // count), but held as the last exception it would be reclaimed at teardown
+                // like any object: let it go, so the live count stays exact.
+                g.clear_last_exception();
+                g.set_heap_limit(u64::MAX);
+                assert_eq!(r, Err("MemoryError".to_owned()), "{op:?}");
+                stats.memory_errors += 1;
+                assert_eq!(
+                    g.live_objects(),
+                    before,
+                    "{op:?}: something half-built stayed alive"
+                );
+                g.decref(long).expect("our reference");
             }
             Op::Len(i) | Op::Repr(i) | Op::Hash(i) | Op::Truthy(i) => {
                 let (p, _, ex) = operands!(vals.pick(*i), Vec::new());
@@ -1741,12 +2033,275 @@ impl Machine {
                     self.stats.no_runtime += 1;
                 }
             }
+            COp::NullOut(entry) => self.c_null_out(*entry),
+            COp::HugeCount { entry, count } => self.c_huge_count(*entry, *count),
+            COp::Deep {
+                tuple,
+                depth,
+                query,
+            } => self.c_deep(*tuple, usize::from(*depth), *query),
+            COp::BigInt { digits, base } => {
+                let base = INT_BASES[*base as usize % INT_BASES.len()];
+                // SAFETY: `digits` is valid for its length; a valid out-pointer.
+                let status = unsafe {
+                    molt_int_from_str(
+                        digits.as_ptr().cast::<c_char>(),
+                        digits.len(),
+                        base,
+                        &mut out,
+                    )
+                };
+                if self.c_check(status, Expect::Fine, "molt_int_from_str") {
+                    self.c_keep(out, false);
+                    let mut text = 0u64;
+                    // SAFETY: a valid out-pointer.
+                    let status = unsafe { molt_int_to_str(out, &mut text) };
+                    // A power-of-two base has no digit limit (CPython's too), so the value
+                    // may have more than 4,300 decimal digits: ValueError, as CPython.
+                    if status != MOLT_OK {
+                        assert!(
+                            last_error().contains("Exceeds the limit"),
+                            "{}",
+                            last_error()
+                        );
+                    }
+                    if self.c_check(status, Expect::Fine, "molt_int_to_str") {
+                        self.c_keep(text, false);
+                    }
+                } else if self.c_home.is_some() {
+                    assert_eq!(status, MOLT_ERR_EXCEPTION);
+                }
+            }
             COp::Raw { bits, entry } => self.c_raw(*bits, *entry),
             COp::Foreign { value: v, entry } => match self.rust.pick(*v) {
                 Some(k) => self.c_raw(k.bits, *entry),
                 None => self.stats.skipped += 1,
             },
         }
+    }
+
+    /// The C runtime's live allocations (0 with its registry off).
+    fn c_live(&self) -> i64 {
+        let mut n = 0i64;
+        // SAFETY: a valid out-pointer.
+        let status = unsafe { molt_runtime_live_allocations(&mut n) };
+        assert_eq!(status == MOLT_OK, self.c_home.is_some());
+        n
+    }
+
+    /// Checks a call refused for a bad argument: `MOLT_ERR_INVALID_ARGUMENT` with nothing
+    /// allocated. With no runtime the call is wrong twice over, and either status may come
+    /// first (`MOLT_ERR_NOT_INITIALIZED` or `MOLT_ERR_INVALID_ARGUMENT`).
+    fn c_refused(&mut self, status: i32, live_before: i64, what: &str) {
+        if self.c_home.is_none() {
+            assert!(
+                [MOLT_ERR_NOT_INITIALIZED, MOLT_ERR_INVALID_ARGUMENT].contains(&status),
+                "{what} with no runtime: {status}"
+            );
+            assert!(!last_error().is_empty());
+            self.stats.no_runtime += 1;
+            return;
+        }
+        assert!(
+            !self.c_check(status, Expect::Fine, what),
+            "{what}: succeeded"
+        );
+        assert_eq!(
+            status,
+            MOLT_ERR_INVALID_ARGUMENT,
+            "{what}: {}",
+            last_error()
+        );
+        assert_eq!(
+            self.c_live(),
+            live_before,
+            "{what}: allocated before refusing"
+        );
+        self.stats.invalid_arguments += 1;
+    }
+
+    /// A builtin class (immortal), or `None` with no runtime.
+    fn c_class(&self, name: &CStr) -> u64 {
+        let mut c = MOLT_NONE;
+        // SAFETY: a NUL-terminated name; a valid out-pointer.
+        let status = unsafe { molt_builtin_class(name.as_ptr(), &mut c) };
+        assert_eq!(status == MOLT_OK, self.c_home.is_some(), "{}", last_error());
+        c
+    }
+
+    /// See [`COp::NullOut`].
+    fn c_null_out(&mut self, entry: u8) {
+        let null = std::ptr::null_mut::<u64>();
+        let int_class = self.c_class(c"int");
+        let live = self.c_live();
+        let one = [MOLT_NONE];
+        // SAFETY (every call): valid inputs, NUL-terminated names; the out-pointer is NULL,
+        // which each entry point must refuse before it makes anything.
+        let (status, what) = unsafe {
+            match entry % 16 {
+                0 => (
+                    molt_str_from_utf8(c"ab".as_ptr(), 2, null),
+                    "molt_str_from_utf8",
+                ),
+                1 => (molt_bytes_from(b"ab".as_ptr(), 2, null), "molt_bytes_from"),
+                2 => (
+                    molt_int_from_i64(1 << 60, null),
+                    "molt_int_from_i64 (a big int)",
+                ),
+                3 => (molt_float_from_f64(1.5, null), "molt_float_from_f64"),
+                4 => (molt_tuple_new(one.as_ptr(), 1, null), "molt_tuple_new"),
+                5 => (molt_list_new(one.as_ptr(), 1, null), "molt_list_new"),
+                6 => (molt_dict_new(null), "molt_dict_new"),
+                7 => (
+                    molt_getattr(MOLT_NONE, c"__class__".as_ptr(), null),
+                    "molt_getattr",
+                ),
+                8 => (
+                    molt_call_method(MOLT_NONE, c"__repr__".as_ptr(), one.as_ptr(), 0, null),
+                    "molt_call_method",
+                ),
+                9 => (molt_call(int_class, one.as_ptr(), 0, null), "molt_call"),
+                10 => (molt_repr(MOLT_NONE, null), "molt_repr"),
+                11 => {
+                    let digits = "123456789012345678901234567890";
+                    (
+                        molt_int_from_str(digits.as_ptr().cast(), digits.len(), 10, null),
+                        "molt_int_from_str",
+                    )
+                }
+                12 => (molt_int_to_str(12345, null), "molt_int_to_str"),
+                13 => (molt_import(c"sys".as_ptr(), null), "molt_import"),
+                14 => (
+                    molt_builtin_class(c"int".as_ptr(), null),
+                    "molt_builtin_class",
+                ),
+                _ => (molt_err_fetch(null), "molt_err_fetch"),
+            }
+        };
+        self.c_refused(status, live, what);
+    }
+
+    /// See [`COp::HugeCount`].
+    fn c_huge_count(&mut self, entry: u8, count: u64) {
+        let n = (count | 1 << 63) as usize;
+        let int_class = self.c_class(c"int");
+        let live = self.c_live();
+        let buf = [MOLT_NONE; 4];
+        let text = b"12345678";
+        let mut out = 0u64;
+        // SAFETY (every call): the buffers are valid for a few elements; the count is above
+        // `isize::MAX`, which no buffer can be, so each entry point must refuse it unread.
+        let (status, what) = unsafe {
+            match entry % 7 {
+                0 => (
+                    molt_str_from_utf8(text.as_ptr().cast(), n, &mut out),
+                    "molt_str_from_utf8",
+                ),
+                1 => (
+                    molt_bytes_from(text.as_ptr(), n, &mut out),
+                    "molt_bytes_from",
+                ),
+                2 => (molt_tuple_new(buf.as_ptr(), n, &mut out), "molt_tuple_new"),
+                3 => (molt_list_new(buf.as_ptr(), n, &mut out), "molt_list_new"),
+                4 => (molt_call(int_class, buf.as_ptr(), n, &mut out), "molt_call"),
+                5 => (
+                    molt_call_method(MOLT_NONE, c"__repr__".as_ptr(), buf.as_ptr(), n, &mut out),
+                    "molt_call_method",
+                ),
+                _ => (
+                    molt_int_from_str(text.as_ptr().cast(), n, 10, &mut out),
+                    "molt_int_from_str",
+                ),
+            }
+        };
+        self.c_refused(status, live, what);
+    }
+
+    /// A new C container `depth` levels deep (`None` with no runtime).
+    fn c_build_deep(&mut self, tuple: bool, depth: usize) -> Option<u64> {
+        let mut v = 0u64;
+        // SAFETY: a valid out-pointer (an empty item array may dangle).
+        let status = unsafe {
+            if tuple {
+                molt_tuple_new(std::ptr::NonNull::dangling().as_ptr(), 0, &mut v)
+            } else {
+                molt_list_new(std::ptr::NonNull::dangling().as_ptr(), 0, &mut v)
+            }
+        };
+        if !self.c_check(status, Expect::Fine, "an empty container") {
+            return None;
+        }
+        for _ in 0..depth {
+            let mut outer = 0u64;
+            let item = [v];
+            // SAFETY: `item` is valid for one value; a valid out-pointer.
+            let status = unsafe {
+                if tuple {
+                    molt_tuple_new(item.as_ptr(), 1, &mut outer)
+                } else {
+                    molt_list_new(item.as_ptr(), 1, &mut outer)
+                }
+            };
+            assert_eq!(status, MOLT_OK, "nesting: {}", last_error());
+            // The outer container holds it now.
+            assert_eq!(molt_decref(v), MOLT_OK);
+            v = outer;
+        }
+        Some(v)
+    }
+
+    /// See [`COp::Deep`]. The C runtime's recursion limit is the default, 1000.
+    fn c_deep(&mut self, tuple: bool, depth: usize, query: u8) {
+        let Some(a) = self.c_build_deep(tuple, depth) else {
+            return;
+        };
+        let mut out = 0u64;
+        let (status, what, how) = match query % 3 {
+            // SAFETY: a valid out-pointer.
+            0 => (
+                unsafe { molt_repr(a, &mut out) },
+                "molt_repr",
+                Deepness::Recursive,
+            ),
+            1 => {
+                let mut h = 0i64;
+                // SAFETY: a valid out-pointer.
+                let how = if tuple {
+                    Deepness::Iterative
+                } else {
+                    Deepness::Unhashable
+                };
+                (unsafe { molt_hash(a, &mut h) }, "molt_hash", how)
+            }
+            _ => {
+                let b = self.c_build_deep(tuple, depth).expect("the runtime is up");
+                // SAFETY: a NUL-terminated name; `[b]` valid for one value; an out-pointer.
+                let status =
+                    unsafe { molt_call_method(a, c"__eq__".as_ptr(), [b].as_ptr(), 1, &mut out) };
+                assert_eq!(molt_decref(b), MOLT_OK);
+                (status, "__eq__", Deepness::Recursive)
+            }
+        };
+        let r = if status == MOLT_OK {
+            if out != 0 && query % 3 != 1 {
+                assert_eq!(molt_decref(out), MOLT_OK);
+            }
+            Ok(())
+        } else {
+            assert_eq!(status, MOLT_ERR_EXCEPTION, "{what}: {}", last_error());
+            let class = last_error()
+                .split(':')
+                .next()
+                .unwrap_or_default()
+                .to_owned();
+            let mut e = 0u64;
+            // SAFETY: a valid out-pointer.
+            assert_eq!(unsafe { molt_err_fetch(&mut e) }, MOLT_OK);
+            assert_eq!(molt_decref(e), MOLT_OK);
+            Err(class)
+        };
+        deep_outcome(&mut self.stats, depth, 1000, how, &r, what);
+        assert_eq!(molt_decref(a), MOLT_OK);
     }
 
     /// Bits the C runtime never handed out (or handed out to someone else) as a value
