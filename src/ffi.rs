@@ -618,10 +618,22 @@ pub unsafe extern "C" fn molt_int_from_i64(value: i64, out: *mut u64) -> i32 {
         {
             return out_value!(out, v);
         }
-        with_gil("molt_int_from_i64", |g| {
-            let v = g.int(value).map_err(|r| raised(g, r))?;
-            out_value!(out, v)
-        })
+        // SAFETY: forwarded contract; `out` is not NULL.
+        unsafe { int_from_i64_slow(value, out) }
+    })
+}
+
+/// `molt_int_from_i64` off the held path (or of an int too big for an immediate): out of
+/// line, so the held path's frame stays small.
+///
+/// # Safety
+/// `out` must be valid for a write of `uint64_t`.
+#[cold]
+#[inline(never)]
+unsafe fn int_from_i64_slow(value: i64, out: *mut u64) -> Result<(), Failure> {
+    with_gil("molt_int_from_i64", |g| {
+        let v = g.int(value).map_err(|r| raised(g, r))?;
+        out_value!(out, v)
     })
 }
 
@@ -896,12 +908,36 @@ pub unsafe extern "C" fn molt_len(value: u64, out: *mut usize) -> i32 {
         // Checked before anything is made: a result built for a NULL out-pointer would
         // stay alive with no owner.
         out_arg(out)?;
-        with_gil("molt_len", |g| {
-            let v = value_arg(g, value, "value")?;
-            let n = g.len(v).map_err(|r| raised(g, r))?;
+        // SAFETY: a builtin's length is read from the heap: no user code, no call back.
+        let held = unsafe { DEFAULT.with_interp_held(|_, st| builtin_len(st, value)) };
+        if let Some(Some(n)) = held {
             // SAFETY: forwarded caller contract.
-            unsafe { write_out(out, n, "out") }
-        })
+            return unsafe { write_out(out, n, "out") };
+        }
+        // SAFETY: forwarded caller contract; `out` is not NULL.
+        unsafe { len_slow(value, out) }
+    })
+}
+
+/// The length of a builtin container or str that `bits` refers to, if it is one.
+#[inline]
+fn builtin_len(st: &crate::state::Interp, bits: u64) -> Option<usize> {
+    let v = Value::from_bits(bits).filter(|&v| crate::object::is_heap_value(v))?;
+    st.heap.builtin_len(v)
+}
+
+/// `molt_len` off the held path: out of line, so the held path's frame stays small.
+///
+/// # Safety
+/// `out` must be valid for a write of `size_t`.
+#[cold]
+#[inline(never)]
+unsafe fn len_slow(value: u64, out: *mut usize) -> Result<(), Failure> {
+    with_gil("molt_len", |g| {
+        let v = value_arg(g, value, "value")?;
+        let n = g.len(v).map_err(|r| raised(g, r))?;
+        // SAFETY: forwarded caller contract.
+        unsafe { write_out(out, n, "out") }
     })
 }
 
@@ -956,14 +992,22 @@ pub extern "C" fn molt_incref(value: u64) -> i32 {
         // SAFETY: a heap reference count operation runs no user code and makes no call
         // back into the runtime (freeing releases owned references iteratively).
         let done = unsafe {
-            DEFAULT.with_interp_held(|st| heap_refcount(st, value, crate::object::Heap::incref))
+            DEFAULT.with_interp_held(|_, st| heap_refcount(st, value, crate::object::Heap::incref))
         };
         if done == Some(true) {
             return Ok(());
         }
-        with_gil("molt_incref", |g| {
-            refcount_arg(g, value, crate::object::Heap::incref)
-        })
+        incref_slow(value)
+    })
+}
+
+/// `molt_incref` off the held path (or of a value the held path rejected): out of line, so
+/// the held path's frame stays small.
+#[cold]
+#[inline(never)]
+fn incref_slow(value: u64) -> Result<(), Failure> {
+    with_gil("molt_incref", |g| {
+        refcount_arg(g, value, crate::object::Heap::incref)
     })
 }
 
@@ -975,14 +1019,22 @@ pub extern "C" fn molt_decref(value: u64) -> i32 {
         // SAFETY: a heap reference count operation runs no user code and makes no call
         // back into the runtime (freeing releases owned references iteratively).
         let done = unsafe {
-            DEFAULT.with_interp_held(|st| heap_refcount(st, value, crate::object::Heap::decref))
+            DEFAULT.with_interp_held(|_, st| heap_refcount(st, value, crate::object::Heap::decref))
         };
         if done == Some(true) {
             return Ok(());
         }
-        with_gil("molt_decref", |g| {
-            refcount_arg(g, value, crate::object::Heap::decref)
-        })
+        decref_slow(value)
+    })
+}
+
+/// `molt_decref` off the held path (or of a value the held path rejected): out of line, so
+/// the held path's frame stays small.
+#[cold]
+#[inline(never)]
+fn decref_slow(value: u64) -> Result<(), Failure> {
+    with_gil("molt_decref", |g| {
+        refcount_arg(g, value, crate::object::Heap::decref)
     })
 }
 
@@ -1090,12 +1142,35 @@ pub unsafe extern "C" fn molt_hash(value: u64, out: *mut i64) -> i32 {
         // Checked before anything is made: a result built for a NULL out-pointer would
         // stay alive with no owner.
         out_arg(out)?;
-        with_gil("molt_hash", |g| {
-            let v = value_arg(g, value, "value")?;
-            let h = g.hash(v).map_err(|r| raised(g, r))?;
+        // SAFETY: hashing a heap value runs no user code and makes no call back (a tuple's
+        // hash is iterative).
+        let held = unsafe {
+            DEFAULT.with_interp_held(|rt, st| {
+                let v = Value::from_bits(value).filter(|&v| crate::object::is_heap_value(v))?;
+                crate::gil::hash_heap_value(&mut st.heap, rt.hash_secret(), v)
+            })
+        };
+        if let Some(Some(h)) = held {
             // SAFETY: forwarded caller contract.
-            unsafe { write_out(out, h, "out") }
-        })
+            return unsafe { write_out(out, h, "out") };
+        }
+        // SAFETY: forwarded caller contract; `out` is not NULL.
+        unsafe { hash_slow(value, out) }
+    })
+}
+
+/// `molt_hash` off the held path: out of line, so the held path's frame stays small.
+///
+/// # Safety
+/// `out` must be valid for a write of `int64_t`.
+#[cold]
+#[inline(never)]
+unsafe fn hash_slow(value: u64, out: *mut i64) -> Result<(), Failure> {
+    with_gil("molt_hash", |g| {
+        let v = value_arg(g, value, "value")?;
+        let h = g.hash(v).map_err(|r| raised(g, r))?;
+        // SAFETY: forwarded caller contract.
+        unsafe { write_out(out, h, "out") }
     })
 }
 

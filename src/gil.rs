@@ -735,15 +735,7 @@ impl<'rt> Gil<'rt> {
     /// `len(v)` for str (code points), bytes, tuple, list and dict.
     pub fn len(&mut self, v: Value) -> PyResult<usize> {
         self.check(v).map_err(|e| self.bad(e))?;
-        let n = match self.st.heap.get(v) {
-            Ok(Object::Str(s)) => Some(s.chars),
-            Ok(Object::Bytes(b, _)) => Some(b.len()),
-            Ok(Object::Tuple(t)) => Some(t.len()),
-            Ok(Object::List(l)) => Some(l.len()),
-            Ok(Object::Dict(d)) => Some(d.len()),
-            _ => None,
-        };
-        match n {
+        match self.st.heap.builtin_len(v) {
             Some(n) => Ok(n),
             None => {
                 let t = self.type_name(v)?;
@@ -1798,6 +1790,17 @@ enum HashError {
 fn identity_hash(v: Value) -> i64 {
     let h = v.to_bits().rotate_right(4) as i64;
     if h == -1 { -2 } else { h }
+}
+
+/// The hash of heap value `v` as [`Gil::hash`] computes it, if it has one (`None`: a stale
+/// value or an unhashable type, which the token path reports). Runs no user code.
+#[inline]
+pub(crate) fn hash_heap_value(
+    heap: &mut crate::object::Heap,
+    secret: &hash::HashSecret,
+    v: Value,
+) -> Option<i64> {
+    hash_inner(heap, secret, v).ok()
 }
 
 fn hash_inner(

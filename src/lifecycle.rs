@@ -567,8 +567,8 @@ impl RuntimeSlot {
     }
 
     /// The held path without a token, for a leaf operation on the runtime's mutable state:
-    /// `Some(body(interp))` if this thread holds the slot's GIL and no Rust token of it is
-    /// active, else `None` (the caller takes the ordinary path).
+    /// `Some(body(runtime, interp))` if this thread holds the slot's GIL and no Rust token of
+    /// it is active, else `None` (the caller takes the ordinary path).
     ///
     /// # Safety
     /// `body` must not call back into the runtime (no `molt_*` call, no token, no user code
@@ -578,7 +578,7 @@ impl RuntimeSlot {
     #[inline]
     pub(crate) unsafe fn with_interp_held<T>(
         &self,
-        body: impl FnOnce(&mut crate::state::Interp) -> T,
+        body: impl FnOnce(&RuntimeState, &mut crate::state::Interp) -> T,
     ) -> Option<T> {
         let rt = self.held()?;
         if self.gil.active() {
@@ -587,7 +587,8 @@ impl RuntimeSlot {
         // SAFETY: this thread holds the GIL (`held`), so no other thread touches `Interp`;
         // no token of this thread is active, so no borrow of it is live here (a lent token
         // makes no access while lent); and `body` makes no nested access (the contract).
-        Some(body(unsafe { &mut *rt.interp_ptr().as_ptr() }))
+        // `Interp` is in an `UnsafeCell` of the state, which `&RuntimeState` does not reach.
+        Some(body(rt, unsafe { &mut *rt.interp_ptr().as_ptr() }))
     }
 
     /// Runs `body` with a token of the slot's runtime: on the held path if this thread

@@ -530,6 +530,7 @@ int main(void) {
             target = "<=2";
         }
         ratio(name, "plain_counter", target);
+        ratio(name, "call_plain_counter", target);
     }
 #endif
     printf("# N per repetition:");

@@ -345,6 +345,7 @@ impl Heap {
         ))
     }
 
+    #[inline]
     fn cell(&self, v: Value) -> Result<&Cell, BadValue> {
         let (r, kind) = self.pool_ref(v)?;
         // SAFETY: the pool's values are reached only through this heap, and `&self` excludes
@@ -355,6 +356,7 @@ impl Heap {
         }
     }
 
+    #[inline]
     fn cell_mut(&mut self, v: Value) -> Result<&mut Cell, BadValue> {
         let (r, kind) = self.pool_ref(v)?;
         // SAFETY: the pool's values are reached only through this heap, and `&mut self` is
@@ -369,6 +371,19 @@ impl Heap {
     #[inline]
     pub fn get(&self, v: Value) -> Result<&Object, BadValue> {
         self.cell(v).map(|c| &c.obj)
+    }
+
+    /// `len(v)` if `v` is a live str, bytes, tuple, list or dict (the types with a length).
+    #[inline]
+    pub(crate) fn builtin_len(&self, v: Value) -> Option<usize> {
+        Some(match self.get(v).ok()? {
+            Object::Str(s) => s.chars,
+            Object::Bytes(b, _) => b.len(),
+            Object::Tuple(t) => t.len(),
+            Object::List(l) => l.len(),
+            Object::Dict(d) => d.len(),
+            _ => return None,
+        })
     }
 
     /// The object `v` refers to, mutably.
@@ -395,11 +410,26 @@ impl Heap {
     }
 
     /// Drops a reference; frees the object (and releases what it owns) at zero.
-    #[inline]
+    // Always inline: the C ABI's held path passes it as a function pointer, and the common
+    // case is a few instructions (freeing is out of line).
+    #[inline(always)]
     pub fn decref(&mut self, v: Value) -> Result<(), BadValue> {
         if !is_heap_value(v) {
             return Ok(());
         }
+        // The common case, inline: the count stays above zero (one lookup, no free).
+        let c = self.cell_mut(v)?;
+        if c.refcnt > 1 {
+            c.refcnt -= 1;
+            return Ok(());
+        }
+        self.decref_last(v)
+    }
+
+    /// [`decref`](Self::decref) of the last reference: frees the object and, iteratively,
+    /// what only it kept alive.
+    #[inline(never)]
+    fn decref_last(&mut self, v: Value) -> Result<(), BadValue> {
         let mut pending = Vec::new();
         self.release(v, &mut pending)?;
         while let Some(v) = pending.pop() {

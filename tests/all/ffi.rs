@@ -520,3 +520,96 @@ fn big_ints_through_the_abi() {
     }
     assert_eq!(molt_runtime_shutdown(), MOLT_OK);
 }
+
+/// What one entry point answered: status, output, and the message when it failed.
+#[derive(Debug, PartialEq)]
+struct Answer(i32, i64, Option<String>);
+
+/// Calls `len`, `hash`, `incref` + `decref` on `v` and records the answers, fetching (and
+/// dropping) any exception raised.
+fn answers(v: u64) -> Vec<Answer> {
+    let record = |status: i32, out: i64| {
+        let msg = (status != MOLT_OK).then(last_error);
+        if status == MOLT_ERR_EXCEPTION {
+            let mut e = 0u64;
+            // SAFETY: a valid out-pointer.
+            assert_eq!(unsafe { molt_err_fetch(&mut e) }, MOLT_OK);
+            assert_eq!(molt_decref(e), MOLT_OK);
+        }
+        Answer(status, out, msg)
+    };
+    let (mut n, mut h) = (usize::MAX, i64::MIN);
+    // SAFETY: valid out-pointers.
+    let len = unsafe { molt_len(v, &mut n) };
+    let len = record(len, n as i64);
+    // SAFETY: as above.
+    let hash = unsafe { molt_hash(v, &mut h) };
+    let hash = record(hash, h);
+    let inc = record(molt_incref(v), 0);
+    let dec = record(molt_decref(v), 0);
+    vec![len, hash, inc, dec]
+}
+
+/// The held path (`molt_len`, `molt_hash`, `molt_incref`/`molt_decref` read the heap
+/// directly while this thread holds the GIL) answers exactly as the unheld path, for every
+/// kind of value: results, errors and their messages, stale values.
+#[test]
+fn the_held_path_answers_as_the_unheld_path() {
+    let _g = serial();
+    assert_eq!(molt_runtime_init(), MOLT_OK);
+    let mut values = vec![MOLT_NONE, MOLT_TRUE];
+    // SAFETY (all calls below): out-pointers are valid locals; strings are NUL-terminated
+    // with their lengths.
+    unsafe {
+        let mut v = 0u64;
+        assert_eq!(molt_int_from_i64(-7, &mut v), MOLT_OK);
+        values.push(v);
+        assert_eq!(molt_float_from_f64(2.5, &mut v), MOLT_OK);
+        values.push(v);
+        assert_eq!(molt_str_from_utf8(c"héllo".as_ptr(), 6, &mut v), MOLT_OK);
+        values.push(v);
+        let mut inner = 0u64;
+        assert_eq!(molt_str_from_utf8(c"x".as_ptr(), 1, &mut inner), MOLT_OK);
+        let items = [inner, MOLT_NONE];
+        assert_eq!(molt_tuple_new(items.as_ptr(), 2, &mut v), MOLT_OK);
+        values.push(v);
+        assert_eq!(molt_list_new(items.as_ptr(), 2, &mut v), MOLT_OK);
+        values.push(v);
+        assert_eq!(molt_dict_new(&mut v), MOLT_OK);
+        values.push(v);
+        let digits = "1".repeat(40); // past the small-int range: a big int
+        assert_eq!(
+            molt_int_from_str(digits.as_ptr().cast(), 40, 10, &mut v),
+            MOLT_OK
+        );
+        values.push(v);
+        assert_eq!(molt_builtin_class(c"ValueError".as_ptr(), &mut v), MOLT_OK);
+        values.push(v);
+        // A stale value: freed, its slot not yet reused.
+        let mut gone = 0u64;
+        assert_eq!(molt_str_from_utf8(c"gone".as_ptr(), 4, &mut gone), MOLT_OK);
+        assert_eq!(molt_decref(gone), MOLT_OK);
+        values.push(gone);
+        values.push(0x7ff0_0000_0000_0001); // not a value this runtime made
+        values.push(inner);
+
+        let unheld: Vec<_> = values.iter().map(|&v| answers(v)).collect();
+        assert_eq!(molt_gil_acquire(), MOLT_OK);
+        let held: Vec<_> = values.iter().map(|&v| answers(v)).collect();
+        assert_eq!(molt_gil_release(), MOLT_OK);
+        for ((v, u), h) in values.iter().zip(&unheld).zip(&held) {
+            assert_eq!(u, h, "value {v:#x}: unheld and held answers differ");
+        }
+        // The answers are the expected ones, not merely equal: len and hash of the str.
+        assert_eq!(unheld[4][0], Answer(MOLT_OK, 5, None));
+        assert_eq!(unheld[4][1].0, MOLT_OK);
+        assert_eq!(unheld[6][0], Answer(MOLT_OK, 2, None));
+        assert_eq!(unheld[6][1].0, MOLT_ERR_EXCEPTION, "a list is unhashable");
+        assert_eq!(unheld[10][2].0, MOLT_ERR_STALE_VALUE, "a freed str");
+        for v in &values[4..9] {
+            assert_eq!(molt_decref(*v), MOLT_OK);
+        }
+        assert_eq!(molt_decref(inner), MOLT_OK);
+    }
+    assert_eq!(molt_runtime_shutdown(), MOLT_OK);
+}
