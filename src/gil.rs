@@ -1794,6 +1794,7 @@ fn identity_hash(v: Value) -> i64 {
 
 /// The hash of heap value `v` as [`Gil::hash`] computes it, if it has one (`None`: a stale
 /// value or an unhashable type, which the token path reports). Runs no user code.
+#[cfg(not(molt_loom))] // only the C ABI (not built for loom) uses it
 #[inline]
 pub(crate) fn hash_heap_value(
     heap: &mut crate::object::Heap,

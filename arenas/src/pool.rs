@@ -635,6 +635,16 @@ impl<T> Pool<T> {
         }
     }
 
+    /// Returns a slot that `vacate` just freed to the depot, not to a magazine (this
+    /// thread registers none): a retired slot is only counted.
+    #[cold]
+    fn put_free_shared(&self, free: Free) {
+        if self.retires(free.version) {
+            return self.retire(free.id);
+        }
+        self.put_free_exiting(free.id);
+    }
+
     /// Returns a free id for a thread that is exiting (no magazine): to the depot directly.
     #[cold]
     #[inline(never)]
@@ -1162,6 +1172,19 @@ impl<'a, T> LiveMut<'a, T> {
     /// handed this slot while it is dropped. If `f` panics, the slot stays live.
     #[inline]
     pub fn drop_with<R>(self, f: impl FnOnce(&mut T) -> R) -> R {
+        self.drop_with_to(f, false)
+    }
+
+    /// [`drop_with`](Self::drop_with), returning the slot to the pool's shared free list
+    /// (under its lock) instead of this thread's magazine, so a thread that frees once and
+    /// will not use the pool again (a teardown about to drop the pool) registers no
+    /// magazine for it.
+    pub fn drop_with_shared<R>(self, f: impl FnOnce(&mut T) -> R) -> R {
+        self.drop_with_to(f, true)
+    }
+
+    #[inline(always)]
+    fn drop_with_to<R>(self, f: impl FnOnce(&mut T) -> R, shared: bool) -> R {
         let LiveMut { pool, slot, r } = self;
         // SAFETY: as in `get_mut`.
         let result = slot
@@ -1172,16 +1195,22 @@ impl<'a, T> LiveMut<'a, T> {
         struct Recycle<'a, T> {
             pool: &'a Pool<T>,
             free: Free,
+            shared: bool,
         }
         impl<T> Drop for Recycle<'_, T> {
             #[inline(always)]
             fn drop(&mut self) {
-                self.pool.put_free(self.free);
+                if self.shared {
+                    self.pool.put_free_shared(self.free);
+                } else {
+                    self.pool.put_free(self.free);
+                }
             }
         }
         let _recycle = Recycle {
             pool,
             free: Pool::mark_free(slot, r),
+            shared,
         };
         // SAFETY: the value is initialized (live until `mark_free` just now), accessed
         // exclusively, and dropped exactly once: the slot is free and its id is in no free
@@ -1449,6 +1478,28 @@ mod tests {
         let report = p.shutdown();
         assert_eq!(report.live_dropped, (n - n / 2) as u64);
         assert!(report.chunks >= 1);
+    }
+
+    #[test]
+    fn drop_with_shared_frees_to_the_depot_and_registers_no_magazine() {
+        let mut p: Pool<Vec<u32>> = Pool::with_config(small());
+        // Allocated on another thread (its magazine is returned when it exits), freed here.
+        let r =
+            std::thread::scope(|s| s.spawn(|| give_up(p.alloc(vec![7]).unwrap())).join()).unwrap();
+        assert_eq!(p.depot_stats().2, 0, "the allocating thread has exited");
+        // SAFETY: single-threaded now; the handle is the only access to the slot.
+        let live = unsafe { p.resolve_mut(r) }.unwrap();
+        assert_eq!(live.drop_with_shared(|v| v[0]), 7);
+        assert!(!p.is_live(r));
+        assert_eq!(
+            p.depot_stats().2,
+            0,
+            "the freeing thread registered no magazine"
+        );
+        let (free, capacity) = p.free_slots();
+        assert_eq!(free, u64::from(capacity), "the slot is free again");
+        let report = p.shutdown();
+        assert_eq!((report.live_dropped, report.caches_drained), (0, 0));
     }
 
     #[test]

@@ -117,16 +117,16 @@ fn two_threads_allocate_one_exits_one_parks_across_shutdown() {
         assert_eq!(report.pool.live_dropped, 3, "{:?}", report.pool);
         let reclaimed: u64 = report.reclaimed.iter().map(|r| r.items).sum();
         assert_eq!(reclaimed, 3, "{:?}", report.reclaimed);
-        // The parked thread's cache is drained by teardown, and so is this thread's (the
-        // teardown released the runtime's preallocated MemoryError into it). The exited
-        // thread's is too if its exit guard has not run yet: loom's `join` returns before a
-        // thread's thread-locals are dropped (std's waits for them).
+        // The parked thread's cache is drained by teardown; this thread registered none
+        // (teardown frees the runtime's preallocated MemoryError to the shared free list).
+        // The exited thread's is drained too if its exit guard has not run yet: loom's
+        // `join` returns before a thread's thread-locals are dropped (std's waits for them).
         assert!(
-            (2..=3).contains(&report.pool.caches_drained),
+            (1..=2).contains(&report.pool.caches_drained),
             "{:?}",
             report.pool
         );
-        DRAINED[report.pool.caches_drained as usize - 2]
+        DRAINED[report.pool.caches_drained as usize - 1]
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         // Two distinct objects (values outlive their runtime as plain bits).
         assert_ne!(kept_by_exited, kept_by_parked);
@@ -134,7 +134,7 @@ fn two_threads_allocate_one_exits_one_parks_across_shutdown() {
     let drained = DRAINED
         .each_ref()
         .map(|n| n.load(std::sync::atomic::Ordering::Relaxed));
-    eprintln!("downstream: executions where teardown drained 2 / 3 thread caches: {drained:?}");
+    eprintln!("downstream: executions where teardown drained 1 / 2 thread caches: {drained:?}");
     // Both sides of the race between the exited thread's exit guard and the teardown.
     assert!(drained.iter().all(|&n| n > 0), "{drained:?}");
 }

@@ -257,8 +257,18 @@ impl Heap {
     /// Releases the runtime's reference to the preallocated `MemoryError` (teardown).
     pub(crate) fn release_memory_error(&mut self) {
         self.own = 0;
-        if let Some(e) = self.memory_error.take() {
-            let _ = self.decref(e);
+        let Some(e) = self.memory_error.take() else {
+            return;
+        };
+        // Freed to the pool's shared free list, not a magazine: teardown runs this on the
+        // thread that shuts down, which may never have used the pool, and a magazine
+        // registered now would only be drained (and counted as a live thread's) by the
+        // pool's teardown a moment later.
+        let mut pending = vec![e];
+        while let Some(v) = pending.pop() {
+            if is_heap_value(v) {
+                let _ = self.release(v, &mut pending, true);
+            }
         }
     }
 
@@ -431,21 +441,27 @@ impl Heap {
     #[inline(never)]
     fn decref_last(&mut self, v: Value) -> Result<(), BadValue> {
         let mut pending = Vec::new();
-        self.release(v, &mut pending)?;
+        self.release(v, &mut pending, false)?;
         while let Some(v) = pending.pop() {
             // Owned references are to live objects (their owner held them), but a stale
             // one is skipped rather than trusted.
             if is_heap_value(v) {
-                let _ = self.release(v, &mut pending);
+                let _ = self.release(v, &mut pending, false);
             }
         }
         Ok(())
     }
 
     /// Drops one reference to the heap object `v` with one pool lookup; at zero frees it
-    /// (in place, without moving the cell) and pushes the references it owned.
+    /// (in place, without moving the cell; to the pool's shared free list if `shared`, else
+    /// to this thread's magazine) and pushes the references it owned.
     #[inline]
-    fn release(&mut self, v: Value, pending: &mut Vec<Value>) -> Result<(), BadValue> {
+    fn release(
+        &mut self,
+        v: Value,
+        pending: &mut Vec<Value>,
+        shared: bool,
+    ) -> Result<(), BadValue> {
         let (r, kind) = self.pool_ref(v)?;
         // SAFETY: the pool's values are reached only through this heap, and `&mut self` is
         // exclusive; the handle does not outlive this call.
@@ -458,7 +474,12 @@ impl Heap {
         if c.refcnt > 0 {
             return Ok(());
         }
-        live.drop_with(|c| c.obj.release_into(pending));
+        let owned = |c: &mut Cell| c.obj.release_into(pending);
+        if shared {
+            live.drop_with_shared(owned);
+        } else {
+            live.drop_with(owned);
+        }
         let k = heap_kind_index(kind);
         self.live[k] -= 1;
         if let Some(t) = &self.trackers {

@@ -183,3 +183,34 @@ fn registry_off_reports_disabled_and_costs_nothing_visible() {
     assert!(report.registry.is_empty());
     assert!(report.to_string().contains("disabled"));
 }
+
+/// A shutdown drains exactly the magazines of the threads that used the pool: the thread
+/// that shuts down registers none of its own (teardown frees the runtime's preallocated
+/// `MemoryError`, made by the worker's first allocation, to the shared free list).
+#[test]
+fn shutdown_drains_only_the_caches_of_threads_that_used_the_pool() {
+    let rt = std::sync::Arc::new(Runtime::try_new(Config::default()).unwrap());
+    let (parked_tx, parked) = std::sync::mpsc::channel();
+    let (release, wait) = std::sync::mpsc::channel::<()>();
+    let worker = {
+        let rt = std::sync::Arc::clone(&rt);
+        std::thread::spawn(move || {
+            {
+                let mut g = rt.gil();
+                let s = g.str("x").unwrap();
+                g.decref(s).unwrap();
+            }
+            drop(rt);
+            parked_tx.send(()).unwrap();
+            // Alive (its magazine registered) until the shutdown is done.
+            wait.recv().unwrap();
+        })
+    };
+    parked.recv().unwrap();
+    let rt = std::sync::Arc::try_unwrap(rt).expect("the worker dropped its handle");
+    let report = rt.shutdown().unwrap();
+    release.send(()).unwrap();
+    worker.join().unwrap();
+    assert_eq!(report.pool.caches_drained, 1, "{:?}", report.pool);
+    report.assert_clean();
+}
