@@ -32,6 +32,8 @@ if [ "${1:-}" != "--report" ]; then
         --warm-up-time 1 --measurement-time 3
     CARGO_TARGET_DIR="$peer_target" cargo bench --manifest-path peer-bench/Cargo.toml \
         --bench peers -- --warm-up-time 1 --measurement-time 5
+    # CPython's 1,000-digit product, next to criterion's int/big_mul_1000_digits.
+    python3 -m timeit -s "a=10**999+7; b=10**999+9" "a*b" >"$out/cpython_bigmul.txt" 2>&1 || true
     bin="$target/release/molt-state"
     "$bin" cycle -n 100000 --threads 2 >"$out/cycle_threads.txt" 2>&1
     "$bin" cycle -n 10000 --alloc-threads 2 >"$out/cycle_alloc.txt" 2>&1

@@ -127,6 +127,10 @@ struct Task {
     detached: bool,
     /// Not to be started before (spawn_after).
     due: Option<Instant>,
+    /// In the ready queue. An entry whose task is no longer `queued` (run by a join that
+    /// helped, or removed) is skipped when it comes up: taking a task out of the middle of
+    /// the queue is O(1), not a search.
+    queued: bool,
 }
 
 impl fmt::Debug for Task {
@@ -188,6 +192,7 @@ enum Mode {
 pub(crate) struct Tasks {
     table: HandleTable<TaskKey, Task>,
     tokens: HandleTable<TokenKey, Token>,
+    /// Tasks to run, in order; may hold entries of tasks no longer `queued` (skipped).
     ready: VecDeque<TaskId>,
     timers: BinaryHeap<Timer>,
     timer_seq: u64,
@@ -223,6 +228,54 @@ impl fmt::Debug for Tasks {
 }
 
 impl Tasks {
+    /// Puts `task` at the end of the ready queue (a no-op if it is queued already).
+    fn enqueue(&mut self, task: TaskId) {
+        if let Ok(t) = self.table.get_mut(task)
+            && !t.queued
+        {
+            t.queued = true;
+            self.ready.push_back(task);
+        }
+    }
+
+    /// The next queued task, taken out of the queue; stale entries are dropped on the way.
+    fn dequeue(&mut self) -> Option<TaskId> {
+        while let Some(task) = self.ready.pop_front() {
+            if self.take_queued(task) {
+                return Some(task);
+            }
+        }
+        None
+    }
+
+    /// Takes `task` out of the ready queue if it is in it (its entry stays, skipped later):
+    /// whether it was.
+    fn take_queued(&mut self, task: TaskId) -> bool {
+        match self.table.get_mut(task) {
+            Ok(t) if t.queued => {
+                t.queued = false;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Empties the ready queue.
+    fn clear_ready(&mut self) {
+        for task in self.ready.drain(..) {
+            if let Ok(t) = self.table.get_mut(task) {
+                t.queued = false;
+            }
+        }
+    }
+
+    /// Drops the queue's stale entries (one pass).
+    fn compact_ready(&mut self) {
+        let table = &self.table;
+        self.ready
+            .retain(|&task| table.get(task).is_ok_and(|t| t.queued));
+    }
+
     pub(crate) fn new(
         runtime: RuntimeId,
         workers: Option<usize>,
@@ -521,6 +574,7 @@ impl Gil<'_> {
             woken: false,
             detached: false,
             due,
+            queued: false,
         });
         tasks.tokens.get_mut(token).expect("just made").task = Some(id);
         tasks.spawned += 1;
@@ -542,10 +596,10 @@ impl Gil<'_> {
                 self.runtime().timer_cv.notify_one();
             }
             (Mode::Threads, None) => {
-                tasks.ready.push_back(id);
+                tasks.enqueue(id);
                 self.runtime().work_cv.notify_one();
             }
-            _ => tasks.ready.push_back(id),
+            _ => tasks.enqueue(id),
         }
         Ok(id)
     }
@@ -604,7 +658,7 @@ impl Gil<'_> {
                     task.woken = true;
                 }
             } else {
-                self.st.tasks.ready.push_back(t.task);
+                self.st.tasks.enqueue(t.task);
             }
         }
         self.runtime().done_cv.notify_all();
@@ -831,13 +885,13 @@ impl Gil<'_> {
             }
             // Help instead of waiting: a task still in the ready queue runs here (no worker
             // may be free: there are none, or all are busy, or all wait like us).
-            let help = state == TaskState::Pending && self.st.tasks.ready.contains(&task);
+            let help = state == TaskState::Pending && t.queued;
             if help {
                 let now = Instant::now();
                 match due {
                     Some(at) if at > now => self.wait(&self.runtime().done_cv, Some(at - now)),
                     _ => {
-                        self.st.tasks.ready.retain(|&t| t != task);
+                        self.st.tasks.take_queued(task);
                         self.run_task(task);
                     }
                 }
@@ -886,12 +940,12 @@ impl Gil<'_> {
                 self.st.tasks.table.get(task).is_ok_and(|t| {
                     t.state == TaskState::Pending && t.due.is_none_or(|at| at <= now)
                 });
-            if due_ok {
-                self.st.tasks.ready.retain(|&t| t != task);
+            if due_ok && self.st.tasks.take_queued(task) {
                 self.run_task(task);
                 ran += 1;
             }
         }
+        self.st.tasks.compact_ready();
         ran
     }
 
@@ -1009,7 +1063,7 @@ impl Gil<'_> {
         for task in to_cancel {
             let _ = self.cancel(task, Some(SHUTDOWN_CANCEL_MESSAGE));
         }
-        self.st.tasks.ready.clear();
+        self.st.tasks.clear_ready();
         self.st.tasks.timers.retain(|t| t.wake);
     }
 
@@ -1133,13 +1187,13 @@ fn worker_loop(rt: &RuntimeState) -> Option<NonNull<RuntimeState>> {
         let mut g = rt.gil();
         g.worker = true;
         loop {
-            if let Some(task) = g.st.tasks.ready.pop_front() {
+            if let Some(task) = g.st.tasks.dequeue() {
                 let due = g.st.tasks.table.get(task).ok().and_then(|t| t.due);
                 if let Some(at) = due {
                     // Without a sleep worker, a delayed task may reach the ready queue early.
                     let now = Instant::now();
                     if at > now && g.st.tasks.sleeper.is_none() && !g.st.tasks.stop {
-                        g.st.tasks.ready.push_back(task);
+                        g.st.tasks.enqueue(task);
                         g.wait(&rt.work_cv, Some(at - now));
                         continue;
                     }
@@ -1219,7 +1273,7 @@ fn sleeper_loop(rt: &RuntimeState) -> Option<NonNull<RuntimeState>> {
                     .get(t.task)
                     .is_ok_and(|task| task.state == TaskState::Pending)
                 {
-                    g.st.tasks.ready.push_back(t.task);
+                    g.st.tasks.enqueue(t.task);
                     rt.work_cv.notify_one();
                 }
             }
@@ -1338,7 +1392,7 @@ impl RuntimeState {
             g.remove_task(id);
         }
         g.st.tasks.tokens.clear();
-        g.st.tasks.ready.clear();
+        g.st.tasks.clear_ready();
         g.st.tasks.timers.clear();
         g.st.tasks.running = 0;
         g.st.tasks.shutdown_report = Some(report);

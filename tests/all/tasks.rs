@@ -662,3 +662,63 @@ fn cancelling_a_delayed_task_drops_its_timer() {
     assert_eq!(report.tasks.records(), 0);
     assert!(report.leaks.is_empty(), "{}", report.leaks);
 }
+
+/// Joining queued tasks with no workers runs each on the joining thread; taking a task out
+/// of the middle of the ready queue is O(1), so joining n tasks (in reverse order, the
+/// worst case for a queue search) is linear: 4x the tasks take about 4x the time (a search
+/// per join made it 16x: 100k tasks took 26 s).
+#[test]
+#[cfg_attr(miri, ignore)] // a timing ratio over tens of thousands of tasks: too slow there
+fn joining_queued_tasks_without_workers_is_linear() {
+    fn join_all_reversed(n: usize) -> Duration {
+        let rt = Runtime::new(config(0));
+        let mut g = rt.gil();
+        let ids: Vec<_> = (0..n)
+            .map(|i| g.spawn(move |cx| cx.gil().int(i as i64)).unwrap())
+            .collect();
+        let t0 = Instant::now();
+        for (i, &t) in ids.iter().enumerate().rev() {
+            let v = g.join(t).unwrap();
+            assert_eq!(g.as_i64(v).unwrap(), i as i64);
+        }
+        let took = t0.elapsed();
+        drop(g);
+        rt.shutdown().unwrap().assert_clean();
+        took
+    }
+    let best = |n| (0..3).map(|_| join_all_reversed(n)).min().unwrap();
+    let (small, large) = (best(10_000), best(40_000));
+    let ratio = large.as_secs_f64() / small.as_secs_f64();
+    assert!(
+        ratio < 9.0,
+        "40k joins took {large:?}, 10k {small:?}: {ratio:.1}x for 4x the tasks"
+    );
+}
+
+/// `run_pending` skips the entries of tasks a join already ran, and runs each task once.
+#[test]
+fn run_pending_skips_tasks_a_join_already_ran() {
+    let rt = Runtime::new(config(0));
+    let mut g = rt.gil();
+    let runs = Arc::new(AtomicUsize::new(0));
+    let ids: Vec<_> = (0..5)
+        .map(|_| {
+            let runs = Arc::clone(&runs);
+            g.spawn(move |_| {
+                runs.fetch_add(1, Ordering::SeqCst);
+                Ok(Value::NONE)
+            })
+            .unwrap()
+        })
+        .collect();
+    assert_eq!(g.join(ids[1]).unwrap(), Value::NONE);
+    assert_eq!(g.join(ids[3]).unwrap(), Value::NONE);
+    assert_eq!(g.run_pending(), 3, "the three not joined");
+    assert_eq!(g.run_pending(), 0, "nothing left");
+    assert_eq!(runs.load(Ordering::SeqCst), 5);
+    for t in [ids[0], ids[2], ids[4]] {
+        assert_eq!(g.join(t).unwrap(), Value::NONE);
+    }
+    drop(g);
+    rt.shutdown().unwrap().assert_clean();
+}
