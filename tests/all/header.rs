@@ -1,4 +1,4 @@
-//! include/molt_state.h is what cbindgen generates from src/ffi.rs.
+//! include/molt_state.h is what cbindgen generates from src/ffi/.
 
 use std::path::Path;
 
@@ -12,7 +12,7 @@ fn header_is_current() {
     let config = cbindgen::Config::from_file(root.join("cbindgen.toml")).unwrap();
     let bindings = cbindgen::Builder::new()
         // Only the C ABI: the crate's other `pub const`s are not part of it.
-        .with_src(root.join("src/ffi.rs"))
+        .with_src(root.join("src/ffi/mod.rs"))
         .with_config(config)
         .generate()
         .expect("cbindgen generates the header");

@@ -1,0 +1,207 @@
+//! The entry points' common steps: reaching the default runtime (held path or not) and
+//! reading and checking arguments (out-pointers, strings, values, buffers, durations).
+
+use super::DEFAULT;
+use super::status::{Failure, MOLT_ERR_STALE_VALUE, boundary};
+use crate::gil::Gil;
+use crate::lifecycle::Entered;
+use crate::state::RuntimeState;
+use crate::value::Value;
+use std::ffi::{CStr, c_char};
+use std::time::Duration;
+
+/// Enters the default runtime or fails with `MOLT_ERR_NOT_INITIALIZED`.
+pub(super) fn entered() -> Result<Entered<'static>, Failure> {
+    Ok(DEFAULT.enter()?)
+}
+
+/// Runs `body` on the default runtime's state without the GIL (immutable state): through
+/// the held path's thread-local when the thread holds the GIL, else entering.
+pub(super) fn with_state<T>(
+    body: impl FnOnce(&RuntimeState) -> Result<T, Failure>,
+) -> Result<T, Failure> {
+    if let Some(rt) = DEFAULT.held() {
+        return body(rt);
+    }
+    let rt = entered()?;
+    body(&rt)
+}
+
+/// Runs `body` with the default runtime's GIL held: on the held path when the calling
+/// thread holds it (one thread-local read), else acquiring it for the call. A raised
+/// exception is described here, while the token is at hand.
+#[inline]
+pub(super) fn with_gil<T>(
+    body: impl FnOnce(&mut Gil<'_>) -> Result<T, Failure>,
+) -> Result<T, Failure> {
+    DEFAULT.with_gil(|g| body(g).map_err(|f| f.described(g)))?
+}
+
+/// Fails if the out-pointer is NULL (every entry point checks it first).
+#[inline]
+pub(super) fn out_arg<T>(out: *mut T) -> Result<(), Failure> {
+    if out.is_null() {
+        return Err(Failure::invalid("out is NULL"));
+    }
+    Ok(())
+}
+
+/// Writes `value` through `out`, or fails if `out` is null.
+///
+/// # Safety
+/// `out` must be null or valid for a write of `T`.
+pub(super) unsafe fn write_out<T>(out: *mut T, value: T, what: &str) -> Result<(), Failure> {
+    if out.is_null() {
+        return Err(Failure::invalid(format!("{what} is NULL")));
+    }
+    // SAFETY: non-null, and the caller guarantees it is valid for writes.
+    unsafe { out.write(value) };
+    Ok(())
+}
+
+/// Reads a NUL-terminated UTF-8 string argument.
+///
+/// # Safety
+/// `p` must be null or point to a NUL-terminated string that stays valid during the call.
+pub(super) unsafe fn read_str<'a>(p: *const c_char, what: &str) -> Result<&'a str, Failure> {
+    if p.is_null() {
+        return Err(Failure::invalid(format!("{what} is NULL")));
+    }
+    // SAFETY: non-null and NUL-terminated per the caller's contract.
+    let c = unsafe { CStr::from_ptr(p) };
+    c.to_str()
+        .map_err(|e| Failure::invalid(format!("{what} is not valid UTF-8: {e}")))
+}
+
+/// A duration argument in seconds: finite and not negative.
+pub(super) fn seconds_arg(seconds: f64, what: &str) -> Result<Duration, Failure> {
+    Duration::try_from_secs_f64(seconds).map_err(|_| {
+        Failure::invalid(format!(
+            "{what} must be a finite, non-negative number of seconds, got {seconds}"
+        ))
+    })
+}
+
+/// The failure for a value argument that does not resolve (what `value_arg` reports).
+#[cold]
+pub(super) fn stale(g: &Gil<'_>, bits: u64, what: &str) -> Failure {
+    match value_arg(g, bits, what) {
+        Err(f) => f,
+        Ok(_) => Failure::new(MOLT_ERR_STALE_VALUE, format!("{what}: stale value")),
+    }
+}
+
+/// Decodes and checks a value argument.
+pub(super) fn value_arg(g: &Gil<'_>, bits: u64, what: &str) -> Result<Value, Failure> {
+    let v = Value::from_bits(bits).ok_or_else(|| {
+        Failure::new(
+            MOLT_ERR_STALE_VALUE,
+            format!("{what} ({bits:#018x}) is not a valid value encoding"),
+        )
+    })?;
+    g.check(v)
+        .map_err(|e| Failure::new(MOLT_ERR_STALE_VALUE, format!("{what}: {e}")))?;
+    Ok(v)
+}
+
+/// Reads `n` value arguments.
+///
+/// # Safety
+/// `items` must be NULL with `n` 0, or valid for reads of `n` `uint64_t`s.
+pub(super) unsafe fn values_arg(
+    g: &Gil<'_>,
+    items: *const u64,
+    n: usize,
+    what: &str,
+) -> Result<Vec<Value>, Failure> {
+    if n == 0 {
+        return Ok(Vec::new());
+    }
+    if n > isize::MAX as usize / size_of::<u64>() {
+        return Err(Failure::invalid(format!(
+            "{what}: count {n} is larger than any array can be"
+        )));
+    }
+    if items.is_null() {
+        return Err(Failure::invalid(format!(
+            "{what} is NULL but its count is {n}"
+        )));
+    }
+    // SAFETY: non-null and valid for `n` reads per the caller's contract.
+    let raw = unsafe { std::slice::from_raw_parts(items, n) };
+    raw.iter()
+        .enumerate()
+        .map(|(i, &b)| value_arg(g, b, &format!("{what}[{i}]")))
+        .collect()
+}
+
+/// Reads `len` bytes (NULL allowed when `len` is 0).
+///
+/// # Safety
+/// `data` must be NULL with `len` 0, or valid for reads of `len` bytes.
+pub(super) unsafe fn bytes_arg<'a>(
+    data: *const u8,
+    len: usize,
+    what: &str,
+) -> Result<&'a [u8], Failure> {
+    if len == 0 {
+        return Ok(&[]);
+    }
+    if len > isize::MAX as usize {
+        return Err(Failure::invalid(format!(
+            "{what}: length {len} is larger than any buffer can be"
+        )));
+    }
+    if data.is_null() {
+        return Err(Failure::invalid(format!(
+            "{what} is NULL but its length is {len}"
+        )));
+    }
+    // SAFETY: non-null and valid for `len` reads per the caller's contract.
+    Ok(unsafe { std::slice::from_raw_parts(data, len) })
+}
+
+/// An out-pointer argument: NULL (an error when written) or valid for a write of `T`.
+pub(super) struct Out<T>(*mut T);
+
+impl<T> Clone for Out<T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<T> Copy for Out<T> {}
+
+impl<T> Out<T> {
+    /// # Safety
+    /// `p` must be NULL or valid for a write of `T` until the entry point returns.
+    pub(super) unsafe fn new(p: *mut T) -> Self {
+        Self(p)
+    }
+
+    /// Fails if the pointer is NULL.
+    pub(super) fn check(self) -> Result<(), Failure> {
+        out_arg(self.0)
+    }
+
+    /// Writes `value`, or fails if the pointer is NULL.
+    pub(super) fn write(self, value: T) -> Result<(), Failure> {
+        // SAFETY: `Out::new`'s contract: NULL (refused by `write_out`) or valid for a write.
+        unsafe { write_out(self.0, value, "out") }
+    }
+}
+
+/// The entry point `name` that makes or finds a value: `out` is checked before anything
+/// is made (a result built for a NULL out-pointer would stay alive with no owner), `body`
+/// runs with the GIL, and the value it returns is written to `*out`.
+pub(super) fn value_entry(
+    name: &str,
+    out: Out<u64>,
+    body: impl FnOnce(&mut Gil<'_>) -> Result<Value, Failure>,
+) -> i32 {
+    boundary(name, || {
+        out.check()?;
+        let v = with_gil(body)?;
+        out.write(v.to_bits())
+    })
+}

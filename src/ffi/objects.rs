@@ -1,0 +1,308 @@
+//! Object operations: reference counts (with their held path), attributes, calls, hash,
+//! repr, classes and modules.
+
+use super::DEFAULT;
+use super::args::*;
+use super::status::*;
+use crate::gil::Gil;
+use crate::value::Value;
+use std::ffi::c_char;
+
+/// Adds a reference (a no-op for numbers, singletons, classes and functions).
+#[unsafe(no_mangle)]
+pub extern "C" fn molt_incref(value: u64) -> i32 {
+    boundary("molt_incref", || {
+        // SAFETY: a heap reference count operation runs no user code and makes no call
+        // back into the runtime (freeing releases owned references iteratively).
+        let done = unsafe {
+            DEFAULT.with_interp_held(|_, st| heap_refcount(st, value, crate::object::Heap::incref))
+        };
+        if done == Some(true) {
+            return Ok(());
+        }
+        incref_slow(value)
+    })
+}
+
+/// `molt_incref` off the held path (or of a value the held path rejected): out of line, so
+/// the held path's frame stays small.
+#[cold]
+#[inline(never)]
+fn incref_slow(value: u64) -> Result<(), Failure> {
+    with_gil(|g| refcount_arg(g, value, crate::object::Heap::incref))
+}
+
+/// Drops a reference, freeing the object (and what it owns) at zero. A value whose object
+/// is already freed is `MOLT_ERR_STALE_VALUE`, never a double free.
+#[unsafe(no_mangle)]
+pub extern "C" fn molt_decref(value: u64) -> i32 {
+    boundary("molt_decref", || {
+        // SAFETY: a heap reference count operation runs no user code and makes no call
+        // back into the runtime (freeing releases owned references iteratively).
+        let done = unsafe {
+            DEFAULT.with_interp_held(|_, st| heap_refcount(st, value, crate::object::Heap::decref))
+        };
+        if done == Some(true) {
+            return Ok(());
+        }
+        decref_slow(value)
+    })
+}
+
+/// `molt_decref` off the held path (or of a value the held path rejected): out of line, so
+/// the held path's frame stays small.
+#[cold]
+#[inline(never)]
+fn decref_slow(value: u64) -> Result<(), Failure> {
+    with_gil(|g| refcount_arg(g, value, crate::object::Heap::decref))
+}
+
+/// `getattr(obj, name)`: a new reference; a missing attribute raises `AttributeError`.
+///
+/// # Safety
+/// `name` must be NULL (an error) or NUL-terminated; `out` NULL (an error) or valid for a
+/// write of `uint64_t`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn molt_getattr(obj: u64, name: *const c_char, out: *mut u64) -> i32 {
+    // SAFETY: forwarded caller contract (`out` is NULL or valid for a write).
+    let out = unsafe { Out::new(out) };
+    value_entry("molt_getattr", out, |g| {
+        let o = value_arg(g, obj, "obj")?;
+        // SAFETY: forwarded caller contract.
+        let name = unsafe { read_str(name, "name") }?;
+        let v = g.getattr(o, name)?;
+        Ok(v)
+    })
+}
+
+/// `setattr(obj, name, value)` (value borrowed).
+///
+/// # Safety
+/// `name` must be NULL (an error) or NUL-terminated.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn molt_setattr(obj: u64, name: *const c_char, value: u64) -> i32 {
+    boundary("molt_setattr", || {
+        with_gil(|g| {
+            let o = value_arg(g, obj, "obj")?;
+            let v = value_arg(g, value, "value")?;
+            // SAFETY: forwarded caller contract.
+            let name = unsafe { read_str(name, "name") }?;
+            g.setattr(o, name, v).map_err(Failure::from)
+        })
+    })
+}
+
+/// `callable(*args)`: a new reference.
+///
+/// # Safety
+/// `args` must be valid for reads of `n` `uint64_t`s (NULL allowed with `n` 0); `out` NULL
+/// (an error) or valid for a write of `uint64_t`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn molt_call(
+    callable: u64,
+    args: *const u64,
+    n: usize,
+    out: *mut u64,
+) -> i32 {
+    // SAFETY: forwarded caller contract (`out` is NULL or valid for a write).
+    let out = unsafe { Out::new(out) };
+    value_entry("molt_call", out, |g| {
+        let f = value_arg(g, callable, "callable")?;
+        // SAFETY: forwarded caller contract.
+        let args = unsafe { values_arg(g, args, n, "args") }?;
+        let v = g.call(f, &args)?;
+        Ok(v)
+    })
+}
+
+/// `obj.name(*args)` through the method cache: a new reference.
+///
+/// # Safety
+/// `name` must be NULL (an error) or NUL-terminated; `args` valid for reads of `n`
+/// `uint64_t`s (NULL allowed with `n` 0); `out` NULL (an error) or valid for a write.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn molt_call_method(
+    obj: u64,
+    name: *const c_char,
+    args: *const u64,
+    n: usize,
+    out: *mut u64,
+) -> i32 {
+    // SAFETY: forwarded caller contract (`out` is NULL or valid for a write).
+    let out = unsafe { Out::new(out) };
+    value_entry("molt_call_method", out, |g| {
+        let o = value_arg(g, obj, "obj")?;
+        // SAFETY: forwarded caller contract.
+        let name = unsafe { read_str(name, "name") }?;
+        // SAFETY: forwarded caller contract.
+        let args = unsafe { values_arg(g, args, n, "args") }?;
+        let v = g.call_method(o, name, &args)?;
+        Ok(v)
+    })
+}
+
+/// `hash(value)`, equal to CPython 3.11's under the same hash seed for str, bytes, int,
+/// float, bool and tuple. Lists and dicts raise `TypeError`.
+///
+/// # Safety
+/// `out` must be NULL (an error) or valid for a write of `int64_t`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn molt_hash(value: u64, out: *mut i64) -> i32 {
+    boundary("molt_hash", || {
+        // Checked before anything is made: a result built for a NULL out-pointer would
+        // stay alive with no owner.
+        out_arg(out)?;
+        // SAFETY: hashing a heap value runs no user code and makes no call back (a tuple's
+        // hash is iterative).
+        let held = unsafe {
+            DEFAULT.with_interp_held(|rt, st| {
+                let v = Value::from_bits(value).filter(|&v| crate::object::is_heap_value(v))?;
+                crate::gil::hash_heap_value(&mut st.heap, rt.hash_secret(), v)
+            })
+        };
+        if let Some(Some(h)) = held {
+            // SAFETY: forwarded caller contract.
+            return unsafe { write_out(out, h, "out") };
+        }
+        // SAFETY: forwarded caller contract; `out` is not NULL.
+        unsafe { hash_slow(value, out) }
+    })
+}
+
+/// `molt_hash` off the held path: out of line, so the held path's frame stays small.
+///
+/// # Safety
+/// `out` must be valid for a write of `int64_t`.
+#[cold]
+#[inline(never)]
+unsafe fn hash_slow(value: u64, out: *mut i64) -> Result<(), Failure> {
+    with_gil(|g| {
+        let v = value_arg(g, value, "value")?;
+        let h = g.hash(v)?;
+        // SAFETY: forwarded caller contract.
+        unsafe { write_out(out, h, "out") }
+    })
+}
+
+/// `repr(value)` as a new str.
+///
+/// # Safety
+/// `out` must be NULL (an error) or valid for a write of `uint64_t`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn molt_repr(value: u64, out: *mut u64) -> i32 {
+    // SAFETY: forwarded caller contract (`out` is NULL or valid for a write).
+    let out = unsafe { Out::new(out) };
+    value_entry("molt_repr", out, |g| {
+        let v = value_arg(g, value, "value")?;
+        let s = g.repr(v)?;
+        let r = g.str(&s)?;
+        Ok(r)
+    })
+}
+
+/// The builtin class called `name` (e.g. `"ValueError"`); an unknown name is
+/// `MOLT_ERR_INVALID_ARGUMENT`. Classes are immortal: no reference to drop.
+///
+/// # Safety
+/// `name` must be NULL (an error) or NUL-terminated; `out` NULL (an error) or valid for a
+/// write of `uint64_t`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn molt_builtin_class(name: *const c_char, out: *mut u64) -> i32 {
+    // SAFETY: forwarded caller contract (`out` is NULL or valid for a write).
+    let out = unsafe { Out::new(out) };
+    value_entry("molt_builtin_class", out, |g| {
+        // SAFETY: forwarded caller contract.
+        let name = unsafe { read_str(name, "name") }?;
+        let c = g
+            .builtin_class(name)
+            .ok_or_else(|| Failure::invalid(format!("no builtin class named {name:?}")))?;
+        Ok(c)
+    })
+}
+
+/// Creates a user class `name` with the bases in the tuple `bases` (or `MOLT_NONE` for
+/// `(object,)`) and the namespace dict `namespace` (str keys; or `MOLT_NONE`). Inconsistent
+/// hierarchies raise CPython's `TypeError`. The class lives until shutdown.
+///
+/// # Safety
+/// `name` must be NULL (an error) or NUL-terminated; `out` NULL (an error) or valid for a
+/// write of `uint64_t`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn molt_class_new(
+    name: *const c_char,
+    bases: u64,
+    namespace: u64,
+    out: *mut u64,
+) -> i32 {
+    // SAFETY: forwarded caller contract (`out` is NULL or valid for a write).
+    let out = unsafe { Out::new(out) };
+    value_entry("molt_class_new", out, |g| {
+        // SAFETY: forwarded caller contract.
+        let name = unsafe { read_str(name, "name") }?;
+        let b = value_arg(g, bases, "bases")?;
+        let ns = value_arg(g, namespace, "namespace")?;
+        let bases = if b.is_none() { Vec::new() } else { g.items(b)? };
+        let mut entries = Vec::new();
+        if !ns.is_none() {
+            for (k, v) in g.dict_items(ns)? {
+                let key = match g.str_text(k) {
+                    Ok(t) => t.to_owned(),
+                    Err(r) => return Err(r.into()),
+                };
+                entries.push((key, v));
+            }
+        }
+        let entries: Vec<(&str, Value)> = entries.iter().map(|(k, v)| (k.as_str(), *v)).collect();
+        let c = g.class_new(name, &bases, &entries)?;
+        Ok(c)
+    })
+}
+
+/// `import name`: the cached module (a new reference). `builtins` and `sys` are built in;
+/// an unknown name raises `ModuleNotFoundError`.
+///
+/// # Safety
+/// `name` must be NULL (an error) or NUL-terminated; `out` NULL (an error) or valid for a
+/// write of `uint64_t`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn molt_import(name: *const c_char, out: *mut u64) -> i32 {
+    // SAFETY: forwarded caller contract (`out` is NULL or valid for a write).
+    let out = unsafe { Out::new(out) };
+    value_entry("molt_import", out, |g| {
+        // SAFETY: forwarded caller contract.
+        let name = unsafe { read_str(name, "name") }?;
+        let m = g.import_module(name)?;
+        Ok(m)
+    })
+}
+
+/// The held path of `molt_incref`/`molt_decref` for a heap value: true if `op` succeeded.
+/// Anything else (an immortal value to check, a stale one to report) takes the token path,
+/// which finds the same: a failed `op` changed nothing.
+#[inline]
+fn heap_refcount(
+    st: &mut crate::state::Interp,
+    bits: u64,
+    op: fn(&mut crate::object::Heap, Value) -> Result<(), crate::object::BadValue>,
+) -> bool {
+    match Value::from_bits(bits) {
+        Some(v) if crate::object::is_heap_value(v) => op(&mut st.heap, v).is_ok(),
+        _ => false,
+    }
+}
+
+/// `molt_incref`/`molt_decref`: `op` on a heap value with one lookup (the heap's own check
+/// is `value_arg`'s); any other valid value is immortal, so it is only checked.
+#[inline]
+fn refcount_arg(
+    g: &mut Gil<'_>,
+    bits: u64,
+    op: fn(&mut crate::object::Heap, Value) -> Result<(), crate::object::BadValue>,
+) -> Result<(), Failure> {
+    match Value::from_bits(bits) {
+        Some(v) if crate::object::is_heap_value(v) => {
+            op(&mut g.st.heap, v).map_err(|_| stale(g, bits, "value"))
+        }
+        _ => value_arg(g, bits, "value").map(|_| ()),
+    }
+}

@@ -1,0 +1,376 @@
+//! Values from and to C: ints, floats, str, bytes, tuples, lists and dicts, made and read,
+//! and `len`.
+
+use super::DEFAULT;
+use super::args::*;
+use super::status::*;
+use crate::value::Value;
+use std::ffi::c_char;
+
+/// The bits of `None` (values are NaN-boxed `uint64_t`s; see `docs/ARCHITECTURE.md`).
+pub const MOLT_NONE: u64 = 0xFFFB_0000_0000_0000;
+/// The bits of `True`.
+pub const MOLT_TRUE: u64 = 0xFFFA_0000_0000_0001;
+/// The bits of `False`.
+pub const MOLT_FALSE: u64 = 0xFFFA_0000_0000_0000;
+
+/// A new int: an immediate inside the small-int range (-2^47 ..= 2^47-1), a big int
+/// (a new reference) outside it.
+///
+/// # Safety
+/// `out` must be NULL (an error) or valid for a write of `uint64_t`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn molt_int_from_i64(value: i64, out: *mut u64) -> i32 {
+    boundary("molt_int_from_i64", || {
+        // Checked before anything is made: a result built for a NULL out-pointer would
+        // stay alive with no owner.
+        out_arg(out)?;
+        // A small int is an immediate: with the GIL held, nothing of the runtime is touched.
+        if let Some(v) = Value::int(value)
+            && DEFAULT.held().is_some()
+        {
+            return out_value!(out, v);
+        }
+        // SAFETY: forwarded contract; `out` is not NULL.
+        unsafe { int_from_i64_slow(value, out) }
+    })
+}
+
+/// `molt_int_from_i64` off the held path (or of an int too big for an immediate): out of
+/// line, so the held path's frame stays small.
+///
+/// # Safety
+/// `out` must be valid for a write of `uint64_t`.
+#[cold]
+#[inline(never)]
+unsafe fn int_from_i64_slow(value: i64, out: *mut u64) -> Result<(), Failure> {
+    with_gil(|g| {
+        let v = g.int(value)?;
+        out_value!(out, v)
+    })
+}
+
+/// `int(digits, base)` with CPython 3.11's rules: sign, surrounding whitespace,
+/// underscores between digits, the `0x`/`0o`/`0b` prefixes (base 16/8/2, or any with base
+/// 0), and the 4,300-digit limit of `sys.set_int_max_str_digits`. `len` bytes of UTF-8 (not
+/// NUL-terminated). Bad syntax raises `ValueError`, a base outside 0 and 2..=36
+/// `ValueError` (`MOLT_ERR_EXCEPTION`). A new reference (or an immediate small int).
+///
+/// # Safety
+/// `digits` must be valid for reads of `len` bytes (NULL allowed with `len` 0); `out` must
+/// be NULL (an error) or valid for a write of `uint64_t`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn molt_int_from_str(
+    digits: *const c_char,
+    len: usize,
+    base: i32,
+    out: *mut u64,
+) -> i32 {
+    boundary("molt_int_from_str", || {
+        out_arg(out)?;
+        // SAFETY: forwarded caller contract.
+        let bytes = unsafe { bytes_arg(digits.cast(), len, "digits") }?;
+        let text = std::str::from_utf8(bytes)
+            .map_err(|e| Failure::invalid(format!("digits is not valid UTF-8: {e}")))?;
+        with_gil(|g| {
+            // A negative base is out of range like any other: CPython's ValueError.
+            let base = u32::try_from(base).unwrap_or(1);
+            let v = g.int_from_str(text, base)?;
+            out_value!(out, v)
+        })
+    })
+}
+
+/// `str(value)` of an int: a new str, in decimal (a bool gives `"True"`/`"False"`, as
+/// `str()` does); more digits than the `sys.set_int_max_str_digits` limit raise `ValueError`,
+/// a value that is not an int `TypeError` (`MOLT_ERR_EXCEPTION`), as in CPython.
+///
+/// # Safety
+/// `out` must be NULL (an error) or valid for a write of `uint64_t`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn molt_int_to_str(value: u64, out: *mut u64) -> i32 {
+    boundary("molt_int_to_str", || {
+        out_arg(out)?;
+        with_gil(|g| {
+            let v = value_arg(g, value, "value")?;
+            let s = g.int_to_str(v)?;
+            out_value!(out, s)
+        })
+    })
+}
+
+/// A float (every NaN becomes the canonical NaN).
+///
+/// # Safety
+/// `out` must be NULL (an error) or valid for a write of `uint64_t`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn molt_float_from_f64(value: f64, out: *mut u64) -> i32 {
+    boundary("molt_float_from_f64", || {
+        // Checked before anything is made: a result built for a NULL out-pointer would
+        // stay alive with no owner.
+        out_arg(out)?;
+        with_gil(|g| out_value!(out, g.float(value)))
+    })
+}
+
+/// A new str from `len` bytes of UTF-8 (not NUL-terminated; invalid UTF-8 is
+/// `MOLT_ERR_INVALID_ARGUMENT`). A new reference.
+///
+/// # Safety
+/// `data` must be valid for reads of `len` bytes (NULL allowed with `len` 0); `out` must be
+/// NULL (an error) or valid for a write of `uint64_t`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn molt_str_from_utf8(data: *const c_char, len: usize, out: *mut u64) -> i32 {
+    // SAFETY: forwarded caller contract (`out` is NULL or valid for a write).
+    let out = unsafe { Out::new(out) };
+    value_entry("molt_str_from_utf8", out, |g| {
+        // SAFETY: forwarded caller contract.
+        let bytes = unsafe { bytes_arg(data.cast(), len, "data") }?;
+        let text = std::str::from_utf8(bytes)
+            .map_err(|e| Failure::invalid(format!("data is not valid UTF-8: {e}")))?;
+        let v = g.str(text)?;
+        Ok(v)
+    })
+}
+
+/// A new bytes object from `len` bytes. A new reference.
+///
+/// # Safety
+/// `data` must be valid for reads of `len` bytes (NULL allowed with `len` 0); `out` must be
+/// NULL (an error) or valid for a write of `uint64_t`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn molt_bytes_from(data: *const u8, len: usize, out: *mut u64) -> i32 {
+    // SAFETY: forwarded caller contract (`out` is NULL or valid for a write).
+    let out = unsafe { Out::new(out) };
+    value_entry("molt_bytes_from", out, |g| {
+        // SAFETY: forwarded caller contract.
+        let bytes = unsafe { bytes_arg(data, len, "data") }?;
+        let v = g.bytes(bytes)?;
+        Ok(v)
+    })
+}
+
+/// A new tuple of `n` values (borrowed: the tuple takes its own references).
+///
+/// # Safety
+/// `items` must be valid for reads of `n` `uint64_t`s (NULL allowed with `n` 0); `out` must
+/// be NULL (an error) or valid for a write of `uint64_t`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn molt_tuple_new(items: *const u64, n: usize, out: *mut u64) -> i32 {
+    // SAFETY: forwarded caller contract (`out` is NULL or valid for a write).
+    let out = unsafe { Out::new(out) };
+    value_entry("molt_tuple_new", out, |g| {
+        // SAFETY: forwarded caller contract.
+        let items = unsafe { values_arg(g, items, n, "items") }?;
+        let v = g.tuple(&items)?;
+        Ok(v)
+    })
+}
+
+/// A new list of `n` values (borrowed).
+///
+/// # Safety
+/// As for `molt_tuple_new`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn molt_list_new(items: *const u64, n: usize, out: *mut u64) -> i32 {
+    // SAFETY: forwarded caller contract (`out` is NULL or valid for a write).
+    let out = unsafe { Out::new(out) };
+    value_entry("molt_list_new", out, |g| {
+        // SAFETY: forwarded caller contract.
+        let items = unsafe { values_arg(g, items, n, "items") }?;
+        let v = g.list(&items)?;
+        Ok(v)
+    })
+}
+
+/// A new empty dict.
+///
+/// # Safety
+/// `out` must be NULL (an error) or valid for a write of `uint64_t`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn molt_dict_new(out: *mut u64) -> i32 {
+    // SAFETY: forwarded caller contract (`out` is NULL or valid for a write).
+    let out = unsafe { Out::new(out) };
+    value_entry("molt_dict_new", out, |g| {
+        let v = g.dict()?;
+        Ok(v)
+    })
+}
+
+/// `dict[key] = value` (both borrowed). Unhashable keys raise `TypeError`.
+#[unsafe(no_mangle)]
+pub extern "C" fn molt_dict_set(dict: u64, key: u64, value: u64) -> i32 {
+    boundary("molt_dict_set", || {
+        with_gil(|g| {
+            let d = value_arg(g, dict, "dict")?;
+            let k = value_arg(g, key, "key")?;
+            let v = value_arg(g, value, "value")?;
+            g.dict_set(d, k, v).map_err(Failure::from)
+        })
+    })
+}
+
+/// `dict[key]`: a new reference; a missing key raises `KeyError`.
+///
+/// # Safety
+/// `out` must be NULL (an error) or valid for a write of `uint64_t`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn molt_dict_get(dict: u64, key: u64, out: *mut u64) -> i32 {
+    // SAFETY: forwarded caller contract (`out` is NULL or valid for a write).
+    let out = unsafe { Out::new(out) };
+    value_entry("molt_dict_get", out, |g| {
+        let d = value_arg(g, dict, "dict")?;
+        let k = value_arg(g, key, "key")?;
+        let v = g.call_method(d, "__getitem__", &[k])?;
+        Ok(v)
+    })
+}
+
+/// The value of an int (or bool). An int that does not fit in `int64_t` raises
+/// `OverflowError` (`MOLT_ERR_EXCEPTION`).
+///
+/// # Safety
+/// `out` must be NULL (an error) or valid for a write of `int64_t`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn molt_int_as_i64(value: u64, out: *mut i64) -> i32 {
+    boundary("molt_int_as_i64", || {
+        // Checked before anything is made: a result built for a NULL out-pointer would
+        // stay alive with no owner.
+        out_arg(out)?;
+        with_gil(|g| {
+            let v = value_arg(g, value, "value")?;
+            let i = g.as_i64(v)?;
+            // SAFETY: forwarded caller contract.
+            unsafe { write_out(out, i, "out") }
+        })
+    })
+}
+
+/// The value of a float (or int, or bool) as a double.
+///
+/// # Safety
+/// `out` must be NULL (an error) or valid for a write of `double`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn molt_float_as_f64(value: u64, out: *mut f64) -> i32 {
+    boundary("molt_float_as_f64", || {
+        // Checked before anything is made: a result built for a NULL out-pointer would
+        // stay alive with no owner.
+        out_arg(out)?;
+        with_gil(|g| {
+            let v = value_arg(g, value, "value")?;
+            let f = g.as_f64(v)?;
+            // SAFETY: forwarded caller contract.
+            unsafe { write_out(out, f, "out") }
+        })
+    })
+}
+
+/// The UTF-8 text of a str: a pointer to its bytes (not NUL-terminated) and their length.
+/// The pointer stays valid while the str object lives (and the runtime is up).
+///
+/// # Safety
+/// `data` and `len` must be NULL (an error) or valid for writes.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn molt_str_as_utf8(
+    value: u64,
+    data: *mut *const c_char,
+    len: *mut usize,
+) -> i32 {
+    boundary("molt_str_as_utf8", || {
+        with_gil(|g| {
+            let v = value_arg(g, value, "value")?;
+            let (p, n) = match g.str_text(v) {
+                Ok(text) => (text.as_ptr().cast::<c_char>(), text.len()),
+                Err(r) => return Err(r.into()),
+            };
+            // SAFETY: forwarded caller contract.
+            unsafe { write_out(len, n, "len") }?;
+            // SAFETY: forwarded caller contract.
+            unsafe { write_out(data, p, "data") }
+        })
+    })
+}
+
+/// `len(value)` for str (code points), bytes, tuple, list and dict.
+///
+/// # Safety
+/// `out` must be NULL (an error) or valid for a write of `size_t`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn molt_len(value: u64, out: *mut usize) -> i32 {
+    boundary("molt_len", || {
+        // Checked before anything is made: a result built for a NULL out-pointer would
+        // stay alive with no owner.
+        out_arg(out)?;
+        // SAFETY: a builtin's length is read from the heap: no user code, no call back.
+        let held = unsafe { DEFAULT.with_interp_held(|_, st| builtin_len(st, value)) };
+        if let Some(Some(n)) = held {
+            // SAFETY: forwarded caller contract.
+            return unsafe { write_out(out, n, "out") };
+        }
+        // SAFETY: forwarded caller contract; `out` is not NULL.
+        unsafe { len_slow(value, out) }
+    })
+}
+
+/// The length of a builtin container or str that `bits` refers to, if it is one.
+#[inline]
+fn builtin_len(st: &crate::state::Interp, bits: u64) -> Option<usize> {
+    let v = Value::from_bits(bits).filter(|&v| crate::object::is_heap_value(v))?;
+    st.heap.builtin_len(v)
+}
+
+/// `molt_len` off the held path: out of line, so the held path's frame stays small.
+///
+/// # Safety
+/// `out` must be valid for a write of `size_t`.
+#[cold]
+#[inline(never)]
+unsafe fn len_slow(value: u64, out: *mut usize) -> Result<(), Failure> {
+    with_gil(|g| {
+        let v = value_arg(g, value, "value")?;
+        let n = g.len(v)?;
+        // SAFETY: forwarded caller contract.
+        unsafe { write_out(out, n, "out") }
+    })
+}
+
+/// The length of a tuple.
+///
+/// # Safety
+/// `out` must be NULL (an error) or valid for a write of `size_t`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn molt_tuple_len(tuple: u64, out: *mut usize) -> i32 {
+    boundary("molt_tuple_len", || {
+        // Checked before anything is made: a result built for a NULL out-pointer would
+        // stay alive with no owner.
+        out_arg(out)?;
+        with_gil(|g| {
+            let v = value_arg(g, tuple, "tuple")?;
+            let tuple_class = g.builtin_class("tuple").expect("builtin");
+            if !g.isinstance(v, tuple_class)? {
+                let t = g.type_name(v)?;
+                let r = g.raise_new("TypeError", format!("expected tuple, got {t}"));
+                return Err(r.into());
+            }
+            let n = g.len(v)?;
+            // SAFETY: forwarded caller contract.
+            unsafe { write_out(out, n, "out") }
+        })
+    })
+}
+
+/// `tuple[index]` (also works on lists): a new reference; out of range raises `IndexError`.
+///
+/// # Safety
+/// `out` must be NULL (an error) or valid for a write of `uint64_t`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn molt_tuple_get(tuple: u64, index: usize, out: *mut u64) -> i32 {
+    // SAFETY: forwarded caller contract (`out` is NULL or valid for a write).
+    let out = unsafe { Out::new(out) };
+    value_entry("molt_tuple_get", out, |g| {
+        let v = value_arg(g, tuple, "tuple")?;
+        let i = i64::try_from(index).unwrap_or(i64::MAX);
+        let item = g.get_item_index(v, i)?;
+        Ok(item)
+    })
+}
