@@ -16,7 +16,7 @@
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use molt_state::hash::HashSeed;
-use molt_state::{Config, Runtime, RuntimeSlot, RuntimeState};
+use molt_state::{Config, PinnedState, Runtime, RuntimeSlot};
 use std::collections::HashMap;
 use std::hint::black_box;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -59,7 +59,7 @@ fn cycle(c: &mut Criterion) {
     let slot = RuntimeSlot::new();
     g.bench_function("slot_init_shutdown", |b| {
         b.iter(|| {
-            slot.init(|| RuntimeState::new(&config(false))).unwrap();
+            slot.init(|| PinnedState::new(&config(false))).unwrap();
             slot.shutdown(Duration::from_secs(1)).unwrap()
         })
     });
@@ -92,7 +92,7 @@ static PLAIN: AtomicUsize = AtomicUsize::new(7);
 
 fn enter(c: &mut Criterion) {
     let slot = RuntimeSlot::new();
-    slot.init(|| RuntimeState::new(&config(false))).unwrap();
+    slot.init(|| PinnedState::new(&config(false))).unwrap();
     let mut g = c.benchmark_group("enter");
     g.bench_function("baseline_static_load", |b| {
         b.iter(|| black_box(PLAIN.load(Ordering::Acquire)))

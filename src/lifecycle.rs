@@ -20,6 +20,7 @@
 use crate::config::Config;
 use crate::error::{InitError, NotInitialized, RuntimeBusy, ShutdownError};
 use crate::gil::Gil;
+use crate::pinned::PinnedState;
 use crate::report::TeardownReport;
 use crate::state::RuntimeState;
 use crate::thread_state::{Deadline, GilLock, THREAD, thread_key};
@@ -31,23 +32,16 @@ use std::time::Duration;
 /// A runtime owned by its creator. Several may live at once (one per test thread, say);
 /// nothing of one is visible from another. Dropping it shuts it down.
 ///
-/// The state sits at a fixed heap address for the runtime's whole life (held through a raw
-/// pointer rather than a `Box`, so moving the `Runtime` never asserts unique access while
-/// worker threads read the state through their own pointers).
+/// The state sits at a fixed heap address for the runtime's whole life: a [`PinnedState`],
+/// the owner that also writes the ordered teardown.
 pub struct Runtime {
-    /// From `Box::into_raw`; `None` once torn down.
-    state: Option<NonNull<RuntimeState>>,
+    /// `None` once torn down (or handed to a worker, see `Drop`).
+    state: Option<PinnedState>,
 }
-
-// SAFETY: `Runtime` owns a `RuntimeState` (like a `Box`), which is `Send + Sync`
-// (asserted in state.rs); it hands out only shared references to it.
-unsafe impl Send for Runtime {}
-// SAFETY: as above.
-unsafe impl Sync for Runtime {}
 
 impl std::fmt::Debug for Runtime {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.state {
+        match &self.state {
             Some(_) => write!(f, "Runtime({})", self.id()),
             None => f.write_str("Runtime(torn down)"),
         }
@@ -57,11 +51,8 @@ impl std::fmt::Debug for Runtime {
 impl Runtime {
     /// Builds a runtime. Fails, leaving nothing behind, if any init step fails.
     pub fn try_new(config: Config) -> Result<Runtime, InitError> {
-        let state = Box::new(RuntimeState::new(&config)?);
-        // Pinned: the state stays at this address until `finish` joins its workers.
-        state.lock().tasks.pin();
         Ok(Runtime {
-            state: Some(NonNull::from(Box::leak(state))),
+            state: Some(PinnedState::new(&config)?),
         })
     }
 
@@ -98,26 +89,19 @@ impl Runtime {
 
     /// Stops the workers, then frees the state. The caller has quiesced it.
     fn finish(&mut self) -> TeardownReport {
-        let p = self
-            .state
+        self.state
             .take()
-            .expect("a live Runtime always holds its state");
-        // SAFETY: `p` came from `Box::leak` in `try_new` and is still owned by us.
-        unsafe { p.as_ref() }.stop_workers();
-        // SAFETY: as above; `stop_workers` joined every thread that held a pointer to the
-        // state, and `self.state` is now `None`, so this is the only owner.
-        let state = unsafe { Box::from_raw(p.as_ptr()) };
-        state.teardown()
+            .expect("a live Runtime always holds its state")
+            .teardown()
     }
 }
 
 impl Deref for Runtime {
     type Target = RuntimeState;
     fn deref(&self) -> &RuntimeState {
-        let p = self.state.expect("a live Runtime always holds its state");
-        // SAFETY: `p` came from `Box::leak` and is freed only by `finish`, which takes it
-        // out of `self.state` first; shared references only.
-        unsafe { p.as_ref() }
+        self.state
+            .as_deref()
+            .expect("a live Runtime always holds its state")
     }
 }
 
@@ -132,14 +116,11 @@ impl Drop for Runtime {
     /// once the body has returned, and then exits; its report goes to stderr when
     /// `MOLT_PRINT_TEARDOWN=1`.
     fn drop(&mut self) {
-        let Some(p) = self.state else {
+        let Some(state) = &self.state else {
             return;
         };
-        // SAFETY: `p` came from `Box::leak` and is still owned by us.
-        let state = unsafe { p.as_ref() };
         if crate::async_rt::current_task(state.id().get()).is_some() {
-            self.state = None;
-            state.hand_teardown_to_worker(p);
+            RuntimeState::hand_teardown_to_worker(self.state.take().expect("checked above"));
             return;
         }
         let bound = self.shutdown_timeout().max(Duration::from_millis(10));
@@ -354,7 +335,7 @@ impl RuntimeSlot {
     /// runtime.
     pub fn init(
         &self,
-        build: impl FnOnce() -> Result<RuntimeState, InitError>,
+        build: impl FnOnce() -> Result<PinnedState, InitError>,
     ) -> Result<InitOutcome, InitError> {
         if self.is_initialized() {
             return Ok(InitOutcome::AlreadyInitialized);
@@ -374,12 +355,10 @@ impl RuntimeSlot {
         std::mem::forget(reset);
         match built {
             Ok(state) => {
-                let state = Box::new(state);
                 state.use_slot_gil(&self.gil);
                 self.gil.set_closing(false);
-                // Pinned: the state stays at this address until shutdown joins its workers.
-                state.lock().tasks.pin();
-                let p = Box::into_raw(state);
+                // Owned by the slot from here until shutdown takes it back.
+                let p = state.into_raw().as_ptr();
                 self.ptr.store(p, Ordering::Release);
                 self.set_state(INITIALIZING, READY);
                 Ok(InitOutcome::Initialized)
@@ -470,15 +449,13 @@ impl RuntimeSlot {
                 });
             }
         }
-        // No entrant is left and none can come: stop the worker threads while the state is
-        // still at its address.
-        state.stop_workers();
+        // No entrant is left and none can come.
         let p = self.ptr.swap(std::ptr::null_mut(), Ordering::AcqRel);
-        // SAFETY: `p` was made by `Box::into_raw` in `init` and published while `Ready`. We
-        // moved the slot to `ShuttingDown` and then saw zero entrants; any later entrant sees
-        // `ShuttingDown` and backs out without dereferencing, and the swap above removed the
-        // pointer, so this is the only owner.
-        let state = unsafe { Box::from_raw(p) };
+        // SAFETY: `p` came from `PinnedState::into_raw` in `init` and was published while
+        // `Ready`. We moved the slot to `ShuttingDown` and then saw zero entrants; any later
+        // entrant sees `ShuttingDown` and backs out without dereferencing, and the swap above
+        // removed the pointer, so this is the only owner.
+        let state = unsafe { PinnedState::from_raw(NonNull::new(p).expect("published")) };
         // This thread may hold the GIL it is about to free (shutdown from the holder): its
         // record must not name the state any more.
         let _ = THREAD.try_with(|t| {
@@ -522,13 +499,10 @@ impl Drop for ResetOnUnwind<'_> {
 impl Drop for RuntimeSlot {
     fn drop(&mut self) {
         let p = self.ptr.swap(std::ptr::null_mut(), Ordering::AcqRel);
-        if !p.is_null() {
+        if let Some(p) = NonNull::new(p) {
             // SAFETY: `&mut self` means no entrant exists; the pointer came from
-            // `Box::into_raw` in `init` and was not freed (shutdown nulls it).
-            unsafe { &*p }.stop_workers();
-            // SAFETY: as above; `stop_workers` joined every thread that held a pointer to the
-            // state, so this is the only owner.
-            drop(unsafe { Box::from_raw(p) }.teardown());
+            // `PinnedState::into_raw` in `init` and was not taken back (shutdown nulls it).
+            drop(unsafe { PinnedState::from_raw(p) });
         }
     }
 }

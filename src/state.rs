@@ -1,6 +1,7 @@
 //! `RuntimeState`: the one owner of every piece of runtime-global state.
 //!
-//! Built by [`RuntimeState::new`] in the strict order of [`InitStep`] and destroyed by
+//! Built by [`PinnedState::new`](crate::pinned::PinnedState::new) (through
+//! `RuntimeState::build`) in the strict order of [`InitStep`] and destroyed by
 //! `RuntimeState::teardown`, the single teardown routine that both `Runtime::shutdown` and
 //! `Drop` (and the C ABI's `molt_runtime_shutdown`) use. If any init step fails, everything
 //! built so far is dropped by ordinary Rust unwinding of the locals, so a failed init leaves
@@ -240,8 +241,11 @@ fn tracker(
 
 impl RuntimeState {
     /// Builds a complete runtime state from `config`, in the strict init order. On error,
-    /// everything built so far has been dropped.
-    pub fn new(config: &Config) -> Result<Self, InitError> {
+    /// everything built so far has been dropped. Only [`PinnedState::new`] calls this: the
+    /// state must reach its final address before any worker thread can point at it.
+    ///
+    /// [`PinnedState::new`]: crate::pinned::PinnedState::new
+    pub(crate) fn build(config: &Config) -> Result<Self, InitError> {
         let started = Instant::now();
         let fail_at = config.fail_at;
         step_ok(fail_at, InitStep::Config)?;

@@ -44,13 +44,13 @@ use loom::sync::Arc;
 use loom::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use loom::thread;
 use molt_state::lifecycle::Lifecycle;
-use molt_state::{GilError, GilStateError, RuntimeSlot, RuntimeState, ShutdownError};
+use molt_state::{GilError, GilStateError, PinnedState, RuntimeSlot, ShutdownError};
 use std::time::Duration;
 
 /// A slot with a published runtime.
 fn ready_slot() -> Arc<RuntimeSlot> {
     let slot = Arc::new(RuntimeSlot::new());
-    slot.init(|| RuntimeState::new(&config())).unwrap();
+    slot.init(|| PinnedState::new(&config())).unwrap();
     slot
 }
 
@@ -171,7 +171,7 @@ fn save_restore_vs_shutdown(name: &str, reinit: bool) {
         let stale = slot.gil_save();
         assert_ne!(stale, 0);
         shutdown_clean(&slot);
-        slot.init(|| RuntimeState::new(&config())).unwrap();
+        slot.init(|| PinnedState::new(&config())).unwrap();
         assert_eq!(slot.gil_restore(stale), Err(GilStateError::NotInitialized));
         assert!(!slot.gil_is_held());
         let saver = {
@@ -205,7 +205,7 @@ fn save_restore_vs_shutdown(name: &str, reinit: bool) {
         };
         if check_shutdown(slot.shutdown(Duration::from_millis(10))) && reinit {
             // A fresh runtime in the same slot: a stale token must not restore into it.
-            slot.init(|| RuntimeState::new(&config())).unwrap();
+            slot.init(|| PinnedState::new(&config())).unwrap();
         }
         saver.join().unwrap();
         assert!(!slot.gil_is_held());

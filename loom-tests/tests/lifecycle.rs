@@ -9,12 +9,12 @@ use loom::sync::Arc;
 use loom::sync::atomic::{AtomicUsize, Ordering};
 use loom::thread;
 use molt_state::lifecycle::{InitOutcome, Lifecycle};
-use molt_state::{InitError, RuntimeSlot, RuntimeState};
+use molt_state::{InitError, PinnedState, RuntimeSlot};
 use std::time::Duration;
 
-fn build(counter: &AtomicUsize) -> Result<RuntimeState, InitError> {
+fn build(counter: &AtomicUsize) -> Result<PinnedState, InitError> {
     counter.fetch_add(1, Ordering::SeqCst);
-    RuntimeState::new(&config())
+    PinnedState::new(&config())
 }
 
 /// Shuts down and checks the teardown (if there was a runtime) left nothing live.

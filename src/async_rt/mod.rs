@@ -24,6 +24,7 @@
 
 use crate::error::ShutdownError;
 use crate::gil::{ExcState, Gil, PyResult};
+use crate::pinned::PinnedState;
 use crate::report::TaskReport;
 use crate::state::RuntimeState;
 use crate::thread_state::Deadline;
@@ -199,9 +200,6 @@ pub(crate) struct Tasks {
     running: u64,
     /// Workers must exit.
     stop: bool,
-    /// The state sits at its final address (in a `Runtime` or the C slot) until its
-    /// workers are joined, so threads may hold a pointer to it.
-    pinned: bool,
     workers_wanted: Option<usize>,
     mode: Mode,
     workers: Vec<thread::JoinHandle<()>>,
@@ -293,7 +291,6 @@ impl Tasks {
             timer_seq: 0,
             running: 0,
             stop: false,
-            pinned: false,
             workers_wanted: workers,
             mode: Mode::Unstarted,
             workers: Vec::new(),
@@ -303,11 +300,6 @@ impl Tasks {
             workers_started: 0,
             shutdown_report: None,
         }
-    }
-
-    /// Marks the state as pinned (see the field).
-    pub(crate) fn pin(&mut self) {
-        self.pinned = true;
     }
 
     fn count(&self, state: TaskState) -> u64 {
@@ -377,8 +369,8 @@ struct StatePtr(NonNull<RuntimeState>);
 
 // SAFETY: `RuntimeState` is `Sync` (asserted in state.rs), and a worker only makes a shared
 // reference from this pointer while the state is alive and unmoved: workers start only
-// once the state is pinned, and `RuntimeState::stop_workers` joins them before the state is
-// moved or freed.
+// for a state owned by a `PinnedState` (the only way to have one), and its teardown joins
+// them (`RuntimeState::stop_workers`) before the state is freed.
 unsafe impl Send for StatePtr {}
 
 /// A running task's view of its runtime.
@@ -520,13 +512,6 @@ impl Gil<'_> {
             return Err(self.raise_new(
                 "RuntimeError",
                 "cannot spawn a task: the runtime is shutting down",
-            ));
-        }
-        if !self.st.tasks.pinned {
-            return Err(self.raise_new(
-                "RuntimeError",
-                "cannot spawn a task: tasks need a runtime owned by a Runtime or the C ABI \
-                 (a RuntimeState held by value cannot host worker threads)",
             ));
         }
         let (inherited, message) = match parent {
@@ -1141,7 +1126,7 @@ fn far_future() -> Instant {
 }
 
 /// Starts a worker thread named `name` that runs `body` on the state, which the caller
-/// (`spawn_task`, after its pinned check) guarantees is pinned.
+/// (`spawn_task`) has: every `RuntimeState` is owned by a `PinnedState`.
 fn start_thread(
     rt: &RuntimeState,
     name: String,
@@ -1230,18 +1215,13 @@ std::thread_local! {
 fn orphan_teardown(p: NonNull<RuntimeState>) {
     #[cfg(not(molt_loom))]
     ORPHAN_TEARDOWN.with(|o| o.set(true));
-    {
-        // SAFETY: `p` is the owning pointer from `Box::leak`, handed over by the dropped
-        // `Runtime`; nothing frees the state but this function.
-        let rt = unsafe { p.as_ref() };
-        let bound = rt.shutdown_timeout().max(Duration::from_millis(10));
-        while rt.quiesce(Deadline::after(bound)).is_err() {}
-        rt.stop_workers();
-    }
-    // SAFETY: as above; `stop_workers` joined every other thread that held a pointer to
-    // the state, and this thread's own references ended with the block above.
-    let state = unsafe { Box::from_raw(p.as_ptr()) };
-    let report = state.teardown();
+    // SAFETY: `p` is the owning pointer from `PinnedState::into_raw`, handed over by the
+    // dropped `Runtime` (`hand_teardown_to_worker`) and taken out of `orphan` by this worker
+    // alone (a swap), so it is taken back exactly once.
+    let owner = unsafe { PinnedState::from_raw(p) };
+    let bound = owner.shutdown_timeout().max(Duration::from_millis(10));
+    while owner.quiesce(Deadline::after(bound)).is_err() {}
+    let report = owner.teardown();
     if std::env::var_os("MOLT_PRINT_TEARDOWN").is_some_and(|v| v == "1") {
         eprintln!("{report}");
     }
@@ -1341,11 +1321,17 @@ impl RuntimeState {
             .store(closed, molt_arenas::sync::Ordering::Release);
     }
 
-    /// Hands this runtime's teardown to the worker thread running the calling task (see
-    /// `Runtime`'s `Drop`): `owned` is the pointer from `Box::leak`.
-    pub(crate) fn hand_teardown_to_worker(&self, owned: NonNull<RuntimeState>) {
-        self.orphan
-            .store(owned.as_ptr(), molt_arenas::sync::Ordering::Release);
+    /// Hands a runtime's teardown to the worker thread running the calling task (see
+    /// `Runtime`'s `Drop`): the worker takes `owner` back from `orphan` once the task body
+    /// has returned.
+    pub(crate) fn hand_teardown_to_worker(owner: PinnedState) {
+        let p = owner.into_raw();
+        // SAFETY: `into_raw` keeps the state alive (its ownership now travels through
+        // `orphan`); shared access only.
+        let state = unsafe { p.as_ref() };
+        state
+            .orphan
+            .store(p.as_ptr(), molt_arenas::sync::Ordering::Release);
     }
 
     /// The second half of shutdown: stops and joins the worker threads (waiting for any task

@@ -5,7 +5,7 @@ use super::DEFAULT;
 use super::args::*;
 use super::status::*;
 use crate::config::Config;
-use crate::state::RuntimeState;
+use crate::pinned::PinnedState;
 use std::cell::RefCell;
 use std::ffi::{CString, c_char};
 use std::time::Duration;
@@ -34,7 +34,7 @@ struct LastReport {
 #[unsafe(no_mangle)]
 pub extern "C" fn molt_runtime_init() -> i32 {
     boundary("molt_runtime_init", || {
-        DEFAULT.init(|| RuntimeState::new(&Config::default()))?;
+        DEFAULT.init(|| PinnedState::new(&Config::default()))?;
         Ok(())
     })
 }

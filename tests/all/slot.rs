@@ -4,12 +4,12 @@
 use crate::{scaled, test_config};
 use molt_state::error::ShutdownError;
 use molt_state::lifecycle::{InitOutcome, Lifecycle};
-use molt_state::{InitStep, RuntimeSlot, RuntimeState};
+use molt_state::{InitStep, PinnedState, RuntimeSlot};
 use std::sync::{Arc, Barrier};
 use std::time::Duration;
 
-fn build() -> Result<RuntimeState, molt_state::InitError> {
-    RuntimeState::new(&test_config())
+fn build() -> Result<PinnedState, molt_state::InitError> {
+    PinnedState::new(&test_config())
 }
 
 #[test]
@@ -41,7 +41,7 @@ fn failed_init_publishes_nothing_and_a_later_init_succeeds() {
             fail_at: Some(step),
             ..test_config()
         };
-        let err = slot.init(|| RuntimeState::new(&config)).unwrap_err();
+        let err = slot.init(|| PinnedState::new(&config)).unwrap_err();
         assert_eq!(err.step, step);
         assert_eq!(slot.lifecycle(), Lifecycle::Uninit);
         assert!(slot.enter().is_err());

@@ -2,7 +2,7 @@
 //! shutdown (the async registries).
 
 use crate::{caught, scaled, test_config};
-use molt_state::{Config, Runtime, RuntimeState, ShutdownError, TaskState, Value};
+use molt_state::{Config, PinnedState, Runtime, ShutdownError, TaskState, Value};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -574,15 +574,18 @@ fn init_shutdown_cycles_with_tasks_leave_nothing() {
 }
 
 #[test]
-fn spawning_needs_a_pinned_runtime_and_an_open_one() {
-    // A RuntimeState held by value could move under its workers: spawning is refused.
-    let state = RuntimeState::new(&config(1)).unwrap();
+fn a_pinned_state_hosts_tasks_and_a_task_of_another_runtime_is_rejected() {
+    // A state held by its owner (not a `Runtime`, not a slot) sits at its final address, so
+    // it can host worker threads; dropping it joins them (a state that could move cannot be
+    // made: see the `compile_fail` example on `PinnedState`).
+    let state = PinnedState::new(&config(1)).unwrap();
     let mut g = state.gil();
-    assert!(g.spawn(|_| Ok(Value::NONE)).is_err());
-    assert!(caught(&mut g).starts_with("RuntimeError: cannot spawn a task: tasks need"));
-    g.clear_last_exception();
+    let t = g.spawn(|_| Ok(Value::int(7).unwrap())).unwrap();
+    assert_eq!(g.join(t).unwrap(), Value::int(7).unwrap());
     drop(g);
-    drop(state);
+    let report = state.teardown();
+    assert!(report.leaks.is_empty(), "{}", report.leaks);
+    assert_eq!(report.tasks.workers_joined, report.tasks.workers_started);
     // A task from another runtime is rejected.
     let a = Runtime::new(config(0));
     let b = Runtime::new(config(0));
