@@ -110,7 +110,7 @@ static METHOD_TABLES: &[(&str, Table)] = &[
             ("__ge__", int_ge),
             ("__hash__", obj_hash),
             ("__bool__", num_bool),
-            // Big ints (src/object/bigint.rs): these handle small ints too.
+            // Big ints (src/object/bigint/): these handle small ints too.
             ("__pow__", bigint::int_pow),
             ("__rpow__", bigint::int_rpow),
             ("__divmod__", bigint::int_divmod),
