@@ -20,7 +20,7 @@ peer_target="$(realpath -m "${PEER_TARGET_DIR:-peer-bench/target}")"
 if [ "${1:-}" != "--report" ]; then
     mkdir -p "$out"
     rm -rf "$target/criterion" "$peer_target/criterion"
-    cargo build --release --bin molt-state
+    cargo build --release -p molt-state-cli --bin molt-state
     # The alloc+free group five times, each saved as its own criterion baseline, to show how
     # the same-run ratios to glibc, mimalloc and the floor move from run to run. Before the
     # main run, whose results are criterion's "new" ones (a saved baseline overwrites them).

@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 target="$(realpath -m "${CARGO_TARGET_DIR:-target/wasm}")"
-CARGO_TARGET_DIR="$target" cargo build --release --target wasm32-wasip1 --bin molt-state
+CARGO_TARGET_DIR="$target" cargo build --release --target wasm32-wasip1 -p molt-state-cli --bin molt-state
 wasm="$target/wasm32-wasip1/release/molt-state.wasm"
 out="$target/wasi-out"
 mkdir -p "$out"
