@@ -75,7 +75,7 @@ pub(crate) use crate::thread_state::thread_key;
 /// The key of the exception state the calling code raises into, in runtime `runtime`: the
 /// running task's own key inside a task of that runtime, else the thread's key.
 pub(crate) fn exc_key(runtime: u64) -> u64 {
-    match crate::async_rt::current_task(runtime) {
+    match crate::tasks::current_task(runtime) {
         Some((key, _)) => key,
         None => thread_key(),
     }

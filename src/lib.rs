@@ -24,7 +24,6 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(missing_docs)]
 
-pub mod async_rt;
 pub mod builtins;
 pub mod caps;
 pub mod config;
@@ -41,10 +40,10 @@ pub mod pinned;
 mod printable;
 pub mod report;
 pub mod state;
+pub mod tasks;
 mod thread_state;
 pub mod value;
 
-pub use async_rt::{CancelToken, TaskCx, TaskId, TaskState};
 pub use config::Config;
 pub use error::{InitError, InitStep, NotInitialized, PermissionError, RuntimeBusy, ShutdownError};
 pub use gil::{Gil, GilError, PyResult, Raised};
@@ -52,6 +51,7 @@ pub use lifecycle::{GilStateError, Runtime, RuntimeSlot};
 pub use pinned::PinnedState;
 pub use report::TeardownReport;
 pub use state::RuntimeState;
+pub use tasks::{CancelToken, TaskCx, TaskId, TaskState};
 pub use value::Value;
 
 /// The README's examples, compiled and run as doctests.

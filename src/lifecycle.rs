@@ -119,7 +119,7 @@ impl Drop for Runtime {
         let Some(state) = &self.state else {
             return;
         };
-        if crate::async_rt::current_task(state.id().get()).is_some() {
+        if crate::tasks::current_task(state.id().get()).is_some() {
             RuntimeState::hand_teardown_to_worker(self.state.take().expect("checked above"));
             return;
         }

@@ -7,7 +7,6 @@
 //! built so far is dropped by ordinary Rust unwinding of the locals, so a failed init leaves
 //! nothing behind.
 
-use crate::async_rt::Tasks;
 use crate::builtins::{BuiltinClasses, CLASS_COUNT, ClassId, static_is_exception};
 use crate::caps::Capabilities;
 use crate::config::{Config, Resolved};
@@ -19,6 +18,7 @@ use crate::object::natives::{BUILTIN_NATIVES, Native};
 use crate::object::types::{TypeObj, Types};
 use crate::object::{HEAP_KIND_NAMES, Heap, Object};
 use crate::report::{OwnerStat, TeardownReport};
+use crate::tasks::Tasks;
 use crate::thread_state::{GilCondvar, GilLock};
 use crate::value::{Value, runtime_stamp_parts, stamp};
 use hashbrown::HashMap;
@@ -171,7 +171,7 @@ impl Interp {
 /// Behind the runtime lock ([`Interp`]): method tables and the method cache, the object heap
 /// on its pool, the module cache, per-thread and per-task exception state, and the async
 /// registries (tasks, cancel tokens, timers, worker threads), which shutdown quiesces and
-/// stops first (see `async_rt`).
+/// stops first (see `tasks`).
 #[derive(Debug)]
 pub struct RuntimeState {
     id: RuntimeId,
@@ -199,7 +199,7 @@ pub struct RuntimeState {
     /// Shutdown began: spawns are refused (see `RuntimeState::close_spawns`).
     pub(crate) spawns_closed: molt_arenas::sync::AtomicBool,
     /// Set by a `Runtime` dropped inside one of its tasks: the owning pointer, for the
-    /// worker that then tears the runtime down (see `async_rt`).
+    /// worker that then tears the runtime down (see `tasks`).
     pub(crate) orphan: molt_arenas::sync::AtomicPtr<RuntimeState>,
     init_time: Duration,
 }
@@ -210,7 +210,7 @@ pub struct RuntimeState {
 // `Interp` is `Send`, so handing it from thread to thread with the GIL is sound.
 unsafe impl Sync for RuntimeState {}
 
-// Worker threads share the state by reference (see async_rt::StatePtr).
+// Worker threads share the state by reference (see tasks::StatePtr).
 const _: fn() = || {
     fn send<T: Send>() {}
     send::<Interp>();

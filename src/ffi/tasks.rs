@@ -5,8 +5,8 @@ use super::DEFAULT;
 use super::args::*;
 use super::status::*;
 use super::values::MOLT_NONE;
-use crate::async_rt::TaskId;
 use crate::gil::Gil;
+use crate::tasks::TaskId;
 use crate::value::Value;
 use molt_arenas::handles::{FfiHandle, Handle};
 use std::ffi::{c_char, c_void};
@@ -235,14 +235,14 @@ pub extern "C" fn molt_sleep(seconds: f64) -> i32 {
         if DEFAULT.held().is_none() {
             // Holding nothing: nothing to release, and nothing to enter for.
             let rt = entered()?;
-            if crate::async_rt::current_task(rt.id().get()).is_none() {
+            if crate::tasks::current_task(rt.id().get()).is_none() {
                 drop(rt);
                 std::thread::sleep(duration);
                 return Ok(());
             }
         }
         with_gil(
-            |g| match crate::async_rt::current_task(g.runtime().id().get()) {
+            |g| match crate::tasks::current_task(g.runtime().id().get()) {
                 Some((_, task)) => g.task_sleep(task, duration).map_err(Failure::from),
                 None => {
                     g.unlocked(|| std::thread::sleep(duration));
@@ -259,7 +259,7 @@ pub extern "C" fn molt_sleep(seconds: f64) -> i32 {
 pub extern "C" fn molt_task_check_cancelled() -> i32 {
     boundary("molt_task_check_cancelled", || {
         with_gil(|g| {
-            let Some((_, task)) = crate::async_rt::current_task(g.runtime().id().get()) else {
+            let Some((_, task)) = crate::tasks::current_task(g.runtime().id().get()) else {
                 return Err(Failure::named(
                     MOLT_ERR_INVALID_ARGUMENT,
                     "the calling thread is not running a task",

@@ -213,7 +213,7 @@ fn cancelling_a_token_cancels_its_tree() {
     let root = g.cancel_token_new(None).unwrap();
     let child = g.cancel_token_new(Some(root)).unwrap();
     let other = g.cancel_token_new(None).unwrap();
-    let body = || -> molt_state::async_rt::TaskBody { Box::new(|_| Ok(Value::TRUE)) };
+    let body = || -> molt_state::tasks::TaskBody { Box::new(|_| Ok(Value::TRUE)) };
     let in_root = g.spawn_task(Some(root), None, body()).unwrap();
     let in_child = g.spawn_task(Some(child), None, body()).unwrap();
     let elsewhere = g.spawn_task(Some(other), None, body()).unwrap();
