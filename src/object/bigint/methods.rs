@@ -21,7 +21,7 @@ fn unary(g: &mut Gil<'_>, a: &[Value], name: &str, f: fn(&BigInt) -> Out) -> PyR
     deliver_method(g, out, name, a[0])
 }
 
-/// `int.__neg__` of a big int (the hook of natives.rs's `int_neg`).
+/// `int.__neg__` of a big int (the hook of `int_neg` in natives/int.rs).
 #[cold]
 pub(crate) fn neg(g: &mut Gil<'_>, a: &[Value]) -> PyResult<Value> {
     unary(g, a, "__neg__", |x| Out::Int(-x))

@@ -5,7 +5,7 @@
 //! normalized: a value that fits the small-int range is always a small int, and a big int
 //! never holds such a value, so a small int and a big int are never equal.
 //!
-//! The small-int fast paths of `natives.rs` stay where they are; they call into this module
+//! The small-int fast paths of `natives/` stay where they are; they call into this module
 //! only when a result overflows the small-int range or an operand is a big int. The int
 //! methods that had no small-int implementation before (`**`, shifts, bitwise operators,
 //! `divmod`, `abs`, `~`, `bit_length`...) live here and handle small and big ints alike.
@@ -134,7 +134,7 @@ fn deliver_method(g: &mut Gil<'_>, out: Option<Out>, name: &str, self_: Value) -
 
 // ------------------------------------------------------------------------------ hooks
 
-/// `arith_impl` of natives.rs when an operand is a big int.
+/// `arith` of natives/num.rs when an operand is a big int.
 #[cold]
 pub(crate) fn arith(
     g: &mut Gil<'_>,
@@ -186,14 +186,14 @@ fn binary(g: &mut Gil<'_>, a: &[Value], name: &str, op: BinOp, reflected: bool) 
     deliver_method(g, out, name, a[0])
 }
 
-/// `int_op` of natives.rs when a small-int result overflows the small-int range.
+/// `int_op` of natives/int.rs when a small-int result overflows the small-int range.
 #[cold]
 pub(crate) fn int_op_overflow(g: &mut Gil<'_>, x: i64, y: i64, op: Op) -> PyResult<Value> {
     let out = binop(BinOp::of(op), &BigInt::from(x), &BigInt::from(y));
     deliver(g, out)
 }
 
-/// `compare` of natives.rs when an operand is a big int.
+/// `compare` of natives/num.rs when an operand is a big int.
 #[cold]
 pub(crate) fn compare(
     g: &mut Gil<'_>,
