@@ -114,14 +114,14 @@ impl<T> Handoff<T> {
 /// them when this thread yields, so the bound is never reached by a correct pool.
 fn wait_for_exit_guards<T>(pool: &Pool<T>) {
     for _ in 0..1_000 {
-        if pool.depot_stats().2 == 0 {
+        if pool.depot_stats().caches == 0 {
             return;
         }
         thread::yield_now();
     }
     panic!(
         "thread-exit guards left {} magazine(s) registered after their threads exited",
-        pool.depot_stats().2
+        pool.depot_stats().caches
     );
 }
 
@@ -253,17 +253,17 @@ fn alloc_on_one_thread_free_on_another() {
         assert!(refs.iter().all(|&r| !pool.is_live(r)));
 
         wait_for_exit_guards(&pool);
-        let (free, capacity, caches, chunks) = pool.depot_stats();
-        assert_eq!(caches, 0);
+        let stats = pool.depot_stats();
+        assert_eq!(stats.caches, 0);
         // No slot was freed often enough to retire, so every slot is free again.
-        assert_eq!(free as u32, capacity, "slots lost");
+        assert_eq!(stats.free as u32, stats.capacity, "slots lost");
         let report = exclusive(pool).shutdown();
         assert_eq!(
             report,
             PoolReport {
                 live_dropped: 0,
-                chunks: chunks as u64,
-                capacity: u64::from(capacity),
+                chunks: stats.chunks as u64,
+                capacity: u64::from(stats.capacity),
                 caches_drained: 0,
                 retired: 0,
             }
@@ -324,17 +324,17 @@ fn concurrent_alloc_free(name: &str, workers: u64, reuse: bool, outcomes: &'stat
         assert!(refs.iter().all(|&r| !pool.is_live(r)));
 
         wait_for_exit_guards(&pool);
-        let (free, capacity, caches, _) = pool.depot_stats();
-        assert_eq!(caches, 0);
+        let stats = pool.depot_stats();
+        assert_eq!(stats.caches, 0);
         let report = exclusive(pool).shutdown();
         assert_eq!(report.live_dropped, 0);
         assert_eq!(report.caches_drained, 0);
         assert_eq!(
-            free as u64 + report.retired,
-            u64::from(capacity),
+            stats.free as u64 + report.retired,
+            u64::from(stats.capacity),
             "slots lost or duplicated: {report:?}"
         );
-        assert_eq!(report.capacity, u64::from(capacity));
+        assert_eq!(report.capacity, u64::from(stats.capacity));
     });
     outcomes.assert_all_seen(
         name,
@@ -432,9 +432,16 @@ fn shutdown_drains_a_parked_threads_magazine() {
         };
         used.take();
         let pool = Arc::try_unwrap(pool).expect("the worker dropped its Arc before signalling");
-        let (free, capacity, caches, _) = pool.depot_stats();
-        assert_eq!(caches, 1, "the parked worker's magazine is registered");
-        assert_eq!(free + 1, capacity as usize, "one id sits in that magazine");
+        let stats = pool.depot_stats();
+        assert_eq!(
+            stats.caches, 1,
+            "the parked worker's magazine is registered"
+        );
+        assert_eq!(
+            stats.free + 1,
+            stats.capacity as usize,
+            "one id sits in that magazine"
+        );
         let report = pool.shutdown();
         assert_eq!(report.caches_drained, 1);
         assert_eq!(report.live_dropped, 0);
@@ -489,7 +496,7 @@ fn drop_values_through_refill_flush_at_capacity() {
                 let d = pool.alloc(Tracked::new(3, &drops)).unwrap(); // depot empty: grows
                 assert_eq!(pool.free(b).tag, 1);
                 assert_eq!(pool.free(d).tag, 3); // magazine full: flush
-                let (_, capacity, _, _) = pool.depot_stats();
+                let capacity = pool.depot_stats().capacity;
                 assert_eq!(capacity, 6, "a second chunk of 4 slots was allocated");
             })
         };
@@ -497,11 +504,11 @@ fn drop_values_through_refill_flush_at_capacity() {
         second.join().unwrap();
         assert!(pool.is_live(live.weak()));
         wait_for_exit_guards(&pool);
-        let (free, capacity, _, chunks) = pool.depot_stats();
-        assert_eq!((capacity, chunks), (6, 2));
+        let stats = pool.depot_stats();
+        assert_eq!((stats.capacity, stats.chunks), (6, 2));
         assert_eq!(
-            free as u32 + 1,
-            capacity,
+            stats.free as u32 + 1,
+            stats.capacity,
             "everything but the live value is free"
         );
         // `live` is never freed: its value stays live for teardown to drop.
