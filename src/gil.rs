@@ -16,6 +16,7 @@
 //! comes from another runtime (or one that has shut down), raises `ReferenceError` instead of
 //! being resolved.
 
+use crate::ExcClass;
 use crate::hash;
 use crate::intern::{Symbol, sym};
 use crate::object::natives::Native;
@@ -284,6 +285,11 @@ impl<'rt> Gil<'rt> {
         self.builtin_index(name).map(|i| self.st.types.value_of(i))
     }
 
+    /// The builtin exception class `class`, as a value (borrowed: no new reference).
+    pub fn exception_class(&self, class: ExcClass) -> Value {
+        self.st.types.value_of(class.index())
+    }
+
     pub(crate) fn builtin_index(&self, name: &str) -> Option<u32> {
         let id = self.rt.classes().by_name(name).or_else(|| {
             crate::builtins::table::ALIASES
@@ -363,7 +369,7 @@ impl<'rt> Gil<'rt> {
 
     pub(crate) fn recursion_error(&mut self, what: &str) -> Raised {
         self.raise_new(
-            "RecursionError",
+            ExcClass::RECURSION_ERROR,
             format!("maximum recursion depth exceeded{what}"),
         )
     }
@@ -379,17 +385,20 @@ impl<'rt> Gil<'rt> {
     pub fn set_recursion_limit(&mut self, limit: i64) -> PyResult<()> {
         if limit < 1 {
             return Err(self.raise_new(
-                "ValueError",
+                ExcClass::VALUE_ERROR,
                 "recursion limit must be greater or equal than 1",
             ));
         }
         if limit > i64::from(i32::MAX) {
-            return Err(self.raise_new("OverflowError", "Python int too large to convert to C int"));
+            return Err(self.raise_new(
+                ExcClass::OVERFLOW_ERROR,
+                "Python int too large to convert to C int",
+            ));
         }
         let depth = self.st.recursion_depth;
         if limit <= i64::from(depth) {
             return Err(self.raise_new(
-                "RecursionError",
+                ExcClass::RECURSION_ERROR,
                 format!(
                     "cannot set the recursion limit to {limit} at the recursion depth {depth}: the limit is too low"
                 ),
@@ -429,7 +438,7 @@ impl<'rt> Gil<'rt> {
     }
 
     pub(crate) fn bad(&mut self, e: BadValue) -> Raised {
-        self.raise_new("ReferenceError", e.to_string())
+        self.raise_new(ExcClass::REFERENCE_ERROR, e.to_string())
     }
 
     fn obj(&mut self, v: Value) -> PyResult<&Object> {
@@ -440,7 +449,7 @@ impl<'rt> Gil<'rt> {
             Err(_) if self.check(v).is_ok() => {
                 let t = self.type_name(v)?;
                 Err(self.raise_new(
-                    "TypeError",
+                    ExcClass::TYPE_ERROR,
                     format!("'{t}' object is not supported by this operation"),
                 ))
             }
@@ -501,7 +510,10 @@ impl<'rt> Gil<'rt> {
             None => {
                 self.check(v).map_err(|e| self.bad(e))?;
                 let t = self.type_name(v)?;
-                Err(self.raise_new("TypeError", format!("{what} must be a class, not {t}")))
+                Err(self.raise_new(
+                    ExcClass::TYPE_ERROR,
+                    format!("{what} must be a class, not {t}"),
+                ))
             }
         }
     }
@@ -667,7 +679,10 @@ impl<'rt> Gil<'rt> {
 
     fn type_error_for(&mut self, v: Value, expected: &str) -> Raised {
         let t = self.type_name(v).unwrap_or_else(|_| "?".into());
-        self.raise_new("TypeError", format!("expected {expected}, got {t}"))
+        self.raise_new(
+            ExcClass::TYPE_ERROR,
+            format!("expected {expected}, got {t}"),
+        )
     }
 
     // ---------------------------------------------------------------- accessors
@@ -739,7 +754,10 @@ impl<'rt> Gil<'rt> {
             Some(n) => Ok(n),
             None => {
                 let t = self.type_name(v)?;
-                Err(self.raise_new("TypeError", format!("object of type '{t}' has no len()")))
+                Err(self.raise_new(
+                    ExcClass::TYPE_ERROR,
+                    format!("object of type '{t}' has no len()"),
+                ))
             }
         }
     }
@@ -750,7 +768,10 @@ impl<'rt> Gil<'rt> {
         if seq.as_obj().is_none() || self.check(seq).is_ok() && self.st.heap.get(seq).is_err() {
             // A number, a singleton, a class or a function: valid, but not a sequence.
             let t = self.type_name(seq)?;
-            return Err(self.raise_new("TypeError", format!("'{t}' object is not subscriptable")));
+            return Err(self.raise_new(
+                ExcClass::TYPE_ERROR,
+                format!("'{t}' object is not subscriptable"),
+            ));
         }
         let (items, what): (&[Value], &str) = match self.obj(seq)? {
             Object::Tuple(t) => (t, "tuple"),
@@ -764,7 +785,7 @@ impl<'rt> Gil<'rt> {
             Ok(self.own(v))
         } else {
             let msg = format!("{what} index out of range");
-            Err(self.raise_new("IndexError", msg))
+            Err(self.raise_new(ExcClass::INDEX_ERROR, msg))
         }
     }
 
@@ -862,7 +883,7 @@ impl<'rt> Gil<'rt> {
             Ok(h) => Ok(h),
             Err(HashError::Bad(e)) => Err(self.bad(e)),
             Err(HashError::Unhashable(t)) => {
-                Err(self.raise_new("TypeError", format!("unhashable type: '{t}'")))
+                Err(self.raise_new(ExcClass::TYPE_ERROR, format!("unhashable type: '{t}'")))
             }
         }
     }
@@ -928,9 +949,8 @@ impl<'rt> Gil<'rt> {
             _ => return Err(self.type_error_for(v, "an exception")),
         };
         let items = self.items(args)?;
-        let key_error = self.builtin_index("KeyError");
         let cls = self.class_index(v)?;
-        let is_key_error = key_error.is_some_and(|k| self.st.types.is_subclass(cls, k));
+        let is_key_error = self.st.types.is_subclass(cls, ExcClass::KEY_ERROR.index());
         match items.as_slice() {
             [] => Ok(String::new()),
             // KeyError shows its key's repr, as CPython's KeyError.__str__ does.
@@ -1028,7 +1048,7 @@ impl<'rt> Gil<'rt> {
             }
             Object::Int(n) => match crate::object::bigint::decimal(n, self.st.int_max_str_digits) {
                 Ok(t) => ReprPlan::Text(t),
-                Err(msg) => return Err(self.raise_new("ValueError", msg)),
+                Err(msg) => return Err(self.raise_new(ExcClass::VALUE_ERROR, msg)),
             },
         };
         Ok(match plan {
@@ -1119,9 +1139,9 @@ impl<'rt> Gil<'rt> {
                 Err(e) => e.to_string(),
             };
             let cls = if self.check(exc).is_ok() {
-                "TypeError"
+                ExcClass::TYPE_ERROR
             } else {
-                "ReferenceError"
+                ExcClass::REFERENCE_ERROR
             };
             return self.raise_new(cls, msg);
         }
@@ -1156,13 +1176,9 @@ impl<'rt> Gil<'rt> {
 
     /// Raises a new instance of the builtin exception class `class` with `message` as its
     /// single argument.
-    pub fn raise_new(&mut self, class: &str, message: impl Into<String>) -> Raised {
-        let cls = self
-            .builtin_index(class)
-            .or_else(|| self.builtin_index("RuntimeError"))
-            .expect("RuntimeError is a builtin class");
+    pub fn raise_new(&mut self, class: ExcClass, message: impl Into<String>) -> Raised {
         let message = message.into();
-        let exc = self.new_exception(cls, &message);
+        let exc = self.new_exception(class.index(), &message);
         self.set_current(exc); // our reference moves into the exception state
         Raised(())
     }
@@ -1331,7 +1347,7 @@ impl<'rt> Gil<'rt> {
     fn attribute_error(&mut self, owner: &str, name: Symbol) -> Raised {
         let attr = self.name(name).to_owned();
         self.raise_new(
-            "AttributeError",
+            ExcClass::ATTRIBUTE_ERROR,
             format!("{owner} has no attribute '{attr}'"),
         )
     }
@@ -1371,7 +1387,7 @@ impl<'rt> Gil<'rt> {
             if t < self.st.types.builtin_count {
                 let (attr, tn) = (self.name(name).to_owned(), self.class_name(t).to_owned());
                 return Err(self.raise_new(
-                    "TypeError",
+                    ExcClass::TYPE_ERROR,
                     format!("cannot set '{attr}' attribute of immutable type '{tn}'"),
                 ));
             }
@@ -1386,7 +1402,7 @@ impl<'rt> Gil<'rt> {
             if !ok && matches!(self.st.heap.get(obj), Ok(Object::Exception(_))) {
                 let field = self.name(name).to_owned();
                 return Err(self.raise_new(
-                    "TypeError",
+                    ExcClass::TYPE_ERROR,
                     format!("exception {field} must be None or derive from BaseException"),
                 ));
             }
@@ -1467,7 +1483,10 @@ impl<'rt> Gil<'rt> {
                     }
                     None => {
                         let t = self.class_name(cls).to_owned();
-                        Err(self.raise_new("TypeError", format!("'{t}' object is not callable")))
+                        Err(self.raise_new(
+                            ExcClass::TYPE_ERROR,
+                            format!("'{t}' object is not callable"),
+                        ))
                     }
                 }
             }
@@ -1542,7 +1561,8 @@ impl<'rt> Gil<'rt> {
                     None if !args.is_empty() => {
                         self.release(inst);
                         let t = self.class_name(cls).to_owned();
-                        Err(self.raise_new("TypeError", format!("{t}() takes no arguments")))
+                        Err(self
+                            .raise_new(ExcClass::TYPE_ERROR, format!("{t}() takes no arguments")))
                     }
                     None => Ok(inst),
                 }
@@ -1565,7 +1585,10 @@ impl<'rt> Gil<'rt> {
         namespace: &[(&str, Value)],
     ) -> PyResult<Value> {
         if name.contains('\0') {
-            return Err(self.raise_new("ValueError", "type name must not contain null characters"));
+            return Err(self.raise_new(
+                ExcClass::VALUE_ERROR,
+                "type name must not contain null characters",
+            ));
         }
         let mut base_idx = Vec::with_capacity(bases.len().max(1));
         for &b in bases {
@@ -1579,7 +1602,7 @@ impl<'rt> Gil<'rt> {
             if b < self.st.types.builtin_count && b != core::OBJECT && !exc {
                 let t = self.class_name(b).to_owned();
                 return Err(self.raise_new(
-                    "TypeError",
+                    ExcClass::TYPE_ERROR,
                     format!("molt-state user classes cannot derive from builtin type '{t}'"),
                 ));
             }
@@ -1593,12 +1616,12 @@ impl<'rt> Gil<'rt> {
             Ok(t) => t,
             Err(e) => {
                 let msg = e.message(|c: u32| self.class_name(c).to_owned());
-                return Err(self.raise_new("TypeError", msg));
+                return Err(self.raise_new(ExcClass::TYPE_ERROR, msg));
             }
         };
         let index = self.st.types.len() as u32;
         if index >= crate::value::MAX_SLOTS {
-            return Err(self.raise_new("MemoryError", "too many classes in this runtime"));
+            return Err(self.raise_new(ExcClass::MEMORY_ERROR, "too many classes in this runtime"));
         }
         let mut mro = Vec::with_capacity(tail.len() + 1);
         mro.push(index);
@@ -1698,7 +1721,7 @@ impl<'rt> Gil<'rt> {
         let s = self.intern(name);
         if s == sym::builtins || s == sym::sys || self.st.module_inits.contains_key(&s) {
             return Err(self.raise_new(
-                "ValueError",
+                ExcClass::VALUE_ERROR,
                 format!("module '{name}' is already registered"),
             ));
         }
@@ -1719,9 +1742,10 @@ impl<'rt> Gil<'rt> {
             _ => match self.st.module_inits.get(&s) {
                 Some(&f) => f,
                 None => {
-                    return Err(
-                        self.raise_new("ModuleNotFoundError", format!("No module named '{name}'"))
-                    );
+                    return Err(self.raise_new(
+                        ExcClass::MODULE_NOT_FOUND_ERROR,
+                        format!("No module named '{name}'"),
+                    ));
                 }
             },
         };

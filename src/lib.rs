@@ -44,6 +44,7 @@ pub mod tasks;
 mod thread_state;
 pub mod value;
 
+pub use builtins::ExcClass;
 pub use config::Config;
 pub use error::{InitError, InitStep, NotInitialized, PermissionError, RuntimeBusy, ShutdownError};
 pub use gil::{Gil, GilError, PyResult, Raised};

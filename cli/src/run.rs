@@ -1,6 +1,7 @@
 //! `molt-state run` (also the default command): init on an embedded config, a workload
 //! touching every sub-state, shutdown, and the teardown report.
 
+use molt_state::ExcClass;
 use molt_state::{Config, Gil, PyResult, Runtime, TeardownReport, Value};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
@@ -123,7 +124,7 @@ fn tasks(rt: &Runtime) -> Result<(), String> {
 fn native_double(g: &mut Gil<'_>, args: &[Value]) -> PyResult<Value> {
     let x = match args {
         [_self, x] => g.as_i64(*x)?,
-        _ => return Err(g.raise_new("TypeError", "double() takes exactly one argument")),
+        _ => return Err(g.raise_new(ExcClass::TYPE_ERROR, "double() takes exactly one argument")),
     };
     g.int(x * 2)
 }
@@ -203,7 +204,7 @@ fn objects(rt: &Runtime) -> Result<(), String> {
         d
     });
     // Exceptions: a KeyError raised while handling a ValueError gets it as __context__.
-    let _ = g.raise_new("ValueError", "first");
+    let _ = g.raise_new(ExcClass::VALUE_ERROR, "first");
     let key = ok!(g.str("missing"), "str");
     if g.call_method(counts, "__getitem__", &[key]).is_ok() {
         return Err("a missing key was found".into());

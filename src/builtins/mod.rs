@@ -12,7 +12,10 @@
 //! rejected.
 
 pub mod c3;
+pub mod exc;
 pub mod table;
+
+pub use exc::ExcClass;
 
 use crate::intern::{Symbol, class_symbol, str_eq};
 use molt_arenas::handles::{Handle, HandleError, HandleTable, RuntimeId, new_key_type};
@@ -53,7 +56,7 @@ struct ClassTables {
 static TABLES: ClassTables = ClassTables::build();
 
 /// Index of `BaseException` in the builtin table.
-pub(crate) const BASE_EXCEPTION: u32 = const_index("BaseException") as u32;
+pub(crate) const BASE_EXCEPTION: u32 = ExcClass::BASE_EXCEPTION.index();
 
 /// Index in [`table::BUILTIN_CLASSES`] of the class called `name`, for constants (a compile
 /// error if there is none).

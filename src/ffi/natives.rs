@@ -5,6 +5,7 @@ use super::DEFAULT;
 use super::args::*;
 use super::status::*;
 use super::values::MOLT_NONE;
+use crate::ExcClass;
 use crate::gil::Gil;
 use crate::thread_state::THREAD as THREAD_STATE;
 use crate::value::Value;
@@ -109,7 +110,7 @@ impl CNative {
                 let _ = g.decref(v);
             }
             return Err(g.raise_new(
-                "RuntimeError",
+                ExcClass::RUNTIME_ERROR,
                 "a native function returned without the GIL as it was given (a molt_gil_save without its restore, or an unbalanced release)",
             ));
         }

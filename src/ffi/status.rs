@@ -2,6 +2,7 @@
 //! conversion per error type into a status, and the boundary that turns a failure (or a
 //! caught panic) into the status and the message of `molt_last_error`.
 
+use crate::ExcClass;
 use crate::error::{InitError, NotInitialized, PermissionError, ShutdownError};
 use crate::gil::{Gil, Raised};
 use crate::lifecycle::GilStateError;
@@ -209,7 +210,7 @@ pub(super) fn c_outcome(
         MOLT_OK => match Value::from_bits(result) {
             Some(v) if g.check(v).is_ok() => Ok(v),
             _ => Err(g.raise_new(
-                "RuntimeError",
+                ExcClass::RUNTIME_ERROR,
                 format!("{what} returned MOLT_OK with an invalid result {result:#018x}"),
             )),
         },
@@ -222,7 +223,7 @@ pub(super) fn c_outcome(
                     .unwrap_or_else(|| "no exception was raised and no molt_* call failed".into())
             });
             Err(g.raise_new(
-                "RuntimeError",
+                ExcClass::RUNTIME_ERROR,
                 format!("{what} returned status {other}: {last}"),
             ))
         }

@@ -4,6 +4,7 @@
 use super::DEFAULT;
 use super::args::*;
 use super::status::*;
+use crate::ExcClass;
 use crate::value::Value;
 use std::ffi::c_char;
 
@@ -349,7 +350,7 @@ pub unsafe extern "C" fn molt_tuple_len(tuple: u64, out: *mut usize) -> i32 {
             let tuple_class = g.builtin_class("tuple").expect("builtin");
             if !g.isinstance(v, tuple_class)? {
                 let t = g.type_name(v)?;
-                let r = g.raise_new("TypeError", format!("expected tuple, got {t}"));
+                let r = g.raise_new(ExcClass::TYPE_ERROR, format!("expected tuple, got {t}"));
                 return Err(r.into());
             }
             let n = g.len(v)?;

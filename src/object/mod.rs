@@ -248,7 +248,7 @@ impl Heap {
     /// Replaces the preallocated `MemoryError` (after a host freed it by decref'ing a
     /// reference it did not own); `None` if the heap has no room.
     pub(crate) fn renew_memory_error(&mut self) -> Option<Value> {
-        let cls = crate::builtins::exception_index("MemoryError").expect("builtin") as u32;
+        let cls = crate::ExcClass::MEMORY_ERROR.index();
         let e = self.alloc_bare_exception(cls)?;
         self.memory_error = Some(e);
         Some(e)
@@ -278,7 +278,7 @@ impl Heap {
     fn admit(&mut self) -> bool {
         if self.memory_error.is_none() {
             self.gate = MAX_LIVE; // allocate the two objects without coming back here
-            let cls = crate::builtins::exception_index("MemoryError").expect("builtin") as u32;
+            let cls = crate::ExcClass::MEMORY_ERROR.index();
             self.memory_error = self.alloc_bare_exception(cls);
             if self.memory_error.is_some() {
                 self.own = 2; // the instance and its empty args tuple

@@ -3,6 +3,7 @@
 
 use super::registry::Token;
 use super::{CancelToken, SHUTDOWN_CANCEL_MESSAGE, TaskId, TaskState};
+use crate::ExcClass;
 use crate::gil::{Gil, PyResult};
 use crate::value::Value;
 
@@ -13,9 +14,7 @@ impl Gil<'_> {
         if let Some(c) = self.st.tasks.cancelled_error {
             return Ok(c);
         }
-        let base = self
-            .builtin_class("BaseException")
-            .expect("BaseException is a builtin class");
+        let base = self.exception_class(ExcClass::BASE_EXCEPTION);
         let cls = self.class_new("CancelledError", &[base], &[])?;
         self.st.tasks.cancelled_error = Some(cls);
         Ok(cls)
@@ -143,7 +142,10 @@ impl Gil<'_> {
             .task
             .is_some()
         {
-            return Err(self.raise_new("ValueError", "a task's own token goes away with its task"));
+            return Err(self.raise_new(
+                ExcClass::VALUE_ERROR,
+                "a task's own token goes away with its task",
+            ));
         }
         self.remove_token(token);
         Ok(())

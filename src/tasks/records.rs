@@ -3,6 +3,7 @@
 
 use super::registry::{Task, Tasks};
 use super::{CancelToken, TaskId, TaskState};
+use crate::ExcClass;
 use crate::gil::{Gil, PyResult};
 use crate::value::Value;
 
@@ -23,10 +24,10 @@ impl Gil<'_> {
         match self.st.tasks.table.get(task) {
             Ok(_) => Ok(self.st.tasks.table.get_mut(task).expect("just found")),
             Err(molt_arenas::handles::HandleError::Stale) => Err(self.raise_new(
-                "ValueError",
+                ExcClass::VALUE_ERROR,
                 "unknown task (already joined, detached or cancelled at shutdown)",
             )),
-            Err(e) => Err(self.raise_new("ReferenceError", e.to_string())),
+            Err(e) => Err(self.raise_new(ExcClass::REFERENCE_ERROR, e.to_string())),
         }
     }
 
@@ -34,9 +35,9 @@ impl Gil<'_> {
         match self.st.tasks.tokens.get(token) {
             Ok(_) => Ok(()),
             Err(molt_arenas::handles::HandleError::Stale) => {
-                Err(self.raise_new("ValueError", "unknown cancel token"))
+                Err(self.raise_new(ExcClass::VALUE_ERROR, "unknown cancel token"))
             }
-            Err(e) => Err(self.raise_new("ReferenceError", e.to_string())),
+            Err(e) => Err(self.raise_new(ExcClass::REFERENCE_ERROR, e.to_string())),
         }
     }
 

@@ -5,6 +5,7 @@
 use super::registry::{Mode, Timer};
 use super::workers::far_future;
 use super::{CurrentTask, SHUTDOWN_CANCEL_MESSAGE, TaskCx, TaskId, TaskState, current_task};
+use crate::ExcClass;
 use crate::gil::{Gil, PyResult};
 use crate::value::Value;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -18,12 +19,12 @@ impl Gil<'_> {
     pub fn join(&mut self, task: TaskId) -> PyResult<Value> {
         let detached = self.task_ref(task)?.detached;
         if detached {
-            return Err(self.raise_new("ValueError", "the task was detached"));
+            return Err(self.raise_new(ExcClass::VALUE_ERROR, "the task was detached"));
         }
         let me = current_task(self.runtime().id().get()).map(|(_, id)| id);
         if me == Some(task) {
             // As CPython does for a task awaiting itself: it could never finish.
-            return Err(self.raise_new("RuntimeError", "a task cannot join itself"));
+            return Err(self.raise_new(ExcClass::RUNTIME_ERROR, "a task cannot join itself"));
         }
         loop {
             let t = self.task_ref(task)?;
@@ -74,7 +75,7 @@ impl Gil<'_> {
             }
             // Cancelled before it ran: raise with the cancel message.
             (TaskState::Cancelled, None) => Err(self.raise_cancelled(message.as_deref())),
-            (_, None) => Err(self.raise_new("RuntimeError", "task failed")),
+            (_, None) => Err(self.raise_new(ExcClass::RUNTIME_ERROR, "task failed")),
         }
     }
 
@@ -151,7 +152,7 @@ impl Gil<'_> {
                 }
                 None => {
                     let e = self.new_exception(
-                        self.base_exception_class("RuntimeError"),
+                        ExcClass::RUNTIME_ERROR.index(),
                         "task returned an error without raising an exception",
                     );
                     (TaskState::Failed, Some(e))
@@ -163,7 +164,7 @@ impl Gil<'_> {
                     crate::error::panic_message(payload.as_ref())
                 );
                 drop(payload);
-                let e = self.new_exception(self.base_exception_class("RuntimeError"), &msg);
+                let e = self.new_exception(ExcClass::RUNTIME_ERROR.index(), &msg);
                 (TaskState::Failed, Some(e))
             }
         };
@@ -191,11 +192,6 @@ impl Gil<'_> {
             self.remove_task(task);
         }
         self.runtime().done_cv.notify_all();
-    }
-
-    pub(super) fn base_exception_class(&self, name: &str) -> u32 {
-        self.builtin_index(name)
-            .expect("builtin exception classes exist")
     }
 
     /// `TaskCx::check_cancelled` with the lock held.

@@ -4,6 +4,7 @@
 use super::registry::{Mode, Task, Timer, Token};
 use super::workers::{far_future, sleeper_loop, start_thread, worker_loop};
 use super::{CancelToken, TaskBody, TaskCx, TaskId, TaskState};
+use crate::ExcClass;
 use crate::gil::{ExcState, Gil, PyResult};
 use crate::value::Value;
 use std::time::{Duration, Instant};
@@ -36,7 +37,7 @@ impl Gil<'_> {
     ) -> PyResult<TaskId> {
         if self.tasks_closing() {
             return Err(self.raise_new(
-                "RuntimeError",
+                ExcClass::RUNTIME_ERROR,
                 "cannot spawn a task: the runtime is shutting down",
             ));
         }

@@ -4,6 +4,7 @@
 //! expected value and message was checked against CPython 3.11 (`python3`).
 
 use crate::{caught, test_config};
+use molt_state::ExcClass;
 use molt_state::{Gil, Runtime, Value};
 
 fn int(i: i64) -> Value {
@@ -852,10 +853,10 @@ fn is_clean_ignores_the_runtimes_own_references() {
             g.decref(sys).unwrap();
             g.decref(b).unwrap();
             // A raised exception stays as the last exception: the runtime's.
-            let _ = g.raise_new("ValueError", "kept as the last exception");
+            let _ = g.raise_new(ExcClass::VALUE_ERROR, "kept as the last exception");
             let e = g.err_fetch().unwrap();
             g.decref(e).unwrap();
-            let _ = g.raise_new("KeyError", "left current");
+            let _ = g.raise_new(ExcClass::KEY_ERROR, "left current");
             // A user class holding a str in its namespace.
             let s = g.str("class attribute").unwrap();
             g.class_new("C", &[], &[("x", s)]).unwrap();

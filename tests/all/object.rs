@@ -3,6 +3,7 @@
 //! values that outlive their runtime.
 
 use crate::{caught, test_config};
+use molt_state::ExcClass;
 use molt_state::{Config, Gil, Runtime, Value};
 
 fn text(g: &mut Gil<'_>, v: Value) -> String {
@@ -338,9 +339,9 @@ fn exceptions_context_cause_and_last() {
     let rt = Runtime::new(test_config());
     let mut g = rt.gil();
     assert_eq!(g.err_occurred(), None);
-    let _ = g.raise_new("KeyError", "first");
+    let _ = g.raise_new(ExcClass::KEY_ERROR, "first");
     let first = g.err_occurred().unwrap();
-    let _ = g.raise_new("ValueError", "second");
+    let _ = g.raise_new(ExcClass::VALUE_ERROR, "second");
     let second = g.err_fetch().unwrap();
     assert_eq!(
         g.err_occurred(),
@@ -382,12 +383,12 @@ fn exceptions_context_cause_and_last() {
 #[test]
 fn exception_state_is_per_thread() {
     let rt = Runtime::new(test_config());
-    let _ = rt.gil().raise_new("ValueError", "main");
+    let _ = rt.gil().raise_new(ExcClass::VALUE_ERROR, "main");
     std::thread::scope(|s| {
         s.spawn(|| {
             let mut g = rt.gil();
             assert_eq!(g.err_occurred(), None);
-            let _ = g.raise_new("KeyError", "worker");
+            let _ = g.raise_new(ExcClass::KEY_ERROR, "worker");
             let e = g.err_fetch().unwrap();
             assert_eq!(g.describe_exception(e), "KeyError: 'worker'");
             g.decref(e).unwrap();
@@ -405,7 +406,7 @@ fn init_spam(g: &mut Gil<'_>, m: Value) -> molt_state::PyResult<()> {
 }
 
 fn init_broken(g: &mut Gil<'_>, _m: Value) -> molt_state::PyResult<()> {
-    Err(g.raise_new("ImportError", "broken on purpose"))
+    Err(g.raise_new(ExcClass::IMPORT_ERROR, "broken on purpose"))
 }
 
 #[test]

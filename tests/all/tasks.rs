@@ -2,6 +2,7 @@
 //! shutdown (the async registries).
 
 use crate::{caught, scaled, test_config};
+use molt_state::ExcClass;
 use molt_state::{Config, PinnedState, Runtime, ShutdownError, TaskState, Value};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -74,7 +75,7 @@ fn a_task_raises_into_its_own_exception_state() {
     let rt = Runtime::new(config(2));
     let mut g = rt.gil();
     // The main thread has an exception of its own in flight.
-    let _ = g.raise_new("KeyError", "main");
+    let _ = g.raise_new(ExcClass::KEY_ERROR, "main");
     let t = g
         .spawn(|cx| {
             let mut g = cx.gil();
@@ -82,7 +83,7 @@ fn a_task_raises_into_its_own_exception_state() {
                 g.err_occurred().is_none(),
                 "a task starts with no exception"
             );
-            Err(g.raise_new("ValueError", "task's"))
+            Err(g.raise_new(ExcClass::VALUE_ERROR, "task's"))
         })
         .unwrap();
     let ok = g.spawn(|cx| cx.gil().int(7)).unwrap();

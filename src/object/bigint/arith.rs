@@ -2,6 +2,7 @@
 //! returns an [`Out`] that `deliver` turns into a value or an exception.
 
 use super::{Out, err};
+use crate::ExcClass;
 use crate::object::natives::Op;
 use num_bigint::BigInt;
 use num_integer::Integer;
@@ -57,7 +58,7 @@ pub(super) fn binop(op: BinOp, x: &BigInt, y: &BigInt) -> Out {
                     BinOp::Mod => "integer modulo by zero",
                     _ => "integer division or modulo by zero",
                 };
-                return err("ZeroDivisionError", msg);
+                return err(ExcClass::ZERO_DIVISION_ERROR, msg);
             }
             let (q, r) = x.div_mod_floor(y);
             match op {
@@ -69,7 +70,7 @@ pub(super) fn binop(op: BinOp, x: &BigInt, y: &BigInt) -> Out {
         BinOp::Pow => pow(x, y),
         BinOp::LShift | BinOp::RShift => {
             if y.is_negative() {
-                return err("ValueError", "negative shift count");
+                return err(ExcClass::VALUE_ERROR, "negative shift count");
             }
             if x.is_zero() {
                 return Out::Int(BigInt::zero());
@@ -91,9 +92,9 @@ pub(super) fn binop(op: BinOp, x: &BigInt, y: &BigInt) -> Out {
             match y.to_u64() {
                 Some(n) if n.saturating_add(x.bits()) <= MAX_BITS => Out::Int(x << n),
                 _ if y / 30u32 > BigInt::from(i64::MAX) => {
-                    err("OverflowError", "too many digits in integer")
+                    err(ExcClass::OVERFLOW_ERROR, "too many digits in integer")
                 }
-                _ => err("MemoryError", ""),
+                _ => err(ExcClass::MEMORY_ERROR, ""),
             }
         }
         BinOp::And => Out::Int(x & y),
@@ -107,7 +108,12 @@ fn pow(x: &BigInt, y: &BigInt) -> Out {
     if y.is_negative() {
         let (fx, fy) = match (to_f64(x), to_f64(y)) {
             (Some(a), Some(b)) => (a, b),
-            _ => return err("OverflowError", "int too large to convert to float"),
+            _ => {
+                return err(
+                    ExcClass::OVERFLOW_ERROR,
+                    "int too large to convert to float",
+                );
+            }
         };
         return float_pow_int(fx, fy);
     }
@@ -130,7 +136,7 @@ fn pow(x: &BigInt, y: &BigInt) -> Out {
     }
     match y.to_u32() {
         Some(n) if u64::from(n).saturating_mul(x.bits()) <= MAX_BITS => Out::Int(x.pow(n)),
-        _ => err("MemoryError", ""),
+        _ => err(ExcClass::MEMORY_ERROR, ""),
     }
 }
 
@@ -138,13 +144,16 @@ fn pow(x: &BigInt, y: &BigInt) -> Out {
 fn float_pow_int(x: f64, y: f64) -> Out {
     if x == 0.0 {
         return err(
-            "ZeroDivisionError",
+            ExcClass::ZERO_DIVISION_ERROR,
             "0.0 cannot be raised to a negative power",
         );
     }
     let r = x.powf(y);
     if r.is_infinite() {
-        return err("OverflowError", "(34, 'Numerical result out of range')");
+        return err(
+            ExcClass::OVERFLOW_ERROR,
+            "(34, 'Numerical result out of range')",
+        );
     }
     Out::Float(r)
 }
@@ -152,7 +161,7 @@ fn float_pow_int(x: f64, y: f64) -> Out {
 /// `pow(x, y, m)` with int arguments (CPython 3.11's `long_pow` with a modulus).
 pub(super) fn pow_mod(x: &BigInt, y: &BigInt, m: &BigInt) -> Out {
     if m.is_zero() {
-        return err("ValueError", "pow() 3rd argument cannot be 0");
+        return err(ExcClass::VALUE_ERROR, "pow() 3rd argument cannot be 0");
     }
     let negative_output = m.is_negative();
     let c = m.abs();
@@ -164,7 +173,12 @@ pub(super) fn pow_mod(x: &BigInt, y: &BigInt, m: &BigInt) -> Out {
     if y.is_negative() {
         match mod_inverse(&base, &c) {
             Some(inv) => base = inv,
-            None => return err("ValueError", "base is not invertible for the given modulus"),
+            None => {
+                return err(
+                    ExcClass::VALUE_ERROR,
+                    "base is not invertible for the given modulus",
+                );
+            }
         }
         exp = Cow::Owned(-y);
     }
@@ -232,7 +246,7 @@ pub(super) fn true_div(a: &BigInt, b: &BigInt) -> Out {
     const DBL_MIN_EXP: i64 = -1021;
     const DBL_MAX_EXP: i64 = 1024;
     if b.is_zero() {
-        return err("ZeroDivisionError", "division by zero");
+        return err(ExcClass::ZERO_DIVISION_ERROR, "division by zero");
     }
     let negate = a.is_negative() != b.is_negative();
     let sign = |r: f64| Out::Float(if negate { -r } else { r });
@@ -248,7 +262,7 @@ pub(super) fn true_div(a: &BigInt, b: &BigInt) -> Out {
     let diff = n.bits() as i64 - d.bits() as i64;
     if diff > DBL_MAX_EXP {
         return err(
-            "OverflowError",
+            ExcClass::OVERFLOW_ERROR,
             "integer division result too large for a float",
         );
     }
@@ -288,7 +302,7 @@ pub(super) fn true_div(a: &BigInt, b: &BigInt) -> Out {
     let dx = x.to_u64().expect("at most 57 bits") as f64;
     if shift + x_bits >= DBL_MAX_EXP && (shift + x_bits > DBL_MAX_EXP || dx == ldexp(1.0, x_bits)) {
         return err(
-            "OverflowError",
+            ExcClass::OVERFLOW_ERROR,
             "integer division result too large for a float",
         );
     }

@@ -4,6 +4,7 @@
 
 use super::{BinOp, Out, binary, checked, deliver_method, err, from_big, int_of, pow_mod};
 use super::{is_big, to_f64};
+use crate::ExcClass;
 use crate::gil::{Gil, PyResult};
 use crate::object::Object;
 use crate::object::natives::{arity, descriptor_error};
@@ -103,7 +104,10 @@ pub(crate) fn int_index(g: &mut Gil<'_>, a: &[Value]) -> PyResult<Value> {
 pub(crate) fn int_float(g: &mut Gil<'_>, a: &[Value]) -> PyResult<Value> {
     unary(g, a, "__float__", |x| match to_f64(x) {
         Some(f) => Out::Float(f),
-        None => err("OverflowError", "int too large to convert to float"),
+        None => err(
+            ExcClass::OVERFLOW_ERROR,
+            "int too large to convert to float",
+        ),
     })
 }
 
@@ -115,7 +119,7 @@ pub(crate) fn int_bit_length(g: &mut Gil<'_>, a: &[Value]) -> PyResult<Value> {
 fn not_an_integer(g: &mut Gil<'_>, v: Value) -> crate::gil::Raised {
     match g.type_name(v) {
         Ok(t) => g.raise_new(
-            "TypeError",
+            ExcClass::TYPE_ERROR,
             format!("'{t}' object cannot be interpreted as an integer"),
         ),
         Err(e) => e,
@@ -126,7 +130,7 @@ fn not_an_integer(g: &mut Gil<'_>, v: Value) -> crate::gil::Raised {
 pub(crate) fn sys_get_int_max_str_digits(g: &mut Gil<'_>, a: &[Value]) -> PyResult<Value> {
     if !a.is_empty() {
         return Err(g.raise_new(
-            "TypeError",
+            ExcClass::TYPE_ERROR,
             format!(
                 "get_int_max_str_digits() takes no arguments ({} given)",
                 a.len()
@@ -141,7 +145,7 @@ pub(crate) fn sys_get_int_max_str_digits(g: &mut Gil<'_>, a: &[Value]) -> PyResu
 pub(crate) fn sys_set_int_max_str_digits(g: &mut Gil<'_>, a: &[Value]) -> PyResult<Value> {
     if a.len() != 1 {
         return Err(g.raise_new(
-            "TypeError",
+            ExcClass::TYPE_ERROR,
             format!(
                 "set_int_max_str_digits() takes exactly one argument ({} given)",
                 a.len()
@@ -171,11 +175,14 @@ fn byteorder(g: &mut Gil<'_>, v: Option<Value>, func: &str) -> PyResult<bool> {
     match text.as_deref() {
         Some("little") => Ok(true),
         Some("big") => Ok(false),
-        Some(_) => Err(g.raise_new("ValueError", "byteorder must be either 'little' or 'big'")),
+        Some(_) => Err(g.raise_new(
+            ExcClass::VALUE_ERROR,
+            "byteorder must be either 'little' or 'big'",
+        )),
         None => {
             let t = g.type_name(v)?;
             Err(g.raise_new(
-                "TypeError",
+                ExcClass::TYPE_ERROR,
                 format!("{func}() argument 'byteorder' must be str, not {t}"),
             ))
         }
@@ -187,7 +194,7 @@ fn byteorder(g: &mut Gil<'_>, v: Option<Value>, func: &str) -> PyResult<bool> {
 pub(crate) fn int_to_bytes(g: &mut Gil<'_>, a: &[Value]) -> PyResult<Value> {
     if a.len() > 3 {
         return Err(g.raise_new(
-            "TypeError",
+            ExcClass::TYPE_ERROR,
             format!(
                 "to_bytes() takes at most 2 positional arguments ({} given)",
                 a.len() - 1
@@ -209,9 +216,15 @@ pub(crate) fn int_to_bytes(g: &mut Gil<'_>, a: &[Value]) -> PyResult<Value> {
     let little = byteorder(g, a.get(2).copied(), "to_bytes")?;
     let out = int_of(&g.st.heap, a[0]).map(|n| {
         if length.is_negative() {
-            Err(("ValueError", "length argument must be non-negative"))
+            Err((
+                ExcClass::VALUE_ERROR,
+                "length argument must be non-negative",
+            ))
         } else if n.is_negative() {
-            Err(("OverflowError", "can't convert negative int to unsigned"))
+            Err((
+                ExcClass::OVERFLOW_ERROR,
+                "can't convert negative int to unsigned",
+            ))
         } else {
             let mut bytes = n.magnitude().to_bytes_be();
             if n.is_zero() {
@@ -226,7 +239,7 @@ pub(crate) fn int_to_bytes(g: &mut Gil<'_>, a: &[Value]) -> PyResult<Value> {
                     }
                     Ok(out)
                 }
-                _ => Err(("OverflowError", "int too big to convert")),
+                _ => Err((ExcClass::OVERFLOW_ERROR, "int too big to convert")),
             }
         }
     });
@@ -245,7 +258,7 @@ pub(crate) fn int_from_bytes(g: &mut Gil<'_>, a: &[Value]) -> PyResult<Value> {
     let a = &a[skip..];
     if a.is_empty() || a.len() > 2 {
         return Err(g.raise_new(
-            "TypeError",
+            ExcClass::TYPE_ERROR,
             format!(
                 "from_bytes() takes from 1 to 2 positional arguments ({} given)",
                 a.len()
@@ -264,7 +277,10 @@ pub(crate) fn int_from_bytes(g: &mut Gil<'_>, a: &[Value]) -> PyResult<Value> {
         }
         _ => {
             let t = g.type_name(a[0])?;
-            return Err(g.raise_new("TypeError", format!("cannot convert '{t}' object to bytes")));
+            return Err(g.raise_new(
+                ExcClass::TYPE_ERROR,
+                format!("cannot convert '{t}' object to bytes"),
+            ));
         }
     };
     from_big(g, n)

@@ -23,6 +23,7 @@ mod methods;
 mod tests;
 mod text;
 
+use crate::ExcClass;
 pub(crate) use arith::{BinOp, to_f64};
 use arith::{binop, cmp_int_float, pow_mod};
 pub(crate) use methods::*;
@@ -93,10 +94,10 @@ enum Out {
     Float(f64),
     Pair(BigInt, BigInt),
     NotImplemented,
-    Err(&'static str, String),
+    Err(ExcClass, String),
 }
 
-fn err(class: &'static str, msg: impl Into<String>) -> Out {
+fn err(class: ExcClass, msg: impl Into<String>) -> Out {
     Out::Err(class, msg.into())
 }
 
@@ -156,7 +157,10 @@ pub(crate) fn arith(
         Some(y) => match to_f64(&y) {
             Some(y) => y,
             None => {
-                return Err(g.raise_new("OverflowError", "int too large to convert to float"));
+                return Err(g.raise_new(
+                    ExcClass::OVERFLOW_ERROR,
+                    "int too large to convert to float",
+                ));
             }
         },
         None => return Ok(Value::NOT_IMPLEMENTED),
@@ -267,7 +271,7 @@ fn repr(g: &mut Gil<'_>, v: Value) -> PyResult<String> {
         Ok(Object::Int(n)) => decimal(n, limit),
         _ => unreachable!("checked a big int"),
     };
-    r.map_err(|msg| g.raise_new("ValueError", msg))
+    r.map_err(|msg| g.raise_new(ExcClass::VALUE_ERROR, msg))
 }
 
 /// `Gil::as_i64` of a big int.
@@ -278,7 +282,12 @@ pub(crate) fn as_i64(g: &mut Gil<'_>, v: Value) -> PyResult<i64> {
         Ok(Object::Int(n)) => n.to_i64(),
         _ => None,
     };
-    r.ok_or_else(|| g.raise_new("OverflowError", "Python int too large to convert to C long"))
+    r.ok_or_else(|| {
+        g.raise_new(
+            ExcClass::OVERFLOW_ERROR,
+            "Python int too large to convert to C long",
+        )
+    })
 }
 
 /// `float(v)` of a big int.
@@ -289,7 +298,12 @@ pub(crate) fn as_f64(g: &mut Gil<'_>, v: Value) -> PyResult<f64> {
         Ok(Object::Int(n)) => to_f64(n),
         _ => None,
     };
-    r.ok_or_else(|| g.raise_new("OverflowError", "int too large to convert to float"))
+    r.ok_or_else(|| {
+        g.raise_new(
+            ExcClass::OVERFLOW_ERROR,
+            "int too large to convert to float",
+        )
+    })
 }
 
 /// `int(f)` for a finite float outside the small-int range.
@@ -305,14 +319,17 @@ impl Gil<'_> {
     /// are not powers of two. `ValueError` for an invalid base or literal.
     pub fn int_from_str(&mut self, digits: &str, base: u32) -> PyResult<Value> {
         if base == 1 || base > 36 {
-            return Err(self.raise_new("ValueError", "int() base must be >= 2 and <= 36, or 0"));
+            return Err(self.raise_new(
+                ExcClass::VALUE_ERROR,
+                "int() base must be >= 2 and <= 36, or 0",
+            ));
         }
         let limit = self.st.int_max_str_digits;
         match parse(digits, base, limit) {
             Ok(n) => from_big(self, n),
             Err(e) => {
                 let msg = parse_error_message(&e, digits, base, limit);
-                Err(self.raise_new("ValueError", msg))
+                Err(self.raise_new(ExcClass::VALUE_ERROR, msg))
             }
         }
     }
@@ -327,7 +344,7 @@ impl Gil<'_> {
             _ if is_big(v) => repr(self, v)?,
             _ => {
                 let t = self.type_name(v)?;
-                return Err(self.raise_new("TypeError", format!("expected int, got {t}")));
+                return Err(self.raise_new(ExcClass::TYPE_ERROR, format!("expected int, got {t}")));
             }
         };
         self.str(&s)
@@ -342,7 +359,7 @@ impl Gil<'_> {
     pub fn set_int_max_str_digits(&mut self, n: i64) -> PyResult<()> {
         if n != 0 && n < MIN_MAX_STR_DIGITS as i64 {
             return Err(self.raise_new(
-                "ValueError",
+                ExcClass::VALUE_ERROR,
                 format!("maxdigits must be 0 or larger than {MIN_MAX_STR_DIGITS}"),
             ));
         }

@@ -1,6 +1,7 @@
 //! Argument checking: the number of arguments, `self` and str arguments, and int
 //! arguments used as sizes, positions or subscripts.
 
+use crate::ExcClass;
 use crate::gil::{Gil, PyResult, Raised};
 use crate::object::bigint;
 use crate::value::{Unpacked, Value};
@@ -16,7 +17,7 @@ pub(crate) fn arity(
     // with nothing (`list.pop()`) has no `self` at all.
     if args.is_empty() {
         return Err(g.raise_new(
-            "TypeError",
+            ExcClass::TYPE_ERROR,
             format!("unbound method {name}() needs an argument"),
         ));
     }
@@ -30,7 +31,7 @@ pub(crate) fn arity(
         (a, b) => format!("from {a} to {b} arguments"),
     };
     Err(g.raise_new(
-        "TypeError",
+        ExcClass::TYPE_ERROR,
         format!("{name}() takes {expected} ({given} given)"),
     ))
 }
@@ -55,7 +56,7 @@ pub(super) fn at_most(g: &mut Gil<'_>, args: &[Value], name: &str, n: usize) -> 
 /// [`at_most`].
 fn count_error(g: &mut Gil<'_>, name: &str, bound: &str, n: usize, given: usize) -> Raised {
     g.raise_new(
-        "TypeError",
+        ExcClass::TYPE_ERROR,
         format!(
             "{name}() takes {bound} {n} argument{} ({given} given)",
             if n == 1 { "" } else { "s" },
@@ -66,7 +67,7 @@ fn count_error(g: &mut Gil<'_>, name: &str, bound: &str, n: usize, given: usize)
 pub(crate) fn descriptor_error(g: &mut Gil<'_>, name: &str, class: &str, got: Value) -> Raised {
     let t = g.type_name(got).unwrap_or_else(|_| "?".into());
     g.raise_new(
-        "TypeError",
+        ExcClass::TYPE_ERROR,
         format!("descriptor '{name}' requires a '{class}' object but received a '{t}'"),
     )
 }
@@ -74,7 +75,7 @@ pub(crate) fn descriptor_error(g: &mut Gil<'_>, name: &str, class: &str, got: Va
 pub(super) fn self_text(g: &mut Gil<'_>, args: &[Value], name: &str) -> PyResult<String> {
     let Some(&s) = args.first() else {
         return Err(g.raise_new(
-            "TypeError",
+            ExcClass::TYPE_ERROR,
             format!("descriptor '{name}' needs an argument"),
         ));
     };
@@ -94,7 +95,7 @@ pub(super) fn arg_text(g: &mut Gil<'_>, v: Value, func: &str, what: &str) -> PyR
             let _ = g.err_fetch().map(|e| g.release(e));
             let t = g.type_name(v)?;
             Err(g.raise_new(
-                "TypeError",
+                ExcClass::TYPE_ERROR,
                 format!("{func}() argument {what} must be str, not {t}"),
             ))
         }
@@ -108,13 +109,13 @@ pub(super) fn index_arg(g: &mut Gil<'_>, v: Value, what: &str) -> PyResult<i64> 
         Unpacked::Int(i) => Ok(i),
         Unpacked::Bool(b) => Ok(b as i64),
         _ if bigint::is_big(v) => Err(g.raise_new(
-            "OverflowError",
+            ExcClass::OVERFLOW_ERROR,
             "Python int too large to convert to C ssize_t",
         )),
         _ => {
             let t = g.type_name(v)?;
             Err(g.raise_new(
-                "TypeError",
+                ExcClass::TYPE_ERROR,
                 format!("{what} indices must be integers, not {t}"),
             ))
         }
@@ -124,7 +125,10 @@ pub(super) fn index_arg(g: &mut Gil<'_>, v: Value, what: &str) -> PyResult<i64> 
 /// A subscript (`seq[i]`): as [`index_arg`], but a big int is CPython's `IndexError`.
 pub(super) fn subscript_arg(g: &mut Gil<'_>, v: Value, what: &str) -> PyResult<i64> {
     if bigint::is_big(v) {
-        return Err(g.raise_new("IndexError", "cannot fit 'int' into an index-sized integer"));
+        return Err(g.raise_new(
+            ExcClass::INDEX_ERROR,
+            "cannot fit 'int' into an index-sized integer",
+        ));
     }
     index_arg(g, v, what)
 }

@@ -3,6 +3,7 @@
 
 use super::args::{arg_text, func_arity};
 use super::{BUILTIN_FUNCTIONS, builtin_function_index};
+use crate::ExcClass;
 use crate::gil::{Gil, PyResult};
 use crate::value::Value;
 
@@ -43,10 +44,8 @@ pub(super) fn f_getattr(g: &mut Gil<'_>, a: &[Value]) -> PyResult<Value> {
         Ok(v) => Ok(v),
         Err(e) if a.len() == 3 => {
             let exc = g.err_occurred();
-            let is_attr = match (exc, g.builtin_class("AttributeError")) {
-                (Some(x), Some(c)) => g.isinstance(x, c).unwrap_or(false),
-                _ => false,
-            };
+            let attribute_error = g.exception_class(ExcClass::ATTRIBUTE_ERROR);
+            let is_attr = exc.is_some_and(|x| g.isinstance(x, attribute_error).unwrap_or(false));
             if !is_attr {
                 return Err(e);
             }

@@ -2,6 +2,7 @@
 
 use super::args::{arg_text, arity, descriptor_error};
 use super::container::container_cmps;
+use crate::ExcClass;
 use crate::gil::{Gil, PyResult};
 use crate::value::Value;
 use std::fmt::Write as _;
@@ -39,7 +40,10 @@ pub(super) fn bytes_decode(g: &mut Gil<'_>, a: &[Value]) -> PyResult<Value> {
             return g.str(&text);
         }
         _ => {
-            return Err(g.raise_new("LookupError", format!("unknown encoding: {encoding}")));
+            return Err(g.raise_new(
+                ExcClass::LOOKUP_ERROR,
+                format!("unknown encoding: {encoding}"),
+            ));
         }
     };
     let mut out = String::with_capacity(data.len());
@@ -95,7 +99,7 @@ pub(super) fn bytes_decode(g: &mut Gil<'_>, a: &[Value]) -> PyResult<Value> {
             }
         };
         match errors.as_str() {
-            "strict" => return Err(g.raise_new("UnicodeDecodeError", strict_message())),
+            "strict" => return Err(g.raise_new(ExcClass::UNICODE_DECODE_ERROR, strict_message())),
             "ignore" => {}
             "replace" => out.push('\u{fffd}'),
             "backslashreplace" => {
@@ -110,11 +114,11 @@ pub(super) fn bytes_decode(g: &mut Gil<'_>, a: &[Value]) -> PyResult<Value> {
                     "{} (molt-state: errors='surrogateescape' would make lone surrogates, which a molt str, being UTF-8, cannot hold)",
                     strict_message()
                 );
-                return Err(g.raise_new("UnicodeDecodeError", msg));
+                return Err(g.raise_new(ExcClass::UNICODE_DECODE_ERROR, msg));
             }
             other => {
                 return Err(g.raise_new(
-                    "LookupError",
+                    ExcClass::LOOKUP_ERROR,
                     format!("unknown error handler name '{other}'"),
                 ));
             }

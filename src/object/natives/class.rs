@@ -2,6 +2,7 @@
 //! class.
 
 use super::args::arg_text;
+use crate::ExcClass;
 use crate::gil::{Gil, PyResult};
 use crate::value::Value;
 
@@ -20,6 +21,6 @@ pub(super) fn type_new(g: &mut Gil<'_>, a: &[Value]) -> PyResult<Value> {
             let ns: Vec<(&str, Value)> = names.iter().map(|(k, v)| (k.as_str(), *v)).collect();
             g.class_new(&name, &bases, &ns)
         }
-        _ => Err(g.raise_new("TypeError", "type() takes 1 or 3 arguments")),
+        _ => Err(g.raise_new(ExcClass::TYPE_ERROR, "type() takes 1 or 3 arguments")),
     }
 }

@@ -3,6 +3,7 @@
 //! an iterable (the constructors of tuple and list, `list.extend`).
 
 use super::args::{arity, at_most, descriptor_error, subscript_arg};
+use crate::ExcClass;
 use crate::gil::{Gil, PyResult};
 use crate::object::Object;
 use crate::object::types::core;
@@ -35,7 +36,7 @@ pub(super) fn container_cmp(
         return Err(descriptor_error(g, name, class_name, a[0]));
     }
     g.check(a[1])
-        .map_err(|e| g.raise_new("ReferenceError", e.to_string()))?;
+        .map_err(|e| g.raise_new(ExcClass::REFERENCE_ERROR, e.to_string()))?;
     if a[1].as_obj().is_none() || g.class_index(a[1])? != class {
         return Ok(Value::NOT_IMPLEMENTED);
     }
@@ -76,7 +77,7 @@ pub(super) fn seq_index(g: &mut Gil<'_>, a: &[Value]) -> PyResult<Value> {
         let r = g.repr(a[1])?;
         format!("{r} is not in list")
     };
-    Err(g.raise_new("ValueError", msg))
+    Err(g.raise_new(ExcClass::VALUE_ERROR, msg))
 }
 
 pub(super) fn seq_contains(g: &mut Gil<'_>, a: &[Value]) -> PyResult<Value> {
@@ -136,7 +137,10 @@ pub(super) fn iterable_items(g: &mut Gil<'_>, x: Value) -> PyResult<Vec<Value>> 
         return Ok(keys);
     }
     let t = g.type_name(x)?;
-    Err(g.raise_new("TypeError", format!("'{t}' object is not iterable")))
+    Err(g.raise_new(
+        ExcClass::TYPE_ERROR,
+        format!("'{t}' object is not iterable"),
+    ))
 }
 
 pub(super) fn release_all(g: &mut Gil<'_>, items: &[Value]) {

@@ -2,6 +2,7 @@
 
 use super::args::{arity, at_most};
 use super::container::container_cmps;
+use crate::ExcClass;
 use crate::gil::{Gil, PyResult};
 use crate::object::Object;
 use crate::value::Value;
@@ -34,7 +35,7 @@ container_cmps! {
 }
 
 fn key_error(g: &mut Gil<'_>, key: Value) -> crate::gil::Raised {
-    let cls = g.builtin_index("KeyError").expect("KeyError is builtin");
+    let cls = ExcClass::KEY_ERROR.index();
     match g.instantiate(cls, &[key]) {
         Ok(e) => g.raise(e),
         Err(r) => r,

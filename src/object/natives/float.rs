@@ -2,6 +2,7 @@
 
 use super::args::{arity, at_most};
 use super::num::{Op, arith, compare, numeric_methods, self_num};
+use crate::ExcClass;
 use crate::gil::{Gil, Num, PyResult};
 use crate::object::bigint;
 use crate::value::Value;
@@ -45,7 +46,7 @@ pub(crate) fn float_op(g: &mut Gil<'_>, x: f64, y: f64, op: Op) -> PyResult<Valu
         Op::Mul => x * y,
         Op::TrueDiv => {
             if y == 0.0 {
-                return Err(g.raise_new("ZeroDivisionError", "float division by zero"));
+                return Err(g.raise_new(ExcClass::ZERO_DIVISION_ERROR, "float division by zero"));
             }
             x / y
         }
@@ -56,7 +57,7 @@ pub(crate) fn float_op(g: &mut Gil<'_>, x: f64, y: f64, op: Op) -> PyResult<Valu
                 } else {
                     "float floor division by zero"
                 };
-                return Err(g.raise_new("ZeroDivisionError", msg));
+                return Err(g.raise_new(ExcClass::ZERO_DIVISION_ERROR, msg));
             }
             // CPython's float_divmod.
             let mut m = x % y;
@@ -107,7 +108,7 @@ pub(super) fn float_new(g: &mut Gil<'_>, a: &[Value]) -> PyResult<Value> {
             let _ = e;
             let t = g.type_name(x)?;
             return Err(g.raise_new(
-                "TypeError",
+                ExcClass::TYPE_ERROR,
                 format!("float() argument must be a string or a real number, not '{t}'"),
             ));
         }
@@ -115,7 +116,7 @@ pub(super) fn float_new(g: &mut Gil<'_>, a: &[Value]) -> PyResult<Value> {
     match text.trim().parse::<f64>() {
         Ok(f) => Ok(Value::float(f)),
         Err(_) => Err(g.raise_new(
-            "ValueError",
+            ExcClass::VALUE_ERROR,
             format!(
                 "could not convert string to float: {}",
                 crate::gil::str_repr(&text)

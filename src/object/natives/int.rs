@@ -3,6 +3,7 @@
 
 use super::args::{arity, at_most};
 use super::num::{Op, arith, compare, numeric_methods, self_num};
+use crate::ExcClass;
 use crate::gil::{Gil, Num, PyResult};
 use crate::object::bigint;
 use crate::value::{Unpacked, Value};
@@ -49,7 +50,7 @@ pub(super) fn int_op(g: &mut Gil<'_>, x: i64, y: i64, op: Op) -> PyResult<Value>
         Op::Mul => x.checked_mul(y),
         Op::TrueDiv => {
             if y == 0 {
-                return Err(g.raise_new("ZeroDivisionError", "division by zero"));
+                return Err(g.raise_new(ExcClass::ZERO_DIVISION_ERROR, "division by zero"));
             }
             return Ok(Value::float(x as f64 / y as f64));
         }
@@ -60,7 +61,7 @@ pub(super) fn int_op(g: &mut Gil<'_>, x: i64, y: i64, op: Op) -> PyResult<Value>
                     Op::Mod => "integer modulo by zero",
                     _ => "integer division or modulo by zero",
                 };
-                return Err(g.raise_new("ZeroDivisionError", msg));
+                return Err(g.raise_new(ExcClass::ZERO_DIVISION_ERROR, msg));
             }
             let (mut q, mut m) = (x / y, x % y);
             if m != 0 && ((m < 0) != (y < 0)) {
@@ -89,11 +90,12 @@ pub(super) fn int_new(g: &mut Gil<'_>, a: &[Value]) -> PyResult<Value> {
         Unpacked::Int(_) => Ok(x),
         Unpacked::Bool(b) => g.int(b as i64),
         Unpacked::Float(f) if f.is_nan() => {
-            Err(g.raise_new("ValueError", "cannot convert float NaN to integer"))
+            Err(g.raise_new(ExcClass::VALUE_ERROR, "cannot convert float NaN to integer"))
         }
-        Unpacked::Float(f) if f.is_infinite() => {
-            Err(g.raise_new("OverflowError", "cannot convert float infinity to integer"))
-        }
+        Unpacked::Float(f) if f.is_infinite() => Err(g.raise_new(
+            ExcClass::OVERFLOW_ERROR,
+            "cannot convert float infinity to integer",
+        )),
         Unpacked::Float(f) => {
             let t = f.trunc();
             if t.abs() > crate::value::SMALL_INT_MAX as f64 {
@@ -116,7 +118,7 @@ pub(super) fn int_new(g: &mut Gil<'_>, a: &[Value]) -> PyResult<Value> {
                     let t = g.type_name(x)?;
                     let _ = e;
                     return Err(g.raise_new(
-                        "TypeError",
+                        ExcClass::TYPE_ERROR,
                         format!("int() argument must be a string or a real number, not '{t}'"),
                     ));
                 }
@@ -136,7 +138,7 @@ fn int_with_base(g: &mut Gil<'_>, x: Value, base: Value) -> PyResult<Value> {
         _ => {
             let t = g.type_name(base)?;
             return Err(g.raise_new(
-                "TypeError",
+                ExcClass::TYPE_ERROR,
                 format!("'{t}' object cannot be interpreted as an integer"),
             ));
         }
@@ -148,7 +150,7 @@ fn int_with_base(g: &mut Gil<'_>, x: Value, base: Value) -> PyResult<Value> {
                 g.release(e);
             }
             return Err(g.raise_new(
-                "TypeError",
+                ExcClass::TYPE_ERROR,
                 "int() can't convert non-string with explicit base",
             ));
         }

@@ -3,6 +3,7 @@
 
 use super::args::{arity, descriptor_error, index_arg, subscript_arg};
 use super::container::{container_cmps, iterable_items, release_all, sequence_new};
+use crate::ExcClass;
 use crate::gil::{Gil, PyResult};
 use crate::object::Object;
 use crate::value::Value;
@@ -48,12 +49,12 @@ pub(super) fn list_pop(g: &mut Gil<'_>, a: &[Value]) -> PyResult<Value> {
     };
     let l = list_mut(g, a[0], "pop")?;
     if l.is_empty() {
-        return Err(g.raise_new("IndexError", "pop from empty list"));
+        return Err(g.raise_new(ExcClass::INDEX_ERROR, "pop from empty list"));
     }
     let n = l.len() as i64;
     let i = if index < 0 { index + n } else { index };
     if !(0..n).contains(&i) {
-        return Err(g.raise_new("IndexError", "pop index out of range"));
+        return Err(g.raise_new(ExcClass::INDEX_ERROR, "pop index out of range"));
     }
     Ok(l.remove(i as usize)) // the list's reference passes to the caller
 }
@@ -75,12 +76,12 @@ pub(super) fn list_setitem(g: &mut Gil<'_>, a: &[Value]) -> PyResult<Value> {
     arity(g, a, "__setitem__", 2, 2)?;
     let index = subscript_arg(g, a[1], "list")?;
     g.check(a[2])
-        .map_err(|_| g.raise_new("ReferenceError", "stale value"))?;
+        .map_err(|_| g.raise_new(ExcClass::REFERENCE_ERROR, "stale value"))?;
     let l = list_mut(g, a[0], "__setitem__")?;
     let n = l.len() as i64;
     let i = if index < 0 { index + n } else { index };
     if !(0..n).contains(&i) {
-        return Err(g.raise_new("IndexError", "list assignment index out of range"));
+        return Err(g.raise_new(ExcClass::INDEX_ERROR, "list assignment index out of range"));
     }
     let old = std::mem::replace(&mut l[i as usize], a[2]);
     g.incref(a[2])?;

@@ -44,6 +44,7 @@ pub(crate) use num::Op;
 pub(crate) use string::is_py_space;
 pub(crate) use sys::init_sys;
 
+use crate::ExcClass;
 use crate::builtins::const_index;
 use crate::builtins::table::BUILTIN_CLASSES;
 use crate::gil::{Gil, PyResult};
@@ -482,7 +483,10 @@ pub(crate) fn construct(g: &mut Gil<'_>, cls: u32, a: &[Value]) -> PyResult<Valu
         core::TYPE => class::type_new(g, a),
         _ => {
             let name = g.class_name(cls).to_owned();
-            Err(g.raise_new("TypeError", format!("cannot create '{name}' instances")))
+            Err(g.raise_new(
+                ExcClass::TYPE_ERROR,
+                format!("cannot create '{name}' instances"),
+            ))
         }
     }
 }

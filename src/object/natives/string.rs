@@ -2,6 +2,7 @@
 
 use super::args::{arg_text, arity, at_most, index_arg, self_text};
 use super::container::container_cmps;
+use crate::ExcClass;
 use crate::gil::{Gil, PyResult};
 use crate::object::Object;
 use crate::value::Value;
@@ -67,7 +68,7 @@ fn affixes(g: &mut Gil<'_>, v: Value, name: &str) -> PyResult<Vec<String>> {
             }
             let t = g.type_name(v)?;
             Err(g.raise_new(
-                "TypeError",
+                ExcClass::TYPE_ERROR,
                 format!("{name} first arg must be str or a tuple of str, not {t}"),
             ))
         }
@@ -114,7 +115,10 @@ fn strip_impl(g: &mut Gil<'_>, a: &[Value], name: &str, how: Strip) -> PyResult<
                 if let Some(e) = g.err_fetch() {
                     g.release(e);
                 }
-                return Err(g.raise_new("TypeError", format!("{name} arg must be None or str")));
+                return Err(g.raise_new(
+                    ExcClass::TYPE_ERROR,
+                    format!("{name} arg must be None or str"),
+                ));
             }
         },
     };
@@ -162,7 +166,7 @@ pub(super) fn str_split(g: &mut Gil<'_>, a: &[Value]) -> PyResult<Value> {
     };
     let parts: Vec<String> = match sep {
         Some(sep) if sep.is_empty() => {
-            return Err(g.raise_new("ValueError", "empty separator"));
+            return Err(g.raise_new(ExcClass::VALUE_ERROR, "empty separator"));
         }
         Some(sep) => {
             if maxsplit < 0 {
@@ -215,7 +219,7 @@ pub(super) fn str_join(g: &mut Gil<'_>, a: &[Value]) -> PyResult<Value> {
             }
             let t = g.type_name(a[1])?;
             return Err(g.raise_new(
-                "TypeError",
+                ExcClass::TYPE_ERROR,
                 format!("can only join an iterable of str (molt-state: a tuple or list), not {t}"),
             ));
         }
@@ -233,7 +237,7 @@ pub(super) fn str_join(g: &mut Gil<'_>, a: &[Value]) -> PyResult<Value> {
                 }
                 let t = g.type_name(*item)?;
                 return Err(g.raise_new(
-                    "TypeError",
+                    ExcClass::TYPE_ERROR,
                     format!("sequence item {i}: expected str instance, {t} found"),
                 ));
             }

@@ -3,6 +3,7 @@
 
 use super::args::func_arity;
 use super::{SYS_FUNCTIONS, sys_function_index};
+use crate::ExcClass;
 use crate::gil::{Gil, PyResult};
 use crate::value::{Unpacked, Value};
 
@@ -50,7 +51,7 @@ pub(super) fn sys_setrecursionlimit(g: &mut Gil<'_>, a: &[Value]) -> PyResult<Va
         _ => {
             let t = g.type_name(a[0])?;
             return Err(g.raise_new(
-                "TypeError",
+                ExcClass::TYPE_ERROR,
                 format!("'{t}' object cannot be interpreted as an integer"),
             ));
         }

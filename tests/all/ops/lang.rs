@@ -34,6 +34,7 @@
 
 #![allow(dead_code)] // each includer uses a different part (stats, names)
 
+use molt_state::ExcClass;
 use molt_state::ffi::*;
 use molt_state::object::is_heap_value;
 use molt_state::value::Kind;
@@ -292,7 +293,8 @@ pub enum Op {
     /// `g.truthy(v)`.
     Truthy(u8),
     // ---- exceptions
-    /// `g.raise_new(EXCEPTIONS[class], message)`; left current (chained by later raises).
+    /// `g.raise_new(ExcClass::by_name(EXCEPTIONS[class]), message)`; left current (chained by
+    /// later raises). A name with no class raises nothing.
     Raise {
         /// Index into [`EXCEPTIONS`].
         class: u8,
@@ -1477,17 +1479,17 @@ impl Machine {
             }
             Op::Raise { class, message } => {
                 let name = EXCEPTIONS[*class as usize % EXCEPTIONS.len()];
-                let _raised = g.raise_new(name, message.clone());
-                let e = g
-                    .err_occurred()
-                    .expect("raise_new sets the current exception");
-                let t = g.type_name(e).expect("the raised exception is live");
-                let want = if name == "NoSuchError" {
-                    "RuntimeError"
+                // An unknown class has no `ExcClass` (before, it raised RuntimeError instead).
+                if let Some(class) = ExcClass::by_name(name) {
+                    let _raised = g.raise_new(class, message.clone());
+                    let e = g
+                        .err_occurred()
+                        .expect("raise_new sets the current exception");
+                    let t = g.type_name(e).expect("the raised exception is live");
+                    assert_eq!(t, name);
                 } else {
-                    name
-                };
-                assert_eq!(t, want);
+                    assert_eq!(name, "NoSuchError", "every other name is a builtin class");
+                }
             }
             Op::RaiseValue(i) => {
                 let (p, _, ex) = operands!(
@@ -1534,7 +1536,9 @@ impl Machine {
                 let r = match kind {
                     0 => g.spawn(|cx| cx.gil().int(7)),
                     1 => g.spawn(|cx| cx.gil().str("from a task")),
-                    2 => g.spawn(|cx| Err(cx.gil().raise_new("ValueError", "from a task"))),
+                    2 => {
+                        g.spawn(|cx| Err(cx.gil().raise_new(ExcClass::VALUE_ERROR, "from a task")))
+                    }
                     3 => g.spawn(|cx| {
                         let mut g = cx.gil();
                         let s = g.str("item")?;
