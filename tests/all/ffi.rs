@@ -64,32 +64,32 @@ fn every_entry_point_is_gated_without_a_runtime() {
     let _g = serial();
     assert_eq!(molt_runtime_shutdown(), MOLT_OK);
     let mut n = 0usize;
-    // SAFETY: valid out-pointer.
     assert_eq!(
+        // SAFETY: valid out-pointer.
         unsafe { molt_runtime_argv_len(&mut n) },
         MOLT_ERR_NOT_INITIALIZED
     );
     assert!(last_error().contains("no runtime is initialized"));
     let args = [c"x".as_ptr()];
-    // SAFETY: one valid string.
     assert_eq!(
+        // SAFETY: one valid string.
         unsafe { molt_runtime_set_argv(1, args.as_ptr()) },
         MOLT_ERR_NOT_INITIALIZED
     );
     let mut len = 0usize;
-    // SAFETY: null buffer with zero capacity; valid out-pointer.
     assert_eq!(
+        // SAFETY: null buffer with zero capacity; valid out-pointer.
         unsafe { molt_runtime_argv_get(0, std::ptr::null_mut(), 0, &mut len) },
         MOLT_ERR_NOT_INITIALIZED
     );
-    // SAFETY: valid string.
     assert_eq!(
+        // SAFETY: valid string.
         unsafe { molt_capability_require(c"fs".as_ptr()) },
         MOLT_ERR_NOT_INITIALIZED
     );
     let mut live = 0i64;
-    // SAFETY: valid out-pointer.
     assert_eq!(
+        // SAFETY: valid out-pointer.
         unsafe { molt_runtime_live_allocations(&mut live) },
         MOLT_ERR_NOT_INITIALIZED
     );
@@ -113,52 +113,52 @@ fn argv_round_trip_and_bad_arguments() {
     assert_eq!(n, 3);
     let mut buf = [0 as c_char; 8];
     let mut len = 0usize;
-    // SAFETY: buffer of 8 bytes; valid out-pointer.
     assert_eq!(
+        // SAFETY: buffer of 8 bytes; valid out-pointer.
         unsafe { molt_runtime_argv_get(1, buf.as_mut_ptr(), buf.len(), &mut len) },
         MOLT_OK
     );
     assert_eq!(len, 2);
-    // SAFETY: argv_get wrote a NUL-terminated string into buf.
     assert_eq!(
+        // SAFETY: argv_get wrote a NUL-terminated string into buf.
         unsafe { CStr::from_ptr(buf.as_ptr()) }.to_str().unwrap(),
         "é"
     );
     // Too small a buffer: needed length reported, error returned.
-    // SAFETY: buffer of 2 bytes (too small for "prog" + NUL); valid out-pointer.
     assert_eq!(
+        // SAFETY: buffer of 2 bytes (too small for "prog" + NUL); valid out-pointer.
         unsafe { molt_runtime_argv_get(0, buf.as_mut_ptr(), 2, &mut len) },
         MOLT_ERR_INVALID_ARGUMENT
     );
     assert_eq!(len, 4);
-    // SAFETY: valid pointers; index out of range.
     assert_eq!(
+        // SAFETY: valid pointers; index out of range.
         unsafe { molt_runtime_argv_get(9, buf.as_mut_ptr(), buf.len(), &mut len) },
         MOLT_ERR_INDEX
     );
     assert!(last_error().contains("IndexError"));
     // Bad arguments are errors, not crashes.
-    // SAFETY: negative count is rejected before anything is read.
     assert_eq!(
+        // SAFETY: negative count is rejected before anything is read.
         unsafe { molt_runtime_set_argv(-1, ptrs.as_ptr()) },
         MOLT_ERR_INVALID_ARGUMENT
     );
-    // SAFETY: NULL argv with argc > 0 is rejected before anything is read.
     assert_eq!(
+        // SAFETY: NULL argv with argc > 0 is rejected before anything is read.
         unsafe { molt_runtime_set_argv(2, std::ptr::null()) },
         MOLT_ERR_INVALID_ARGUMENT
     );
     let with_null = [c"a".as_ptr(), std::ptr::null()];
-    // SAFETY: two pointers, the second NULL (rejected).
     assert_eq!(
+        // SAFETY: two pointers, the second NULL (rejected).
         unsafe { molt_runtime_set_argv(2, with_null.as_ptr()) },
         MOLT_ERR_INVALID_ARGUMENT
     );
     assert!(last_error().contains("argv[1] is NULL"));
     let bad_utf8 = [0xffu8 as c_char, 0];
     let with_bad = [bad_utf8.as_ptr()];
-    // SAFETY: one NUL-terminated (invalid UTF-8) string.
     assert_eq!(
+        // SAFETY: one NUL-terminated (invalid UTF-8) string.
         unsafe { molt_runtime_set_argv(1, with_bad.as_ptr()) },
         MOLT_ERR_INVALID_ARGUMENT
     );
@@ -167,13 +167,13 @@ fn argv_round_trip_and_bad_arguments() {
     // SAFETY: valid out-pointer.
     assert_eq!(unsafe { molt_runtime_argv_len(&mut n) }, MOLT_OK);
     assert_eq!(n, 3);
-    // SAFETY: NULL out-pointer is rejected.
     assert_eq!(
+        // SAFETY: NULL out-pointer is rejected.
         unsafe { molt_runtime_argv_len(std::ptr::null_mut()) },
         MOLT_ERR_INVALID_ARGUMENT
     );
-    // SAFETY: zero args with NULL argv is valid.
     assert_eq!(
+        // SAFETY: zero args with NULL argv is valid.
         unsafe { molt_runtime_set_argv(0, std::ptr::null()) },
         MOLT_OK
     );
@@ -186,14 +186,14 @@ fn capabilities_through_the_abi() {
     assert_eq!(molt_runtime_init(), MOLT_OK);
     // The default runtime reads MOLT_CAPABILITIES, which the test environment leaves
     // unset unless the caller set it: require something nobody grants.
-    // SAFETY: valid string.
     assert_eq!(
+        // SAFETY: valid string.
         unsafe { molt_capability_require(c"molt.test.never-granted".as_ptr()) },
         MOLT_ERR_PERMISSION
     );
     assert!(last_error().contains("PermissionError"));
-    // SAFETY: NULL is rejected.
     assert_eq!(
+        // SAFETY: NULL is rejected.
         unsafe { molt_capability_require(std::ptr::null()) },
         MOLT_ERR_INVALID_ARGUMENT
     );
@@ -210,7 +210,7 @@ fn objects_exceptions_and_stale_values_through_the_abi() {
     let _g = serial();
     assert_eq!(molt_runtime_init(), MOLT_OK);
     let (mut s, mut up, mut n, mut exc) = (0u64, 0u64, 0usize, 0u64);
-    // SAFETY (all calls below): out-pointers are valid locals; strings are NUL-terminated
+    // SAFETY: all calls below: out-pointers are valid locals; strings are NUL-terminated
     // CStrings or byte slices with their lengths.
     unsafe {
         assert_eq!(molt_str_from_utf8(c"abc".as_ptr(), 3, &mut s), MOLT_OK);
@@ -291,7 +291,7 @@ fn raising_a_non_exception_keeps_no_reference() {
     let _g = serial();
     assert_eq!(molt_runtime_init(), MOLT_OK);
     let (mut s, mut str_class, mut made) = (0u64, 0u64, 0u64);
-    // SAFETY (all calls below): out-pointers are valid locals; strings are NUL-terminated.
+    // SAFETY: all calls below: out-pointers are valid locals; strings are NUL-terminated.
     unsafe {
         assert_eq!(molt_str_from_utf8(c"abc".as_ptr(), 3, &mut s), MOLT_OK);
         assert_eq!(molt_raise(s, std::ptr::null()), MOLT_ERR_EXCEPTION);
@@ -399,8 +399,8 @@ fn shutdown_with_a_running_task_is_busy_and_the_runtime_keeps_working() {
     assert!(report.contains("scheduler workers joined"), "{report}");
     // A handle from the runtime that shut down is stale.
     assert_eq!(molt_runtime_init(), MOLT_OK);
-    // SAFETY: `v` is writable.
     assert_eq!(
+        // SAFETY: `v` is writable.
         unsafe { molt_task_join(busy, &mut v) },
         MOLT_ERR_STALE_VALUE
     );
@@ -558,7 +558,7 @@ fn the_held_path_answers_as_the_unheld_path() {
     let _g = serial();
     assert_eq!(molt_runtime_init(), MOLT_OK);
     let mut values = vec![MOLT_NONE, MOLT_TRUE];
-    // SAFETY (all calls below): out-pointers are valid locals; strings are NUL-terminated
+    // SAFETY: all calls below: out-pointers are valid locals; strings are NUL-terminated
     // with their lengths.
     unsafe {
         let mut v = 0u64;

@@ -132,8 +132,8 @@ fn resolve_mut_updates_frees_and_rejects_stale_refs() {
     let live = unsafe { p.resolve_mut(r) }.unwrap();
     assert_eq!(live.drop_with(|v| v.len()), 2);
     assert!(!p.is_live(r));
-    // SAFETY: as above.
     assert!(
+        // SAFETY: as above.
         unsafe { p.resolve_mut(r) }.is_none(),
         "a freed slot is stale"
     );

@@ -2139,7 +2139,7 @@ impl Machine {
         let int_class = self.c_class(c"int");
         let live = self.c_live();
         let one = [MOLT_NONE];
-        // SAFETY (every call): valid inputs, NUL-terminated names; the out-pointer is NULL,
+        // SAFETY: every call: valid inputs, NUL-terminated names; the out-pointer is NULL,
         // which each entry point must refuse before it makes anything.
         let (status, what) = unsafe {
             match entry % 16 {
@@ -2193,7 +2193,7 @@ impl Machine {
         let buf = [MOLT_NONE; 4];
         let text = b"12345678";
         let mut out = 0u64;
-        // SAFETY (every call): the buffers are valid for a few elements; the count is above
+        // SAFETY: every call: the buffers are valid for a few elements; the count is above
         // `isize::MAX`, which no buffer can be, so each entry point must refuse it unread.
         let (status, what) = unsafe {
             match entry % 7 {
@@ -2269,12 +2269,12 @@ impl Machine {
             ),
             1 => {
                 let mut h = 0i64;
-                // SAFETY: a valid out-pointer.
                 let how = if tuple {
                     Deepness::Iterative
                 } else {
                     Deepness::Unhashable
                 };
+                // SAFETY: a valid out-pointer.
                 (unsafe { molt_hash(a, &mut h) }, "molt_hash", how)
             }
             _ => {
