@@ -8,7 +8,7 @@
 #ifndef MOLT_STATE_H
 #define MOLT_STATE_H
 
-/* Generated file: edit src/ffi/ and run `MOLT_BLESS=1 cargo test --test all header`. */
+/* Generated file: edit src/ffi/ and run `MOLT_BLESS=1 cargo test -p molt-state-capi --test header`. */
 
 #include <stdint.h>
 #include <stddef.h>

@@ -413,6 +413,23 @@ pthread mutex or futex code, in {counts.get('functions', '?')} functions.
     return "".join(out)
 
 
+def compare_section(path: Path) -> str:
+    """Issue 13's same-run comparison of an earlier commit and this code
+    (scripts/bench_compare.sh, which writes `path`)."""
+    head = """
+## The reorganization, same run (`scripts/bench_compare.sh`)
+
+Issue 13 rewrote the layout (the C ABI by area, the pinned-state owner, tasks/, natives/,
+the pool directory, big ints, exception constants, the gil/ split) and must leave the hot
+paths within noise. `bash scripts/bench_compare.sh 64cb5b0` builds the last landed commit
+before it in a worktree and alternates old and new in one run:
+
+"""
+    if not path.exists():
+        return head + f"Not measured in this run (no `{shown(path)}`).\n"
+    return head + path.read_text().rstrip() + "\n"
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--target", default="target")
@@ -744,6 +761,7 @@ first spawn starts the workers (two thread creations and joins, the bulk of the 
 cycle figure).
 """)
     p(c_host_section(out_dir, Path(__file__).resolve().parent.parent))
+    p(compare_section(out_dir / "compare.md"))
     p("""
 ## Init/shutdown stress (`molt-state cycle`)
 

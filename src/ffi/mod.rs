@@ -20,7 +20,7 @@
 //! functions defined from C).
 //!
 //! `include/molt_state.h` is generated from these files by cbindgen (a test checks it is
-//! current; `MOLT_BLESS=1 cargo test --test all header` rewrites it).
+//! current; `MOLT_BLESS=1 cargo test -p molt-state-capi --test header` rewrites it).
 
 use crate::lifecycle::RuntimeSlot;
 

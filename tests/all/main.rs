@@ -2,12 +2,10 @@
 
 mod bigint;
 mod builtins;
-mod c_host;
 mod config;
 mod ffi;
 mod gil;
 mod hash;
-mod header;
 mod hostile;
 mod lifecycle;
 mod object;

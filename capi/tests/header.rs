@@ -8,8 +8,9 @@ use std::path::Path;
     ignore = "runs cbindgen over the source tree (file I/O, far too slow under Miri)"
 )]
 fn header_is_current() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let config = cbindgen::Config::from_file(root.join("cbindgen.toml")).unwrap();
+    let here = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let root = here.parent().expect("capi/ sits in the workspace root");
+    let config = cbindgen::Config::from_file(here.join("cbindgen.toml")).unwrap();
     let bindings = cbindgen::Builder::new()
         // Only the C ABI: the crate's other `pub const`s are not part of it.
         .with_src(root.join("src/ffi/mod.rs"))
@@ -27,7 +28,7 @@ fn header_is_current() {
     let checked_in = std::fs::read_to_string(&path).unwrap_or_default();
     assert!(
         checked_in == generated,
-        "include/molt_state.h is out of date: run `MOLT_BLESS=1 cargo test --test all header` and commit it"
+        "include/molt_state.h is out of date: run `MOLT_BLESS=1 cargo test -p molt-state-capi --test header` and commit it"
     );
     for name in [
         "molt_runtime_init",

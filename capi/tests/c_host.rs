@@ -1,4 +1,4 @@
-//! Builds tests/c/host.c against the cdylib and runs it: the C ABI as a C host sees it.
+//! Builds capi/tests/c/host.c against the cdylib and runs it: the C ABI as a C host sees it.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -12,9 +12,10 @@ fn deps_dir() -> PathBuf {
         .to_path_buf()
 }
 
-/// Compiles `tests/c/<name>.c` against the cdylib into `target/c-host/<name>`.
+/// Compiles `capi/tests/c/<name>.c` against the cdylib into `target/c-host/<name>`.
 fn compile(name: &str, extra_flags: &[&str]) -> PathBuf {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let here = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let root = here.parent().expect("capi/ sits in the workspace root");
     let deps = deps_dir();
     let lib = deps.join(format!(
         "{}molt_state{}",
@@ -31,7 +32,7 @@ fn compile(name: &str, extra_flags: &[&str]) -> PathBuf {
         .args(extra_flags)
         .arg("-I")
         .arg(root.join("include"))
-        .arg(root.join(format!("tests/c/{name}.c")))
+        .arg(here.join(format!("tests/c/{name}.c")))
         .arg("-L")
         .arg(&deps)
         .arg(format!("-Wl,-rpath,{}", deps.display()))
@@ -40,7 +41,7 @@ fn compile(name: &str, extra_flags: &[&str]) -> PathBuf {
         .arg(&exe)
         .status()
         .unwrap_or_else(|e| panic!("cannot run C compiler {cc:?}: {e}"));
-    assert!(status.success(), "compiling tests/c/{name}.c failed");
+    assert!(status.success(), "compiling capi/tests/c/{name}.c failed");
     exe
 }
 
