@@ -69,6 +69,8 @@ pub(crate) use hash::hash_heap_value;
 use crate::ExcClass;
 use crate::object::{BadValue, Heap, Object};
 use crate::state::{Interp, RuntimeState};
+// gil -> tasks -> gil (and state) is a genuine cycle: the task registries live in the locked
+// state, and a task body receives a token (through `TaskCx::gil`).
 use crate::tasks::Tasks;
 use crate::thread_state::{GilCondvar, thread_key};
 use crate::value::{Kind, Value};

@@ -1,6 +1,8 @@
 //! Registering native functions (Rust `fn`s and host closures) and calling host closures.
 
 use super::{Gil, PyResult};
+// gil -> natives -> gil is a genuine cycle: the token keeps the native functions, which
+// receive the token when called.
 use crate::object::natives::Native;
 use crate::value::{Kind, ObjRef, Value};
 

@@ -87,6 +87,7 @@ impl Gil<'_> {
 
     /// Levels of recursive operations the lock holder is inside (what a C native function's
     /// call saves, to check on return).
+    #[cfg(not(molt_loom))] // only the C ABI (not built for loom) uses it
     pub(crate) fn recursion_depth(&self) -> u32 {
         self.st.recursion_depth
     }
