@@ -5,7 +5,7 @@ Output (path relative to the repository root):
 
 * src/printable.rs: ``NON_PRINTABLE``, the code points for which CPython's
   ``str.isprintable()`` is false, as sorted, merged, inclusive ``(start, end)`` ranges, and
-  ``is_printable``, which ``str_repr`` (src/gil.rs) uses to decide what ``repr()`` escapes.
+  ``is_printable``, which ``str_repr`` (src/object/repr.rs) uses to decide what ``repr()`` escapes.
   The whole file is generated (between the ``BEGIN GENERATED`` and ``END GENERATED`` marker
   lines, which are its first and last lines); it records the Python and Unicode versions it
   was generated with.

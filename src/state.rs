@@ -659,12 +659,12 @@ impl std::fmt::Debug for InterpGuard<'_> {
 impl std::ops::Deref for InterpGuard<'_> {
     type Target = Interp;
     fn deref(&self) -> &Interp {
-        &self.0.st
+        self.0.interp()
     }
 }
 
 impl std::ops::DerefMut for InterpGuard<'_> {
     fn deref_mut(&mut self) -> &mut Interp {
-        &mut self.0.st
+        self.0.interp_mut()
     }
 }

@@ -65,7 +65,7 @@ impl CNative {
             tokens: lock.tokens(),
             active: false,
             c_held: false,
-            recursion: g.st.recursion_depth,
+            recursion: g.recursion_depth(),
         };
         // Lend the token: the C code's `molt_*` calls make their own (the held path).
         lock.set_active(false);

@@ -301,7 +301,7 @@ fn refcount_arg(
 ) -> Result<(), Failure> {
     match Value::from_bits(bits) {
         Some(v) if crate::object::is_heap_value(v) => {
-            op(&mut g.st.heap, v).map_err(|_| stale(g, bits, "value"))
+            op(g.heap_mut(), v).map_err(|_| stale(g, bits, "value"))
         }
         _ => value_arg(g, bits, "value").map(|_| ()),
     }

@@ -16,6 +16,8 @@
 pub mod bigint;
 pub mod dict;
 pub mod natives;
+pub(crate) mod num;
+pub mod repr;
 pub mod types;
 
 use crate::intern::Symbol;

@@ -11,12 +11,12 @@ impl Gil<'_> {
     /// The `CancelledError` class of this runtime (a `BaseException` subclass, as
     /// `asyncio.CancelledError` is in CPython 3.11), made on first use.
     pub fn cancelled_error(&mut self) -> PyResult<Value> {
-        if let Some(c) = self.st.tasks.cancelled_error {
+        if let Some(c) = self.tasks_mut().cancelled_error {
             return Ok(c);
         }
         let base = self.exception_class(ExcClass::BASE_EXCEPTION);
         let cls = self.class_new("CancelledError", &[base], &[])?;
-        self.st.tasks.cancelled_error = Some(cls);
+        self.tasks_mut().cancelled_error = Some(cls);
         Ok(cls)
     }
 
@@ -26,7 +26,7 @@ impl Gil<'_> {
             Ok(c) => c,
             Err(r) => return r,
         };
-        let idx = self.st.types.index_of(cls).expect("own class");
+        let idx = self.interp().types.index_of(cls).expect("own class");
         let exc = self.new_exception_with(idx, message);
         self.set_current(exc);
         crate::gil::raised()
@@ -49,12 +49,12 @@ impl Gil<'_> {
         let (cancelled, message) = match parent {
             Some(p) => {
                 self.token_ok(p)?;
-                let t = self.st.tasks.tokens.get(p).expect("checked");
+                let t = self.tasks_mut().tokens.get(p).expect("checked");
                 (t.cancelled, t.message.clone())
             }
             None => (false, None),
         };
-        let tokens = &mut self.st.tasks.tokens;
+        let tokens = &mut self.tasks_mut().tokens;
         let tok = tokens.insert(Token {
             parent,
             children: Vec::new(),
@@ -71,7 +71,12 @@ impl Gil<'_> {
     /// Whether the token was cancelled (directly or through an ancestor).
     pub fn cancel_token_is_cancelled(&mut self, token: CancelToken) -> PyResult<bool> {
         self.token_ok(token)?;
-        Ok(self.st.tasks.tokens.get(token).expect("checked").cancelled)
+        Ok(self
+            .tasks_mut()
+            .tokens
+            .get(token)
+            .expect("checked")
+            .cancelled)
     }
 
     /// Cancels the token, its descendants and their tasks. Cancelling twice keeps the first
@@ -81,7 +86,7 @@ impl Gil<'_> {
         let mut stack = vec![token];
         let mut woke = false;
         while let Some(t) = stack.pop() {
-            let Ok(tok) = self.st.tasks.tokens.get_mut(t) else {
+            let Ok(tok) = self.tasks_mut().tokens.get_mut(t) else {
                 continue;
             };
             if tok.cancelled {
@@ -103,7 +108,7 @@ impl Gil<'_> {
     /// What cancelling does to a task now: a pending one is finished as cancelled (its body
     /// dropped unrun); a sleeping one must wake. True if waiters must be woken.
     pub(super) fn cancel_effect(&mut self, task: TaskId) -> bool {
-        let Ok(t) = self.st.tasks.table.get_mut(task) else {
+        let Ok(t) = self.tasks_mut().table.get_mut(task) else {
             return false;
         };
         match t.state {
@@ -116,7 +121,7 @@ impl Gil<'_> {
                 if delayed {
                     // Its start timer goes too (a host cancelling many delayed tasks would
                     // otherwise pile them up until they came due).
-                    self.st.tasks.timers.retain(|tm| tm.task != task);
+                    self.tasks_mut().timers.retain(|tm| tm.task != task);
                 }
                 if detached {
                     self.remove_task(task);
@@ -134,8 +139,7 @@ impl Gil<'_> {
     pub fn cancel_token_drop(&mut self, token: CancelToken) -> PyResult<()> {
         self.token_ok(token)?;
         if self
-            .st
-            .tasks
+            .tasks_mut()
             .tokens
             .get(token)
             .expect("checked")
@@ -152,7 +156,7 @@ impl Gil<'_> {
     }
 
     pub(super) fn remove_token(&mut self, token: CancelToken) {
-        let tokens = &mut self.st.tasks.tokens;
+        let tokens = &mut self.tasks_mut().tokens;
         let Ok(tok) = tokens.remove(token) else {
             return;
         };
@@ -170,13 +174,13 @@ impl Gil<'_> {
 
     /// Removes a task's record and its token, releasing what it owns.
     pub(super) fn remove_task(&mut self, task: TaskId) {
-        let Ok(t) = self.st.tasks.table.remove(task) else {
+        let Ok(t) = self.tasks_mut().table.remove(task) else {
             return;
         };
         for v in [t.outcome, t.exc.current, t.exc.last].into_iter().flatten() {
             self.release(v);
         }
-        if let Some(k) = self.st.exc.remove(&t.exc_key) {
+        if let Some(k) = self.take_exc_state(t.exc_key) {
             for v in [k.current, k.last].into_iter().flatten() {
                 self.release(v);
             }
@@ -199,8 +203,7 @@ impl Gil<'_> {
     /// sleeping one, with [`SHUTDOWN_CANCEL_MESSAGE`].
     pub(super) fn cancel_waiting(&mut self) {
         let to_cancel: Vec<TaskId> = self
-            .st
-            .tasks
+            .tasks_mut()
             .table
             .iter()
             .filter(|(_, t)| t.state == TaskState::Pending || t.sleeping)
@@ -209,7 +212,7 @@ impl Gil<'_> {
         for task in to_cancel {
             let _ = self.cancel(task, Some(SHUTDOWN_CANCEL_MESSAGE));
         }
-        self.st.tasks.clear_ready();
-        self.st.tasks.timers.retain(|t| t.wake);
+        self.tasks_mut().clear_ready();
+        self.tasks_mut().timers.retain(|t| t.wake);
     }
 }

@@ -143,7 +143,7 @@ pub(crate) fn current_task(runtime: u64) -> Option<(u64, TaskId)> {
 }
 
 /// While alive, this thread runs a task: code on it raises into the task's exception state
-/// (see `gil::exc_key`). Dropping it restores what was there (tasks can nest on a thread
+/// (see `exc_key` in `gil/exceptions.rs`). Dropping it restores what was there (tasks can nest on a thread
 /// when a join helps).
 struct CurrentTask(Option<(u64, u64, TaskId)>);
 

@@ -1,7 +1,7 @@
 //! Looking up task and cancel-token records by handle (a handle of another runtime, or of
 //! a record that is gone, is a `ReferenceError`), and what a task's record says.
 
-use super::registry::{Task, Tasks};
+use super::registry::Task;
 use super::{CancelToken, TaskId, TaskState};
 use crate::ExcClass;
 use crate::gil::{Gil, PyResult};
@@ -15,14 +15,10 @@ impl Gil<'_> {
             .load(molt_arenas::sync::Ordering::Acquire)
     }
 
-    pub(super) fn tasks(&mut self) -> &mut Tasks {
-        &mut self.st.tasks
-    }
-
     /// Raises `ValueError`/`ReferenceError` for an unknown or foreign task.
     pub(super) fn task_ref(&mut self, task: TaskId) -> PyResult<&mut Task> {
-        match self.st.tasks.table.get(task) {
-            Ok(_) => Ok(self.st.tasks.table.get_mut(task).expect("just found")),
+        match self.tasks_mut().table.get(task) {
+            Ok(_) => Ok(self.tasks_mut().table.get_mut(task).expect("just found")),
             Err(molt_arenas::handles::HandleError::Stale) => Err(self.raise_new(
                 ExcClass::VALUE_ERROR,
                 "unknown task (already joined, detached or cancelled at shutdown)",
@@ -32,7 +28,7 @@ impl Gil<'_> {
     }
 
     pub(super) fn token_ok(&mut self, token: CancelToken) -> PyResult<()> {
-        match self.st.tasks.tokens.get(token) {
+        match self.tasks_mut().tokens.get(token) {
             Ok(_) => Ok(()),
             Err(molt_arenas::handles::HandleError::Stale) => {
                 Err(self.raise_new(ExcClass::VALUE_ERROR, "unknown cancel token"))
@@ -43,7 +39,7 @@ impl Gil<'_> {
 
     /// Whether `task` names a task record of this runtime (without raising).
     pub fn task_check(&self, task: TaskId) -> Result<(), molt_arenas::handles::HandleError> {
-        self.st.tasks.table.get(task).map(|_| ())
+        self.tasks().table.get(task).map(|_| ())
     }
 
     /// The task's state.
@@ -60,8 +56,7 @@ impl Gil<'_> {
     pub fn task_cancel_message(&mut self, task: TaskId) -> PyResult<Option<String>> {
         let token = self.task_ref(task)?.token;
         Ok(self
-            .st
-            .tasks
+            .tasks_mut()
             .tokens
             .get(token)
             .ok()

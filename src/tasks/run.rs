@@ -41,7 +41,7 @@ impl Gil<'_> {
                 match due {
                     Some(at) if at > now => self.wait(&self.runtime().done_cv, Some(at - now)),
                     _ => {
-                        self.st.tasks.take_queued(task);
+                        self.tasks_mut().take_queued(task);
                         self.run_task(task);
                     }
                 }
@@ -54,13 +54,12 @@ impl Gil<'_> {
             }
             self.wait(&self.runtime().done_cv, None);
         }
-        let t = self.st.tasks.table.get_mut(task).expect("found above");
+        let t = self.tasks_mut().table.get_mut(task).expect("found above");
         let state = t.state;
         let outcome = t.outcome.take();
         let token = t.token;
         let message = self
-            .st
-            .tasks
+            .tasks_mut()
             .tokens
             .get(token)
             .ok()
@@ -84,25 +83,25 @@ impl Gil<'_> {
     pub fn run_pending(&mut self) -> usize {
         let now = Instant::now();
         let mut ran = 0;
-        let ready: Vec<TaskId> = self.st.tasks.ready.iter().copied().collect();
+        let ready: Vec<TaskId> = self.tasks_mut().ready.iter().copied().collect();
         for task in ready {
             let due_ok =
-                self.st.tasks.table.get(task).is_ok_and(|t| {
+                self.tasks_mut().table.get(task).is_ok_and(|t| {
                     t.state == TaskState::Pending && t.due.is_none_or(|at| at <= now)
                 });
-            if due_ok && self.st.tasks.take_queued(task) {
+            if due_ok && self.tasks_mut().take_queued(task) {
                 self.run_task(task);
                 ran += 1;
             }
         }
-        self.st.tasks.compact_ready();
+        self.tasks_mut().compact_ready();
         ran
     }
 
     /// Runs a pending task on this thread: marks it running, releases the lock for its body,
     /// and records the outcome.
     pub(super) fn run_task(&mut self, task: TaskId) {
-        let Ok(t) = self.st.tasks.table.get_mut(task) else {
+        let Ok(t) = self.tasks_mut().table.get_mut(task) else {
             return;
         };
         if t.state != TaskState::Pending {
@@ -113,7 +112,7 @@ impl Gil<'_> {
         };
         t.state = TaskState::Running;
         let exc_key = t.exc_key;
-        self.st.tasks.running += 1;
+        self.tasks_mut().running += 1;
         let rt = self.runtime();
         let out = self.unlocked(|| {
             let _scope = CurrentTask::enter(rt.id().get(), exc_key, task);
@@ -132,14 +131,14 @@ impl Gil<'_> {
         task: TaskId,
         out: Result<PyResult<Value>, Box<dyn std::any::Any + Send>>,
     ) {
-        self.st.tasks.running -= 1;
-        let exc_key = self.st.tasks.table.get(task).map_or(0, |t| t.exc_key);
-        let mut exc = self.st.exc.remove(&exc_key).unwrap_or_default();
+        self.tasks_mut().running -= 1;
+        let exc_key = self.tasks_mut().table.get(task).map_or(0, |t| t.exc_key);
+        let mut exc = self.take_exc_state(exc_key).unwrap_or_default();
         let (state, outcome) = match out {
             Ok(Ok(v)) => (TaskState::Done, Some(v)),
             Ok(Err(_)) => match exc.current.take() {
                 Some(e) => {
-                    let cancelled = match self.st.tasks.cancelled_error {
+                    let cancelled = match self.tasks_mut().cancelled_error {
                         Some(cls) => self.isinstance(e, cls).unwrap_or(false),
                         None => false,
                     };
@@ -177,7 +176,7 @@ impl Gil<'_> {
                 self.release(old);
             }
         }
-        let Ok(t) = self.st.tasks.table.get_mut(task) else {
+        let Ok(t) = self.tasks_mut().table.get_mut(task) else {
             return;
         };
         t.state = state;
@@ -197,7 +196,7 @@ impl Gil<'_> {
     /// `TaskCx::check_cancelled` with the lock held.
     pub(crate) fn task_check_cancelled(&mut self, task: TaskId) -> PyResult<()> {
         let token = self.task_ref(task)?.token;
-        let (cancelled, message) = match self.st.tasks.tokens.get(token) {
+        let (cancelled, message) = match self.tasks_mut().tokens.get(token) {
             Ok(t) => (t.cancelled, t.message.clone()),
             Err(_) => (false, None),
         };
@@ -219,9 +218,9 @@ impl Gil<'_> {
         let at = Instant::now()
             .checked_add(duration)
             .unwrap_or_else(far_future);
-        let threads = self.st.tasks.mode == Mode::Threads;
+        let threads = self.tasks_mut().mode == Mode::Threads;
         if threads {
-            let tasks = self.tasks();
+            let tasks = self.tasks_mut();
             tasks.timer_seq += 1;
             let seq = tasks.timer_seq;
             tasks.timers.push(Timer {
@@ -240,16 +239,20 @@ impl Gil<'_> {
         }
         loop {
             let token = self.task_ref(task)?.token;
-            let cancelled = self.st.tasks.tokens.get(token).is_ok_and(|t| t.cancelled);
+            let cancelled = self
+                .tasks_mut()
+                .tokens
+                .get(token)
+                .is_ok_and(|t| t.cancelled);
             let t = self.task_ref(task)?;
             if cancelled || t.woken {
                 break;
             }
             let now = Instant::now();
-            if now >= at && (!threads || self.st.tasks.sleeper.is_none()) {
+            if now >= at && (!threads || self.tasks_mut().sleeper.is_none()) {
                 break;
             }
-            if threads && self.st.tasks.sleeper.is_some() {
+            if threads && self.tasks_mut().sleeper.is_some() {
                 self.wait(&self.runtime().done_cv, None);
             } else {
                 self.wait(&self.runtime().done_cv, Some(at - now));

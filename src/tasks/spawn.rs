@@ -44,15 +44,15 @@ impl Gil<'_> {
         let (inherited, message) = match parent {
             Some(p) => {
                 self.token_ok(p)?;
-                let t = self.st.tasks.tokens.get(p).expect("checked");
+                let t = self.tasks_mut().tokens.get(p).expect("checked");
                 (t.cancelled, t.message.clone())
             }
             None => (false, None),
         };
-        if self.st.tasks.mode == Mode::Unstarted {
+        if self.tasks_mut().mode == Mode::Unstarted {
             self.start_workers();
         }
-        let tasks = self.tasks();
+        let tasks = self.tasks_mut();
         let token = tasks.tokens.insert(Token {
             parent,
             children: Vec::new(),
@@ -121,7 +121,7 @@ impl Gil<'_> {
         let wanted = if cfg!(all(target_family = "wasm", not(target_feature = "atomics"))) {
             0
         } else {
-            match self.st.tasks.workers_wanted {
+            match self.tasks_mut().workers_wanted {
                 Some(n) => n,
                 None => std::thread::available_parallelism()
                     .map_or(1, |n| n.get())
@@ -136,7 +136,7 @@ impl Gil<'_> {
                 Err(_) => break, // no (more) threads here: run with what we have
             }
         }
-        let tasks = self.tasks();
+        let tasks = self.tasks_mut();
         tasks.workers_started += handles.len() as u64;
         tasks.mode = if handles.is_empty() {
             Mode::Inline
@@ -148,12 +148,12 @@ impl Gil<'_> {
 
     /// Starts the sleep worker if it is not running.
     pub(super) fn ensure_sleeper(&mut self) {
-        if self.st.tasks.sleeper.is_some() || self.st.tasks.mode != Mode::Threads {
+        if self.tasks_mut().sleeper.is_some() || self.tasks_mut().mode != Mode::Threads {
             return;
         }
         let rt = self.runtime();
         match start_thread(rt, format!("m{}s", rt.id().get()), sleeper_loop) {
-            Ok(h) => self.st.tasks.sleeper = Some(h),
+            Ok(h) => self.tasks_mut().sleeper = Some(h),
             Err(_) => {
                 // Without a sleep worker, timers fire from the scheduler workers' waits: put
                 // every timer's task in the ready queue now and let `due` hold it back.
@@ -163,14 +163,14 @@ impl Gil<'_> {
     }
 
     pub(super) fn fire_all_timers_now(&mut self) {
-        let timers: Vec<Timer> = self.st.tasks.timers.drain().collect();
+        let timers: Vec<Timer> = self.tasks_mut().timers.drain().collect();
         for t in timers {
             if t.wake {
-                if let Ok(task) = self.st.tasks.table.get_mut(t.task) {
+                if let Ok(task) = self.tasks_mut().table.get_mut(t.task) {
                     task.woken = true;
                 }
             } else {
-                self.st.tasks.enqueue(t.task);
+                self.tasks_mut().enqueue(t.task);
             }
         }
         self.runtime().done_cv.notify_all();

@@ -72,13 +72,13 @@ pub(super) fn worker_loop(rt: &RuntimeState) -> Option<NonNull<RuntimeState>> {
         let mut g = rt.gil();
         g.worker = true;
         loop {
-            if let Some(task) = g.st.tasks.dequeue() {
-                let due = g.st.tasks.table.get(task).ok().and_then(|t| t.due);
+            if let Some(task) = g.tasks_mut().dequeue() {
+                let due = g.tasks_mut().table.get(task).ok().and_then(|t| t.due);
                 if let Some(at) = due {
                     // Without a sleep worker, a delayed task may reach the ready queue early.
                     let now = Instant::now();
-                    if at > now && g.st.tasks.sleeper.is_none() && !g.st.tasks.stop {
-                        g.st.tasks.enqueue(task);
+                    if at > now && g.tasks_mut().sleeper.is_none() && !g.tasks_mut().stop {
+                        g.tasks_mut().enqueue(task);
                         g.wait(&rt.work_cv, Some(at - now));
                         continue;
                     }
@@ -92,7 +92,7 @@ pub(super) fn worker_loop(rt: &RuntimeState) -> Option<NonNull<RuntimeState>> {
                 }
                 continue;
             }
-            if g.st.tasks.stop {
+            if g.tasks_mut().stop {
                 break;
             }
             g.wait(&rt.work_cv, None);
@@ -134,26 +134,25 @@ pub(super) fn sleeper_loop(rt: &RuntimeState) -> Option<NonNull<RuntimeState>> {
         let mut g = rt.gil();
         g.worker = true;
         loop {
-            if g.st.tasks.stop {
+            if g.tasks_mut().stop {
                 break;
             }
             let now = Instant::now();
             let mut fired = false;
-            while g.st.tasks.timers.peek().is_some_and(|t| t.at <= now) {
-                let t = g.st.tasks.timers.pop().expect("peeked");
+            while g.tasks_mut().timers.peek().is_some_and(|t| t.at <= now) {
+                let t = g.tasks_mut().timers.pop().expect("peeked");
                 fired = true;
                 if t.wake {
-                    if let Ok(task) = g.st.tasks.table.get_mut(t.task) {
+                    if let Ok(task) = g.tasks_mut().table.get_mut(t.task) {
                         task.woken = true;
                     }
                 } else if g
-                    .st
-                    .tasks
+                    .tasks_mut()
                     .table
                     .get(t.task)
                     .is_ok_and(|task| task.state == TaskState::Pending)
                 {
-                    g.st.tasks.enqueue(t.task);
+                    g.tasks_mut().enqueue(t.task);
                     rt.work_cv.notify_one();
                 }
             }
@@ -161,7 +160,7 @@ pub(super) fn sleeper_loop(rt: &RuntimeState) -> Option<NonNull<RuntimeState>> {
                 // Sleepers check `woken`; joiners inside tasks may help with the new work.
                 rt.done_cv.notify_all();
             }
-            match g.st.tasks.timers.peek().map(|t| t.at) {
+            match g.tasks_mut().timers.peek().map(|t| t.at) {
                 Some(at) => g.wait(&rt.timer_cv, Some(at.saturating_duration_since(now))),
                 None => g.wait(&rt.timer_cv, None),
             }
@@ -193,17 +192,17 @@ impl RuntimeState {
             });
         };
         self.close_spawns(true);
-        g.st.tasks.shutdown_report = Some(g.st.tasks.report());
-        if g.st.tasks.table.is_empty() {
+        g.tasks_mut().shutdown_report = Some(g.tasks_mut().report());
+        if g.tasks_mut().table.is_empty() {
             return Ok(());
         }
         g.cancel_waiting();
-        while g.st.tasks.running > 0 {
+        while g.tasks_mut().running > 0 {
             let left = deadline.left().unwrap_or(Duration::from_secs(3600));
             if left.is_zero() || deadline.passed() {
                 self.close_spawns(false);
                 return Err(ShutdownError::TasksRunning {
-                    running: g.st.tasks.running,
+                    running: g.tasks_mut().running,
                     waited_ms: started.elapsed().as_millis() as u64,
                 });
             }
@@ -240,18 +239,18 @@ impl RuntimeState {
     /// pointer to the state, so it may be moved or freed.
     pub(crate) fn stop_workers(&self) {
         let mut g = self.gil();
-        if g.st.tasks.stop {
+        if g.tasks_mut().stop {
             return; // already stopped
         }
         self.close_spawns(true);
-        let mut report = match g.st.tasks.shutdown_report.take() {
+        let mut report = match g.tasks_mut().shutdown_report.take() {
             Some(r) => r,
-            None => g.st.tasks.report(),
+            None => g.tasks_mut().report(),
         };
         g.cancel_waiting();
-        g.st.tasks.stop = true;
-        let workers = std::mem::take(&mut g.st.tasks.workers);
-        let sleeper = g.st.tasks.sleeper.take();
+        g.tasks_mut().stop = true;
+        let workers = std::mem::take(&mut g.tasks_mut().workers);
+        let sleeper = g.tasks_mut().sleeper.take();
         let (joined, sleeper_joined) = if workers.is_empty() && sleeper.is_none() {
             // No thread was ever started, and the callers made the runtime quiescent, so
             // nobody waits on the condvars: skip the wake-ups (each one a futex syscall)
@@ -269,18 +268,18 @@ impl RuntimeState {
         report.workers_joined = joined;
         report.sleep_worker_joined = sleeper_joined.unwrap_or(false);
         // Clear the registries: results, exceptions and bodies go now, under the lock.
-        let ids: Vec<TaskId> = g.st.tasks.table.iter().map(|(id, _)| id).collect();
+        let ids: Vec<TaskId> = g.tasks_mut().table.iter().map(|(id, _)| id).collect();
         for id in ids {
-            if let Ok(t) = g.st.tasks.table.get_mut(id) {
+            if let Ok(t) = g.tasks_mut().table.get_mut(id) {
                 let body = t.body.take();
                 drop(body);
             }
             g.remove_task(id);
         }
-        g.st.tasks.tokens.clear();
-        g.st.tasks.clear_ready();
-        g.st.tasks.timers.clear();
-        g.st.tasks.running = 0;
-        g.st.tasks.shutdown_report = Some(report);
+        g.tasks_mut().tokens.clear();
+        g.tasks_mut().clear_ready();
+        g.tasks_mut().timers.clear();
+        g.tasks_mut().running = 0;
+        g.tasks_mut().shutdown_report = Some(report);
     }
 }

@@ -18,7 +18,7 @@ use num_traits::{One, Signed, ToPrimitive, Zero};
 fn unary(g: &mut Gil<'_>, a: &[Value], name: &str, f: fn(&BigInt) -> Out) -> PyResult<Value> {
     arity(g, a, name, 0, 0)?;
     checked(g, a[0])?;
-    let out = int_of(&g.st.heap, a[0]).map(|x| f(&x));
+    let out = int_of(g.heap(), a[0]).map(|x| f(&x));
     deliver_method(g, out, name, a[0])
 }
 
@@ -59,7 +59,7 @@ fn pow_method(g: &mut Gil<'_>, a: &[Value], name: &str, reflected: bool) -> PyRe
         checked(g, v)?;
     }
     let out = {
-        let heap = &g.st.heap;
+        let heap = g.heap();
         match (int_of(heap, a[0]), int_of(heap, a[1]), int_of(heap, m)) {
             (None, ..) => None,
             (Some(x), Some(y), Some(m)) => Some(if reflected {
@@ -168,7 +168,7 @@ fn byteorder(g: &mut Gil<'_>, v: Option<Value>, func: &str) -> PyResult<bool> {
         return Ok(false);
     };
     checked(g, v)?;
-    let text = match g.st.heap.get(v) {
+    let text = match g.heap().get(v) {
         Ok(Object::Str(s)) => Some(s.text.to_string()),
         _ => None,
     };
@@ -207,14 +207,14 @@ pub(crate) fn int_to_bytes(g: &mut Gil<'_>, a: &[Value]) -> PyResult<Value> {
         None => BigInt::one(),
         Some(l) => {
             checked(g, l)?;
-            match int_of(&g.st.heap, l) {
+            match int_of(g.heap(), l) {
                 Some(n) => n.into_owned(),
                 None => return Err(not_an_integer(g, l)),
             }
         }
     };
     let little = byteorder(g, a.get(2).copied(), "to_bytes")?;
-    let out = int_of(&g.st.heap, a[0]).map(|n| {
+    let out = int_of(g.heap(), a[0]).map(|n| {
         if length.is_negative() {
             Err((
                 ExcClass::VALUE_ERROR,
@@ -254,7 +254,7 @@ pub(crate) fn int_to_bytes(g: &mut Gil<'_>, a: &[Value]) -> PyResult<Value> {
 /// false). Called on the class (`int.from_bytes(b, 'big')`, no `self`) or on an int (its
 /// value is ignored, as CPython's classmethod ignores the instance).
 pub(crate) fn int_from_bytes(g: &mut Gil<'_>, a: &[Value]) -> PyResult<Value> {
-    let skip = usize::from(a.len() == 3 || (a.len() == 2 && int_of(&g.st.heap, a[0]).is_some()));
+    let skip = usize::from(a.len() == 3 || (a.len() == 2 && int_of(g.heap(), a[0]).is_some()));
     let a = &a[skip..];
     if a.is_empty() || a.len() > 2 {
         return Err(g.raise_new(
@@ -267,7 +267,7 @@ pub(crate) fn int_from_bytes(g: &mut Gil<'_>, a: &[Value]) -> PyResult<Value> {
     }
     checked(g, a[0])?;
     let little = byteorder(g, a.get(1).copied(), "from_bytes")?;
-    let n = match g.st.heap.get(a[0]) {
+    let n = match g.heap().get(a[0]) {
         Ok(Object::Bytes(b, _)) => {
             if little {
                 BigInt::from_bytes_le(Sign::Plus, b)

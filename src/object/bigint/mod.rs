@@ -153,7 +153,7 @@ pub(crate) fn arith(
     let Unpacked::Float(x) = a[0].unpack() else {
         return Err(descriptor_error(g, name, "float", a[0]));
     };
-    let y = match int_of(&g.st.heap, a[1]) {
+    let y = match int_of(g.heap(), a[1]) {
         Some(y) => match to_f64(&y) {
             Some(y) => y,
             None => {
@@ -176,7 +176,7 @@ fn binary(g: &mut Gil<'_>, a: &[Value], name: &str, op: BinOp, reflected: bool) 
     checked(g, a[0])?;
     checked(g, a[1])?;
     let out = {
-        let heap = &g.st.heap;
+        let heap = g.heap();
         match (int_of(heap, a[0]), int_of(heap, a[1])) {
             (None, _) => None,
             (Some(_), None) => Some(Out::NotImplemented),
@@ -209,7 +209,7 @@ pub(crate) fn compare(
 ) -> PyResult<Value> {
     checked(g, a[0])?;
     checked(g, a[1])?;
-    let heap = &g.st.heap;
+    let heap = g.heap();
     let ord = if float {
         let Unpacked::Float(x) = a[0].unpack() else {
             return Err(descriptor_error(g, name, "float", a[0]));
@@ -266,8 +266,8 @@ pub(crate) fn hash(n: &BigInt) -> i64 {
 
 /// `repr` of a big int `v` (checked: a live big int).
 fn repr(g: &mut Gil<'_>, v: Value) -> PyResult<String> {
-    let limit = g.st.int_max_str_digits;
-    let r = match g.st.heap.get(v) {
+    let limit = g.int_max_str_digits();
+    let r = match g.heap().get(v) {
         Ok(Object::Int(n)) => decimal(n, limit),
         _ => unreachable!("checked a big int"),
     };
@@ -278,7 +278,7 @@ fn repr(g: &mut Gil<'_>, v: Value) -> PyResult<String> {
 #[cold]
 pub(crate) fn as_i64(g: &mut Gil<'_>, v: Value) -> PyResult<i64> {
     checked(g, v)?;
-    let r = match g.st.heap.get(v) {
+    let r = match g.heap().get(v) {
         Ok(Object::Int(n)) => n.to_i64(),
         _ => None,
     };
@@ -294,7 +294,7 @@ pub(crate) fn as_i64(g: &mut Gil<'_>, v: Value) -> PyResult<i64> {
 #[cold]
 pub(crate) fn as_f64(g: &mut Gil<'_>, v: Value) -> PyResult<f64> {
     checked(g, v)?;
-    let r = match g.st.heap.get(v) {
+    let r = match g.heap().get(v) {
         Ok(Object::Int(n)) => to_f64(n),
         _ => None,
     };
@@ -324,7 +324,7 @@ impl Gil<'_> {
                 "int() base must be >= 2 and <= 36, or 0",
             ));
         }
-        let limit = self.st.int_max_str_digits;
+        let limit = self.int_max_str_digits();
         match parse(digits, base, limit) {
             Ok(n) => from_big(self, n),
             Err(e) => {
@@ -352,7 +352,7 @@ impl Gil<'_> {
 
     /// `sys.get_int_max_str_digits()`.
     pub fn int_max_str_digits(&self) -> usize {
-        self.st.int_max_str_digits
+        self.interp().int_max_str_digits
     }
 
     /// `sys.set_int_max_str_digits(n)`: 0 (no limit) or at least 640, else `ValueError`.
@@ -363,7 +363,7 @@ impl Gil<'_> {
                 format!("maxdigits must be 0 or larger than {MIN_MAX_STR_DIGITS}"),
             ));
         }
-        self.st.int_max_str_digits = usize::try_from(n).unwrap_or(usize::MAX);
+        self.interp_mut().int_max_str_digits = usize::try_from(n).unwrap_or(usize::MAX);
         Ok(())
     }
 }

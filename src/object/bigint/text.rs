@@ -153,7 +153,7 @@ pub(crate) fn parse_error_message(e: &ParseError, text: &str, base: u32, limit: 
         // CPython formats the literal with `%.200R`: its repr, cut to 200 code points.
         ParseError::Invalid => format!(
             "invalid literal for int() with base {base}: {}",
-            crate::gil::str_repr(text)
+            crate::object::repr::str_repr(text)
                 .chars()
                 .take(200)
                 .collect::<String>()

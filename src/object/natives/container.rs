@@ -114,7 +114,7 @@ pub(super) fn iterable_items(g: &mut Gil<'_>, x: Value) -> PyResult<Vec<Value>> 
     if let Some(e) = g.err_fetch() {
         g.release(e);
     }
-    if let Ok(Object::Str(s)) = g.st.heap.get(x) {
+    if let Ok(Object::Str(s)) = g.heap().get(x) {
         let text = s.text.to_string();
         let mut out = Vec::with_capacity(text.len());
         for c in text.chars() {
@@ -129,7 +129,7 @@ pub(super) fn iterable_items(g: &mut Gil<'_>, x: Value) -> PyResult<Vec<Value>> 
         }
         return Ok(out);
     }
-    if let Ok(Object::Dict(_)) = g.st.heap.get(x) {
+    if let Ok(Object::Dict(_)) = g.heap().get(x) {
         let keys: Vec<Value> = g.dict_items(x)?.into_iter().map(|(k, _)| k).collect();
         for &k in &keys {
             g.incref(k)?;

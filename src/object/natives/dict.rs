@@ -96,7 +96,7 @@ fn dict_view(
                 }
             },
         };
-        if let Ok(Object::List(l)) = g.st.heap.get_mut(list) {
+        if let Ok(Object::List(l)) = g.heap_mut().get_mut(list) {
             l.push(item);
         }
     }

@@ -3,8 +3,9 @@
 use super::args::{arity, at_most};
 use super::num::{Op, arith, compare, numeric_methods, self_num};
 use crate::ExcClass;
-use crate::gil::{Gil, Num, PyResult};
+use crate::gil::{Gil, PyResult};
 use crate::object::bigint;
+use crate::object::num::Num;
 use crate::value::Value;
 use std::cmp::Ordering;
 
@@ -119,7 +120,7 @@ pub(super) fn float_new(g: &mut Gil<'_>, a: &[Value]) -> PyResult<Value> {
             ExcClass::VALUE_ERROR,
             format!(
                 "could not convert string to float: {}",
-                crate::gil::str_repr(&text)
+                crate::object::repr::str_repr(&text)
             ),
         )),
     }

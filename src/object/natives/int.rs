@@ -4,8 +4,9 @@
 use super::args::{arity, at_most};
 use super::num::{Op, arith, compare, numeric_methods, self_num};
 use crate::ExcClass;
-use crate::gil::{Gil, Num, PyResult};
+use crate::gil::{Gil, PyResult};
 use crate::object::bigint;
+use crate::object::num::Num;
 use crate::value::{Unpacked, Value};
 use std::cmp::Ordering;
 

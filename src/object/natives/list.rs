@@ -19,10 +19,10 @@ container_cmps! {
 }
 
 fn list_mut<'a>(g: &'a mut Gil<'_>, v: Value, name: &str) -> PyResult<&'a mut Vec<Value>> {
-    if !matches!(g.st.heap.get(v), Ok(Object::List(_))) {
+    if !matches!(g.heap().get(v), Ok(Object::List(_))) {
         return Err(descriptor_error(g, name, "list", v));
     }
-    match g.st.heap.get_mut(v) {
+    match g.heap_mut().get_mut(v) {
         Ok(Object::List(l)) => Ok(l),
         _ => unreachable!("checked just now"),
     }

@@ -47,6 +47,8 @@ pub(crate) use sys::init_sys;
 use crate::ExcClass;
 use crate::builtins::const_index;
 use crate::builtins::table::BUILTIN_CLASSES;
+// natives -> gil -> natives is a genuine cycle: a native function receives the token
+// (`NativeFn`), and the token's `call` dispatches to the native table.
 use crate::gil::{Gil, PyResult};
 use crate::intern::{Symbol, static_symbol};
 use crate::object::bigint;

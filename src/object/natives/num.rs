@@ -6,8 +6,9 @@
 use super::args::{arity, descriptor_error};
 use super::float::float_op;
 use super::int::int_op;
-use crate::gil::{Gil, Num, PyResult, num_eq};
+use crate::gil::{Gil, PyResult};
 use crate::object::bigint;
+use crate::object::num::{Num, num_eq};
 use crate::value::Value;
 use std::cmp::Ordering;
 

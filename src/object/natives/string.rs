@@ -22,7 +22,7 @@ pub(super) fn str_new(g: &mut Gil<'_>, a: &[Value]) -> PyResult<Value> {
 pub(super) fn str_eq(g: &mut Gil<'_>, a: &[Value]) -> PyResult<Value> {
     arity(g, a, "__eq__", 1, 1)?;
     self_text(g, a, "__eq__")?;
-    match g.st.heap.get(a[1]) {
+    match g.heap().get(a[1]) {
         Ok(Object::Str(_)) => Ok(Value::bool(g.eq(a[0], a[1])?)),
         _ => Ok(Value::NOT_IMPLEMENTED),
     }
@@ -52,7 +52,7 @@ pub(super) fn str_lower(g: &mut Gil<'_>, a: &[Value]) -> PyResult<Value> {
 }
 
 fn affixes(g: &mut Gil<'_>, v: Value, name: &str) -> PyResult<Vec<String>> {
-    if let Ok(Object::Tuple(t)) = g.st.heap.get(v) {
+    if let Ok(Object::Tuple(t)) = g.heap().get(v) {
         let items = t.to_vec();
         let mut out = Vec::with_capacity(items.len());
         for item in items {
@@ -201,7 +201,7 @@ pub(super) fn str_split(g: &mut Gil<'_>, a: &[Value]) -> PyResult<Value> {
                 return Err(e);
             }
         };
-        if let Ok(Object::List(l)) = g.st.heap.get_mut(list) {
+        if let Ok(Object::List(l)) = g.heap_mut().get_mut(list) {
             l.push(v); // the new reference moves into the list
         }
     }
