@@ -78,12 +78,12 @@ fn intern(c: &mut Criterion) {
     g.bench_function("baseline_hashmap_lookup", |b| {
         b.iter(|| black_box(map.get(black_box("attr_500"))))
     });
-    let mut interp = rt.lock();
+    let mut locked = rt.lock();
     g.bench_function("existing_name", |b| {
-        b.iter(|| black_box(interp.intern(black_box("attr_500"))))
+        b.iter(|| black_box(locked.intern(black_box("attr_500"))))
     });
     g.bench_function("existing_static_name", |b| {
-        b.iter(|| black_box(interp.intern(black_box("ValueError"))))
+        b.iter(|| black_box(locked.intern(black_box("ValueError"))))
     });
     g.finish();
 }

@@ -541,28 +541,28 @@ impl RuntimeSlot {
     }
 
     /// The held path without a token, for a leaf operation on the runtime's mutable state:
-    /// `Some(body(runtime, interp))` if this thread holds the slot's GIL and no Rust token of
+    /// `Some(body(runtime, locked))` if this thread holds the slot's GIL and no Rust token of
     /// it is active, else `None` (the caller takes the ordinary path).
     ///
     /// # Safety
     /// `body` must not call back into the runtime (no `molt_*` call, no token, no user code
-    /// such as a native function): it gets the only access to `Interp` for its duration,
+    /// such as a native function): it gets the only access to `LockedState` for its duration,
     /// without the token bookkeeping that would catch a nested one.
     #[cfg(not(molt_loom))] // only the C ABI (not built for loom) uses it
     #[inline]
-    pub(crate) unsafe fn with_interp_held<T>(
+    pub(crate) unsafe fn with_locked_held<T>(
         &self,
-        body: impl FnOnce(&RuntimeState, &mut crate::state::Interp) -> T,
+        body: impl FnOnce(&RuntimeState, &mut crate::state::LockedState) -> T,
     ) -> Option<T> {
         let rt = self.held()?;
         if self.gil.active() {
             return None;
         }
-        // SAFETY: this thread holds the GIL (`held`), so no other thread touches `Interp`;
+        // SAFETY: this thread holds the GIL (`held`), so no other thread touches `LockedState`;
         // no token of this thread is active, so no borrow of it is live here (a lent token
         // makes no access while lent); and `body` makes no nested access (the contract).
-        // `Interp` is in an `UnsafeCell` of the state, which `&RuntimeState` does not reach.
-        Some(body(rt, unsafe { &mut *rt.interp_ptr().as_ptr() }))
+        // `LockedState` is in an `UnsafeCell` of the state, which `&RuntimeState` does not reach.
+        Some(body(rt, unsafe { &mut *rt.locked_ptr().as_ptr() }))
     }
 
     /// Runs `body` with a token of the slot's runtime: on the held path if this thread

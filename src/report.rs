@@ -26,13 +26,32 @@ impl OwnerStat {
     }
 }
 
+/// How many task records were in one state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StateCount {
+    /// The state.
+    pub state: crate::TaskState,
+    /// Task records in it.
+    pub count: u64,
+}
+
+impl Default for StateCount {
+    fn default() -> Self {
+        StateCount {
+            state: crate::TaskState::ALL[0],
+            count: 0,
+        }
+    }
+}
+
 /// The async registries as shutdown found them, and the threads it joined.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TaskReport {
     /// Tasks spawned over the runtime's life.
     pub spawned: u64,
-    /// Task records by state when shutdown started (finished tasks not yet joined count too).
-    pub by_state: [(&'static str, u64); 5],
+    /// Task records by state when shutdown started (finished tasks not yet joined count
+    /// too), one entry per state in [`TaskState::ALL`](crate::TaskState::ALL) order.
+    pub by_state: [StateCount; 5],
     /// Tasks inside `sleep` when shutdown started.
     pub sleeping: u64,
     /// Cancel tokens (tasks' own and host-made) when shutdown started.
@@ -50,15 +69,15 @@ pub struct TaskReport {
 impl TaskReport {
     /// Task records when shutdown started.
     pub fn records(&self) -> u64 {
-        self.by_state.iter().map(|(_, n)| n).sum()
+        self.by_state.iter().map(|s| s.count).sum()
     }
 
     /// Task records in `state` when shutdown started.
     pub fn in_state(&self, state: crate::TaskState) -> u64 {
         self.by_state
             .iter()
-            .find(|(name, _)| *name == state.name())
-            .map_or(0, |(_, n)| *n)
+            .find(|s| s.state == state)
+            .map_or(0, |s| s.count)
     }
 }
 
@@ -184,8 +203,8 @@ impl fmt::Display for TeardownReport {
         )?;
         let t = &self.tasks;
         write!(f, "  tasks:          {} spawned; at shutdown", t.spawned)?;
-        for (name, n) in &t.by_state {
-            write!(f, " {name} {n}")?;
+        for s in &t.by_state {
+            write!(f, " {} {}", s.state.name(), s.count)?;
         }
         writeln!(
             f,

@@ -52,7 +52,7 @@ pub mod kinds {
 
 /// The mutable part of a runtime, behind its runtime lock (the GIL).
 #[derive(Debug)]
-pub struct Interp {
+pub struct LockedState {
     /// Interned names (base names first, then names interned at run time).
     pub(crate) interner: Interner,
     /// `sys.argv`.
@@ -86,7 +86,7 @@ pub struct Interp {
     pub(crate) recursion_depth: u32,
 }
 
-impl Interp {
+impl LockedState {
     /// Interns `name`.
     pub fn intern(&mut self, name: &str) -> Symbol {
         self.interner.intern(name)
@@ -132,7 +132,9 @@ impl Interp {
                 return;
             };
             let old = match self.heap.get_mut(sys) {
-                Ok(Object::Module(_, ns)) => ns.insert(crate::intern::sym::argv, list),
+                Ok(Object::Module { namespace: ns, .. }) => {
+                    ns.insert(crate::intern::sym::argv, list)
+                }
                 _ => Some(list),
             };
             if let Some(old) = old {
@@ -162,13 +164,13 @@ impl Interp {
 /// Owners, in init order (teardown runs in reverse, see `RuntimeState::teardown`):
 /// 1. allocation registry and global arena;
 /// 2. hash secret;
-/// 3. the interner (in [`Interp`], behind the runtime lock; the static names are program
+/// 3. the interner (in [`LockedState`], behind the runtime lock; the static names are program
 ///    data);
 /// 4. builtin class handles and the native table (their `__bases__`/`__mro__` and method
 ///    tables are program data: see [`crate::builtins`]);
 /// 5. caches: the class table with its method cache, capability cache, argv.
 ///
-/// Behind the runtime lock ([`Interp`]): method tables and the method cache, the object heap
+/// Behind the runtime lock ([`LockedState`]): method tables and the method cache, the object heap
 /// on its pool, the module cache, per-thread and per-task exception state, and the async
 /// registries (tasks, cancel tokens, timers, worker threads), which shutdown quiesces and
 /// stops first (see `tasks`).
@@ -183,7 +185,7 @@ pub struct RuntimeState {
     classes: BuiltinClasses,
     capabilities: Capabilities,
     /// The mutable state, accessed only by the thread that holds `gil` (through a token).
-    interp: std::cell::UnsafeCell<Interp>,
+    locked: std::cell::UnsafeCell<LockedState>,
     /// The runtime lock of an owned runtime (see `crate::thread_state`).
     gil: GilLock,
     /// The lock in use when it is not `gil`: a runtime published in a `RuntimeSlot` uses the
@@ -204,16 +206,16 @@ pub struct RuntimeState {
     init_time: Duration,
 }
 
-// SAFETY: every field but `interp` is `Sync`; `interp` is only accessed through a `Gil`
+// SAFETY: every field but `locked` is `Sync`; `locked` is only accessed through a `Gil`
 // token, and a token exists only on the thread that holds `gil`, which serializes access
 // (the GIL's acquire/release orderings order one holder's accesses before the next's).
-// `Interp` is `Send`, so handing it from thread to thread with the GIL is sound.
+// `LockedState` is `Send`, so handing it from thread to thread with the GIL is sound.
 unsafe impl Sync for RuntimeState {}
 
 // Worker threads share the state by reference (see tasks::StatePtr).
 const _: fn() = || {
     fn send<T: Send>() {}
-    send::<Interp>();
+    send::<LockedState>();
     fn send_sync<T: Send + Sync>() {}
     send_sync::<RuntimeState>();
 };
@@ -307,7 +309,7 @@ impl RuntimeState {
         let capabilities = Capabilities::parse(&config.capabilities, &arena)
             .map_err(|e| InitError::new(InitStep::Caches, e.to_string()))?;
         let arena = arena.freeze();
-        let mut interp = Interp {
+        let mut locked = LockedState {
             interner,
             argv: Vec::new(),
             argv_tracker: tracker(&registry, kinds::ARGV, InitStep::Caches)?,
@@ -336,7 +338,7 @@ impl RuntimeState {
             int_max_str_digits: crate::object::bigint::DEFAULT_MAX_STR_DIGITS,
             recursion_depth: 0,
         };
-        interp.set_argv(config.argv.clone());
+        locked.set_argv(config.argv.clone());
 
         step_ok(fail_at, InitStep::Publish)?;
         Ok(Self {
@@ -347,7 +349,7 @@ impl RuntimeState {
             arena,
             classes,
             capabilities,
-            interp: std::cell::UnsafeCell::new(interp),
+            locked: std::cell::UnsafeCell::new(locked),
             gil: GilLock::new(),
             gil_at: molt_arenas::sync::AtomicPtr::new(std::ptr::null_mut()),
             work_cv: GilCondvar::new(),
@@ -375,9 +377,9 @@ impl RuntimeState {
     }
 
     /// Takes the GIL and gives access to the mutable state (a [`Gil`] token seen as the
-    /// [`Interp`] it guards). Panics as [`gil`](Self::gil) does.
-    pub fn lock(&self) -> InterpGuard<'_> {
-        InterpGuard(self.gil())
+    /// [`LockedState`] it guards). Panics as [`gil`](Self::gil) does.
+    pub fn lock(&self) -> LockedGuard<'_> {
+        LockedGuard(self.gil())
     }
 
     #[inline]
@@ -401,9 +403,9 @@ impl RuntimeState {
         );
     }
 
-    pub(crate) fn interp_ptr(&self) -> std::ptr::NonNull<Interp> {
+    pub(crate) fn locked_ptr(&self) -> std::ptr::NonNull<LockedState> {
         // SAFETY: `UnsafeCell::get` is never null.
-        unsafe { std::ptr::NonNull::new_unchecked(self.interp.get()) }
+        unsafe { std::ptr::NonNull::new_unchecked(self.locked.get()) }
     }
 
     /// The builtin classes.
@@ -477,34 +479,34 @@ impl RuntimeState {
 
     /// What each owner holds now (for reports and tests).
     pub fn held(&self) -> Vec<OwnerStat> {
-        let interp = self.lock();
+        let locked = self.lock();
         vec![
             OwnerStat::new(
                 "interned names",
-                interp.interner.len() as u64,
-                interp.interner.text_bytes(),
+                locked.interner.len() as u64,
+                locked.interner.text_bytes(),
             ),
             OwnerStat::new("builtin classes", self.classes.len() as u64, 0),
             OwnerStat::new(
                 "user classes",
-                (interp.types.len() - interp.types.builtin_count as usize) as u64,
+                (locked.types.len() - locked.types.builtin_count as usize) as u64,
                 0,
             ),
-            OwnerStat::new("native functions", interp.natives.len() as u64, 0),
+            OwnerStat::new("native functions", locked.natives.len() as u64, 0),
             OwnerStat::new(
                 "method cache",
-                interp.types.cache_stats().occupied,
-                interp.types.cache_bytes() as u64,
+                locked.types.cache_stats().occupied,
+                locked.types.cache_bytes() as u64,
             ),
-            OwnerStat::new("module cache", interp.modules.len() as u64, 0),
-            OwnerStat::new("exception states", interp.exc.len() as u64, 0),
-            OwnerStat::new("heap objects", interp.heap.live(), 0),
-            OwnerStat::new("task records", interp.tasks.len() as u64, 0),
+            OwnerStat::new("module cache", locked.modules.len() as u64, 0),
+            OwnerStat::new("exception states", locked.exc.len() as u64, 0),
+            OwnerStat::new("heap objects", locked.heap.live(), 0),
+            OwnerStat::new("task records", locked.tasks.len() as u64, 0),
             OwnerStat::new("capabilities", self.capabilities.len() as u64, 0),
             OwnerStat::new(
                 "argv",
-                interp.argv.len() as u64,
-                interp.argv.iter().map(|s| s.len() as u64).sum(),
+                locked.argv.len() as u64,
+                locked.argv.iter().map(|s| s.len() as u64).sum(),
             ),
             OwnerStat::new(
                 "global arena",
@@ -549,7 +551,7 @@ impl RuntimeState {
             arena,
             classes,
             capabilities,
-            interp,
+            locked,
             gil: _,
             gil_at: _,
             work_cv: _,
@@ -559,29 +561,29 @@ impl RuntimeState {
             orphan: _,
             init_time,
         } = self;
-        let mut interp = interp.into_inner();
-        let tasks = interp.tasks.shutdown_report.take().unwrap_or_default();
+        let mut locked = locked.into_inner();
+        let tasks = locked.tasks.shutdown_report.take().unwrap_or_default();
         // What the program left alive: live objects not accounted for by the runtime's own
         // references (counted before those caches are cleared; see `Heap::held_by`).
-        let left_alive: Vec<OwnerStat> = if interp.heap.live() == 0 {
+        let left_alive: Vec<OwnerStat> = if locked.heap.live() == 0 {
             Vec::new() // nothing but the runtime's own preallocated objects
         } else {
-            let roots = interp
+            let roots = locked
                 .modules
                 .values()
                 .copied()
                 .chain(
-                    interp
+                    locked
                         .exc
                         .values()
                         .flat_map(|s| s.current.into_iter().chain(s.last)),
                 )
-                .chain(interp.types.user_attribute_values())
-                .chain(interp.heap.memory_error());
-            let held = interp.heap.held_by(roots);
+                .chain(locked.types.user_attribute_values())
+                .chain(locked.heap.memory_error());
+            let held = locked.heap.held_by(roots);
             HEAP_KIND_NAMES
                 .iter()
-                .zip(interp.heap.live_by_kind().iter().zip(held))
+                .zip(locked.heap.live_by_kind().iter().zip(held))
                 .filter(|(_, (live, held))| **live > *held)
                 .map(|(name, (live, held))| {
                     OwnerStat::new(name.trim_start_matches("object."), live - held, 0)
@@ -590,15 +592,15 @@ impl RuntimeState {
         };
         // 2. caches: the module cache and every thread's exception state only hold
         //    references into the heap, which step 3 frees wholesale.
-        interp.modules.clear();
-        interp.module_inits.clear();
-        interp.exc.clear();
-        interp.set_argv(Vec::new());
+        locked.modules.clear();
+        locked.module_inits.clear();
+        locked.exc.clear();
+        locked.set_argv(Vec::new());
         // The preallocated MemoryError is the runtime's own, not something the program left.
-        interp.heap.release_memory_error();
+        locked.heap.release_memory_error();
         drop(capabilities);
         // 3. live heap objects, whatever their reference counts (cycles included).
-        let (live, pool) = interp.heap.drop_all();
+        let (live, pool) = locked.heap.drop_all();
         let reclaimed: Vec<OwnerStat> = HEAP_KIND_NAMES
             .iter()
             .zip(live)
@@ -606,22 +608,22 @@ impl RuntimeState {
             .map(|(name, n)| OwnerStat::new(name.trim_start_matches("object."), n, 0))
             .collect();
         // 4. method tables, native functions, the method cache, user and builtin classes.
-        if let Some(t) = &interp.natives_tracker {
+        if let Some(t) = &locked.natives_tracker {
             t.free(
-                interp.natives.len() as u64,
-                (interp.natives.len() * size_of::<Native>()) as u64,
+                locked.natives.len() as u64,
+                (locked.natives.len() * size_of::<Native>()) as u64,
             );
         }
-        interp.natives = Vec::new();
+        locked.natives = Vec::new();
         // Host functions: their user data is freed now (a C function's free_user_data).
-        interp.host_fns = Default::default();
-        if let Some(t) = &interp.user_class_tracker {
-            let n = interp.types.user_count() as u64;
+        locked.host_fns = Default::default();
+        if let Some(t) = &locked.user_class_tracker {
+            let n = locked.types.user_count() as u64;
             t.free(n, n * size_of::<TypeObj>() as u64);
         }
         drop(classes);
         // 4. names and the arena.
-        drop(interp);
+        drop(locked);
         drop(arena);
         // 5. the hash secret.
         hash_secret.wipe();
@@ -648,23 +650,23 @@ impl RuntimeState {
 }
 
 /// The GIL held as a view of the mutable state ([`RuntimeState::lock`]).
-pub struct InterpGuard<'rt>(Gil<'rt>);
+pub struct LockedGuard<'rt>(Gil<'rt>);
 
-impl std::fmt::Debug for InterpGuard<'_> {
+impl std::fmt::Debug for LockedGuard<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "InterpGuard({:?})", self.0)
+        write!(f, "LockedGuard({:?})", self.0)
     }
 }
 
-impl std::ops::Deref for InterpGuard<'_> {
-    type Target = Interp;
-    fn deref(&self) -> &Interp {
-        self.0.interp()
+impl std::ops::Deref for LockedGuard<'_> {
+    type Target = LockedState;
+    fn deref(&self) -> &LockedState {
+        self.0.locked()
     }
 }
 
-impl std::ops::DerefMut for InterpGuard<'_> {
-    fn deref_mut(&mut self) -> &mut Interp {
-        self.0.interp_mut()
+impl std::ops::DerefMut for LockedGuard<'_> {
+    fn deref_mut(&mut self) -> &mut LockedState {
+        self.0.locked_mut()
     }
 }

@@ -720,15 +720,15 @@ pub(crate) fn thread_key() -> u64 {
     THREAD.try_with(|t| t.key()).unwrap_or(0)
 }
 
-/// The holder's recursion depth in `state`'s `Interp`: it belongs to whoever holds the GIL,
+/// The holder's recursion depth in `state`'s `LockedState`: it belongs to whoever holds the GIL,
 /// so [`GilLock::save`] takes it out and [`GilLock::set_holds`] puts it back.
 ///
 /// Dereferencing the pointer is sound for the thread that holds the GIL while no borrow of
-/// `Interp` is live on it: a token's methods hold none across a save or restore (the token
+/// `LockedState` is live on it: a token's methods hold none across a save or restore (the token
 /// making the call owns only a raw pointer), and a lent token makes no access while lent.
 fn recursion_depth(state: &RuntimeState) -> *mut u32 {
-    let p = state.interp_ptr().as_ptr();
-    // SAFETY: `p` points at the state's `Interp` (alive: `state` is borrowed); taking a
+    let p = state.locked_ptr().as_ptr();
+    // SAFETY: `p` points at the state's `LockedState` (alive: `state` is borrowed); taking a
     // field's address reads nothing.
     unsafe { &raw mut (*p).recursion_depth }
 }

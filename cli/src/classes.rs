@@ -18,12 +18,12 @@ pub fn classes(json: bool) -> ExitCode {
     let mut rows = Vec::new();
     {
         let classes = rt.classes();
-        let interp = rt.lock();
+        let locked = rt.lock();
         let name = |c| {
             classes
                 .get(c)
                 .ok()
-                .and_then(|d| interp.name(d.name))
+                .and_then(|d| locked.name(d.name))
                 .unwrap_or("?")
                 .to_owned()
         };

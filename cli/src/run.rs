@@ -19,15 +19,15 @@ fn run_config() -> Config {
 fn workload(rt: &Runtime) -> Result<(), String> {
     // Interned names: look up base names, intern new ones, resolve them back.
     {
-        let mut interp = rt.lock();
+        let mut locked = rt.lock();
         for i in 0..1000 {
             let name = format!("attr_{i}");
-            let sym = interp.intern(&name);
-            if interp.name(sym) != Some(name.as_str()) {
+            let sym = locked.intern(&name);
+            if locked.name(sym) != Some(name.as_str()) {
                 return Err(format!("interned {name:?} resolved wrongly"));
             }
         }
-        interp.set_argv(vec!["molt-state".into(), "run".into(), "--workload".into()]);
+        locked.set_argv(vec!["molt-state".into(), "run".into(), "--workload".into()]);
     }
     // Builtin classes: every class's MRO starts with itself and ends with object.
     let classes = rt.classes();

@@ -6,7 +6,7 @@
 //! * `acquire_racing_shutdown_never_sees_a_freed_runtime`: `RuntimeSlot::shutdown` not
 //!   taking the GIL (its `Gil::enter_bounded` replaced by a token made without the lock)
 //!   fails: loom "Causality violation: Concurrent read and write accesses" on the owner
-//!   line / interp cells between the holder's `with_gil` and the shutdown. Removing the
+//!   line / locked cells between the holder's `with_gil` and the shutdown. Removing the
 //!   `closing` checks (in `lock_slow`, or in `lock_raw`'s fast path) is NOT caught: the
 //!   entrant count alone keeps the runtime alive here, and `closing` only makes a waiting
 //!   acquire fail at once; a model of that liveness needs a wait that times out, which

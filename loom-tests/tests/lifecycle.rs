@@ -120,8 +120,8 @@ fn an_entrant_and_a_shutdown_never_both_proceed() {
                 // Either the runtime is live for the whole time we hold the guard, or we
                 // are told it is gone: never a dangling state.
                 if let Ok(rt) = slot.enter() {
-                    let interp = rt.lock();
-                    assert!(interp.interned_count() > 0);
+                    let locked = rt.lock();
+                    assert!(locked.interned_count() > 0);
                 }
             })
         };

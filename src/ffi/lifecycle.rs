@@ -177,7 +177,7 @@ pub unsafe extern "C" fn molt_runtime_set_argv(argc: i32, argv: *const *const c_
             args.push(s.to_owned());
         }
         with_gil(|g| {
-            g.interp_mut().set_argv(args);
+            g.locked_mut().set_argv(args);
             Ok(())
         })
     })
@@ -193,7 +193,7 @@ pub unsafe extern "C" fn molt_runtime_argv_len(out: *mut usize) -> i32 {
         // Checked before anything is made: a result built for a NULL out-pointer would
         // stay alive with no owner.
         out_arg(out)?;
-        let n = with_gil(|g| Ok(g.interp().argv().len()))?;
+        let n = with_gil(|g| Ok(g.locked().argv().len()))?;
         // SAFETY: forwarded caller contract.
         unsafe { write_out(out, n, "out") }
     })
@@ -215,7 +215,7 @@ pub unsafe extern "C" fn molt_runtime_argv_get(
 ) -> i32 {
     boundary("molt_runtime_argv_get", || {
         let arg = with_gil(|g| {
-            let argv = g.interp().argv();
+            let argv = g.locked().argv();
             argv.get(index).cloned().ok_or_else(|| {
                 Failure::new(
                     MOLT_ERR_INDEX,

@@ -15,7 +15,7 @@ pub extern "C" fn molt_incref(value: u64) -> i32 {
         // SAFETY: a heap reference count operation runs no user code and makes no call
         // back into the runtime (freeing releases owned references iteratively).
         let done = unsafe {
-            DEFAULT.with_interp_held(|_, st| heap_refcount(st, value, crate::object::Heap::incref))
+            DEFAULT.with_locked_held(|_, st| heap_refcount(st, value, crate::object::Heap::incref))
         };
         if done == Some(true) {
             return Ok(());
@@ -40,7 +40,7 @@ pub extern "C" fn molt_decref(value: u64) -> i32 {
         // SAFETY: a heap reference count operation runs no user code and makes no call
         // back into the runtime (freeing releases owned references iteratively).
         let done = unsafe {
-            DEFAULT.with_interp_held(|_, st| heap_refcount(st, value, crate::object::Heap::decref))
+            DEFAULT.with_locked_held(|_, st| heap_refcount(st, value, crate::object::Heap::decref))
         };
         if done == Some(true) {
             return Ok(());
@@ -155,7 +155,7 @@ pub unsafe extern "C" fn molt_hash(value: u64, out: *mut i64) -> i32 {
         // SAFETY: hashing a heap value runs no user code and makes no call back (a tuple's
         // hash is iterative).
         let held = unsafe {
-            DEFAULT.with_interp_held(|rt, st| {
+            DEFAULT.with_locked_held(|rt, st| {
                 let v = Value::from_bits(value).filter(|&v| crate::object::is_heap_value(v))?;
                 crate::gil::hash_heap_value(&mut st.heap, rt.hash_secret(), v)
             })
@@ -281,7 +281,7 @@ pub unsafe extern "C" fn molt_import(name: *const c_char, out: *mut u64) -> i32 
 /// which finds the same: a failed `op` changed nothing.
 #[inline]
 fn heap_refcount(
-    st: &mut crate::state::Interp,
+    st: &mut crate::state::LockedState,
     bits: u64,
     op: fn(&mut crate::object::Heap, Value) -> Result<(), crate::object::BadValue>,
 ) -> bool {

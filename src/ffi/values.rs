@@ -303,7 +303,7 @@ pub unsafe extern "C" fn molt_len(value: u64, out: *mut usize) -> i32 {
         // stay alive with no owner.
         out_arg(out)?;
         // SAFETY: a builtin's length is read from the heap: no user code, no call back.
-        let held = unsafe { DEFAULT.with_interp_held(|_, st| builtin_len(st, value)) };
+        let held = unsafe { DEFAULT.with_locked_held(|_, st| builtin_len(st, value)) };
         if let Some(Some(n)) = held {
             // SAFETY: forwarded caller contract.
             return unsafe { write_out(out, n, "out") };
@@ -315,7 +315,7 @@ pub unsafe extern "C" fn molt_len(value: u64, out: *mut usize) -> i32 {
 
 /// The length of a builtin container or str that `bits` refers to, if it is one.
 #[inline]
-fn builtin_len(st: &crate::state::Interp, bits: u64) -> Option<usize> {
+fn builtin_len(st: &crate::state::LockedState, bits: u64) -> Option<usize> {
     let v = Value::from_bits(bits).filter(|&v| crate::object::is_heap_value(v))?;
     st.heap.builtin_len(v)
 }

@@ -30,13 +30,16 @@ impl Gil<'_> {
             ModuleMissing(Symbol),
         }
         let own = match self.st.heap.get(obj) {
-            Ok(Object::Module(n, ns)) => Some(if name == sym::__name__ {
+            Ok(Object::Module {
+                name: n,
+                namespace: ns,
+            }) => Some(if name == sym::__name__ {
                 Own::ModuleName(*n)
             } else {
                 ns.get(&name)
                     .map_or(Own::ModuleMissing(*n), |&v| Own::Found(v))
             }),
-            Ok(Object::Instance(_, ns)) => ns.get(&name).map(|&v| Own::Found(v)),
+            Ok(Object::Instance { attrs: ns, .. }) => ns.get(&name).map(|&v| Own::Found(v)),
             Ok(Object::Exception(e)) => match name {
                 sym::args => Some(e.args),
                 sym::__cause__ => Some(e.cause),
@@ -62,7 +65,10 @@ impl Gil<'_> {
         match self.st.types.lookup(cls, name) {
             Some(f) if f.as_obj().is_some_and(|r| r.kind == Kind::Function) => {
                 self.own(obj);
-                self.alloc(Object::Method(f, obj))
+                self.alloc(Object::Method {
+                    function: f,
+                    receiver: obj,
+                })
             }
             Some(v) => Ok(self.own(v)),
             None => {
@@ -138,7 +144,9 @@ impl Gil<'_> {
         }
         self.own(value);
         let old = match self.st.heap.get_mut(obj) {
-            Ok(Object::Module(_, ns)) | Ok(Object::Instance(_, ns)) => Ok(ns.insert(name, value)),
+            Ok(Object::Module { namespace: ns, .. }) | Ok(Object::Instance { attrs: ns, .. }) => {
+                Ok(ns.insert(name, value))
+            }
             Ok(Object::Exception(e)) => Ok(match name {
                 sym::__cause__ => {
                     e.suppress_context = true;

@@ -32,7 +32,10 @@ impl Gil<'_> {
             Some(self.obj(callable)?)
         };
         match heap {
-            Some(Object::Method(f, s)) => {
+            Some(Object::Method {
+                function: f,
+                receiver: s,
+            }) => {
                 let (f, s) = (*f, *s);
                 let mut full = Vec::with_capacity(args.len() + 1);
                 full.push(s);
@@ -109,7 +112,10 @@ impl Gil<'_> {
                 self.alloc(Object::Exception(ExcObj::new(cls, args)))
             }
             Layout::Instance => {
-                let inst = self.alloc(Object::Instance(cls, HashMap::new()))?;
+                let inst = self.alloc(Object::Instance {
+                    class: cls,
+                    attrs: HashMap::new(),
+                })?;
                 match self.st.types.lookup(cls, sym::__init__) {
                     Some(init) => {
                         let mut full = Vec::with_capacity(args.len() + 1);

@@ -30,14 +30,14 @@ impl Gil<'_> {
                 },
                 _ => match self.obj(v)? {
                     Object::Str(_) => core::STR,
-                    Object::Bytes(..) => core::BYTES,
+                    Object::Bytes { .. } => core::BYTES,
                     Object::Tuple(_) => core::TUPLE,
                     Object::List(_) => core::LIST,
                     Object::Dict(_) => core::DICT,
-                    Object::Module(..) => core::MODULE,
+                    Object::Module { .. } => core::MODULE,
                     Object::Exception(e) => e.class,
-                    Object::Method(..) => core::METHOD,
-                    Object::Instance(c, _) => *c,
+                    Object::Method { .. } => core::METHOD,
+                    Object::Instance { class: c, .. } => *c,
                     Object::Int(_) => core::INT,
                 },
             },
@@ -171,7 +171,10 @@ impl Gil<'_> {
     }
 
     pub(crate) fn alloc_instance(&mut self, cls: u32) -> PyResult<Value> {
-        self.alloc(Object::Instance(cls, HashMap::new()))
+        self.alloc(Object::Instance {
+            class: cls,
+            attrs: HashMap::new(),
+        })
     }
 
     pub(crate) fn base_exception(&self) -> u32 {

@@ -93,7 +93,7 @@ fn hash_inner(
                     }
                     s.hash
                 }
-                Object::Bytes(b, h) => {
+                Object::Bytes { data: b, hash: h } => {
                     if *h == -1 {
                         *h = hash::hash_bytes(secret, b);
                     }
@@ -191,7 +191,7 @@ pub(crate) fn eq_inner(
     };
     match (x, y) {
         (Object::Str(x), Object::Str(y)) => Ok(x.text == y.text),
-        (Object::Bytes(x, _), Object::Bytes(y, _)) => Ok(x == y),
+        (Object::Bytes { data: x, .. }, Object::Bytes { data: y, .. }) => Ok(x == y),
         (Object::Tuple(x), Object::Tuple(y)) => seq(x, y),
         (Object::List(x), Object::List(y)) => seq(x, y),
         (Object::Dict(x), Object::Dict(y)) => {

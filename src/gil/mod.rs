@@ -68,7 +68,7 @@ pub(crate) use hash::hash_heap_value;
 
 use crate::ExcClass;
 use crate::object::{BadValue, Heap, Object};
-use crate::state::{Interp, RuntimeState};
+use crate::state::{LockedState, RuntimeState};
 // gil -> tasks -> gil (and state) is a genuine cycle: the task registries live in the locked
 // state, and a task body receives a token (through `TaskCx::gil`).
 use crate::tasks::Tasks;
@@ -109,8 +109,8 @@ pub struct Gil<'rt> {
     rt: &'rt RuntimeState,
     /// The locked state: private to this module (the area files reach it as `self.st`); the
     /// rest of the crate goes through the accessors below ([`Gil::heap`], [`Gil::tasks_mut`],
-    /// [`Gil::interp_mut`], ...).
-    st: InterpMut<'rt>,
+    /// [`Gil::locked_mut`], ...).
+    st: LockedMut<'rt>,
     /// The key of the exception state this token raises into (0: not computed yet): the
     /// calling thread's, or, inside a task, the task's own (see
     /// [`exc_key`](exceptions::exc_key)).
@@ -122,27 +122,27 @@ pub struct Gil<'rt> {
     _not_send: std::marker::PhantomData<*const ()>,
 }
 
-/// The mutable state behind a token: a pointer into the runtime's `UnsafeCell<Interp>`,
+/// The mutable state behind a token: a pointer into the runtime's `UnsafeCell<LockedState>`,
 /// dereferenced only while the token's thread holds the GIL.
-struct InterpMut<'rt>(
-    std::ptr::NonNull<Interp>,
-    std::marker::PhantomData<&'rt mut Interp>,
+struct LockedMut<'rt>(
+    std::ptr::NonNull<LockedState>,
+    std::marker::PhantomData<&'rt mut LockedState>,
 );
 
-impl std::ops::Deref for InterpMut<'_> {
-    type Target = Interp;
+impl std::ops::Deref for LockedMut<'_> {
+    type Target = LockedState;
     #[inline]
-    fn deref(&self) -> &Interp {
+    fn deref(&self) -> &LockedState {
         // SAFETY: the token that owns this pointer holds the GIL, which serializes every
-        // access to `Interp`; a nested token on the same thread exists only while this one
+        // access to `LockedState`; a nested token on the same thread exists only while this one
         // is lent out (not active), so their borrows never overlap.
         unsafe { self.0.as_ref() }
     }
 }
 
-impl std::ops::DerefMut for InterpMut<'_> {
+impl std::ops::DerefMut for LockedMut<'_> {
     #[inline]
-    fn deref_mut(&mut self) -> &mut Interp {
+    fn deref_mut(&mut self) -> &mut LockedState {
         // SAFETY: as for `deref`.
         unsafe { self.0.as_mut() }
     }
@@ -214,7 +214,7 @@ impl<'rt> Gil<'rt> {
         let was_active = rt.gil_lock().token_begin();
         Self {
             rt,
-            st: InterpMut(rt.interp_ptr(), std::marker::PhantomData),
+            st: LockedMut(rt.locked_ptr(), std::marker::PhantomData),
             exc: std::cell::Cell::new(0),
             was_active,
             worker: false,
@@ -337,17 +337,17 @@ impl Gil<'_> {
         &mut self.st.tasks
     }
 
-    /// The whole locked state: for [`crate::state::InterpGuard`] and for the few fields
+    /// The whole locked state: for [`crate::state::LockedGuard`] and for the few fields
     /// that have no accessor of their own (`argv`, `int_max_str_digits`, the class table).
     #[inline]
-    pub(crate) fn interp(&self) -> &Interp {
+    pub(crate) fn locked(&self) -> &LockedState {
         &self.st
     }
 
-    /// The whole locked state, mutable: as [`interp`](Self::interp), and for code that
+    /// The whole locked state, mutable: as [`locked`](Self::locked), and for code that
     /// needs two of its fields at once (a split borrow the accessors above cannot give).
     #[inline]
-    pub(crate) fn interp_mut(&mut self) -> &mut Interp {
+    pub(crate) fn locked_mut(&mut self) -> &mut LockedState {
         &mut self.st
     }
 }

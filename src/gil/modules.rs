@@ -46,7 +46,10 @@ impl Gil<'_> {
                 }
             },
         };
-        let m = self.alloc(Object::Module(s, HashMap::new()))?;
+        let m = self.alloc(Object::Module {
+            name: s,
+            namespace: HashMap::new(),
+        })?;
         if let Err(e) = init(self, m) {
             self.release(m);
             return Err(e);

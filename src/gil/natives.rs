@@ -63,7 +63,7 @@ impl Gil<'_> {
             &*self.st.host_fns.0[host as usize];
         // SAFETY: the host function table only grows (its boxes never move or drop) until
         // teardown, and no teardown can run while a token (this one) is live, so the
-        // closure outlives this call; we hold no borrow of `Interp` across it.
+        // closure outlives this call; we hold no borrow of `LockedState` across it.
         self.recursion_guard("", |g| unsafe { (*f)(g, args) })
     }
 }

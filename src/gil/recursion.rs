@@ -30,7 +30,7 @@ impl Gil<'_> {
     /// must be paired with one [`recursion_leave`](Self::recursion_leave), on every path
     /// (see [`recursion_guard`](Self::recursion_guard), which does it around a closure).
     ///
-    /// The depth lives in `Interp` (it belongs to whoever holds the runtime lock); code
+    /// The depth lives in `LockedState` (it belongs to whoever holds the runtime lock); code
     /// that releases the lock while inside a recursive operation should save it and put it
     /// back when it has the lock again (`std::mem::take(&mut st.recursion_depth)`).
     ///

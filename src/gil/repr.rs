@@ -118,16 +118,19 @@ impl Gil<'_> {
         };
         let plan = match obj {
             Object::Str(s) => ReprPlan::Text(str_repr(&s.text)),
-            Object::Bytes(b, _) => ReprPlan::Text(bytes_repr(b)),
+            Object::Bytes { data: b, .. } => ReprPlan::Text(bytes_repr(b)),
             Object::Tuple(t) => ReprPlan::Seq(t.to_vec(), "(", ")", t.len() == 1),
             Object::List(l) => ReprPlan::Seq(l.clone(), "[", "]", false),
             Object::Dict(d) => ReprPlan::Dict(d.iter().collect()),
-            Object::Module(n, _) => {
+            Object::Module { name: n, .. } => {
                 ReprPlan::Text(format!("<module '{}' (built-in)>", self.name(*n)))
             }
             Object::Exception(e) => ReprPlan::Exc(e.class, e.args),
-            Object::Method(f, s) => ReprPlan::Method(*f, *s),
-            Object::Instance(c, _) => {
+            Object::Method {
+                function: f,
+                receiver: s,
+            } => ReprPlan::Method(*f, *s),
+            Object::Instance { class: c, .. } => {
                 let slot = v.as_obj().map_or(0, |r| r.slot);
                 ReprPlan::Text(format!("<{} object #{slot}>", self.class_name(*c)))
             }

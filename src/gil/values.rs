@@ -32,7 +32,10 @@ impl Gil<'_> {
 
     /// A new `bytes`.
     pub fn bytes(&mut self, b: &[u8]) -> PyResult<Value> {
-        self.alloc(Object::Bytes(b.into(), -1))
+        self.alloc(Object::Bytes {
+            data: b.into(),
+            hash: -1,
+        })
     }
 
     /// A new tuple of `items` (borrowed; the tuple takes its own references).
@@ -80,8 +83,8 @@ impl Gil<'_> {
     /// The contents of a `bytes`.
     pub fn bytes_data(&mut self, v: Value) -> PyResult<&[u8]> {
         match self.obj(v)? {
-            Object::Bytes(..) => match self.st.heap.get(v) {
-                Ok(Object::Bytes(b, _)) => Ok(b),
+            Object::Bytes { .. } => match self.st.heap.get(v) {
+                Ok(Object::Bytes { data: b, .. }) => Ok(b),
                 _ => unreachable!("checked just now"),
             },
             _ => Err(self.type_error_for(v, "bytes")),
@@ -182,7 +185,7 @@ impl Gil<'_> {
             }
             Unpacked::Obj(_) => match self.obj(v)? {
                 Object::Str(s) => !s.text.is_empty(),
-                Object::Bytes(b, _) => !b.is_empty(),
+                Object::Bytes { data: b, .. } => !b.is_empty(),
                 Object::Tuple(t) => !t.is_empty(),
                 Object::List(l) => !l.is_empty(),
                 Object::Dict(d) => !d.is_empty(),

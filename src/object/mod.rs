@@ -73,22 +73,42 @@ impl ExcObj {
 pub enum Object {
     /// `str`.
     Str(StrObj),
-    /// `bytes` (with its cached hash, `-1` until computed).
-    Bytes(Box<[u8]>, i64),
+    /// `bytes`.
+    Bytes {
+        /// The bytes.
+        data: Box<[u8]>,
+        /// The cached hash, `-1` until computed.
+        hash: i64,
+    },
     /// `tuple`.
     Tuple(Box<[Value]>),
     /// `list`.
     List(Vec<Value>),
     /// `dict`.
     Dict(Dict),
-    /// A module: its name and namespace.
-    Module(Symbol, HashMap<Symbol, Value>),
+    /// A module.
+    Module {
+        /// Its `__name__`.
+        name: Symbol,
+        /// Its namespace (owned references).
+        namespace: HashMap<Symbol, Value>,
+    },
     /// An exception instance.
     Exception(ExcObj),
-    /// A bound method: (function, self).
-    Method(Value, Value),
-    /// An instance of a user class: (class index, attributes).
-    Instance(u32, HashMap<Symbol, Value>),
+    /// A bound method.
+    Method {
+        /// The function (owned reference).
+        function: Value,
+        /// The `self` it is bound to (owned reference).
+        receiver: Value,
+    },
+    /// An instance of a user class.
+    Instance {
+        /// The class's index in the class table.
+        class: u32,
+        /// Its attributes (owned references).
+        attrs: HashMap<Symbol, Value>,
+    },
     /// A big int (always outside the small-int range; see [`bigint`]).
     Int(num_bigint::BigInt),
 }
@@ -98,14 +118,14 @@ impl Object {
     pub fn kind(&self) -> Kind {
         match self {
             Object::Str(_) => Kind::Str,
-            Object::Bytes(..) => Kind::Bytes,
+            Object::Bytes { .. } => Kind::Bytes,
             Object::Tuple(_) => Kind::Tuple,
             Object::List(_) => Kind::List,
             Object::Dict(_) => Kind::Dict,
-            Object::Module(..) => Kind::Module,
+            Object::Module { .. } => Kind::Module,
             Object::Exception(_) => Kind::Exception,
-            Object::Method(..) => Kind::Method,
-            Object::Instance(..) => Kind::Instance,
+            Object::Method { .. } => Kind::Method,
+            Object::Instance { .. } => Kind::Instance,
             Object::Int(_) => Kind::Int,
         }
     }
@@ -114,16 +134,21 @@ impl Object {
     /// dropped next, gives them up without being moved).
     fn release_into(&self, out: &mut Vec<Value>) {
         match self {
-            Object::Str(_) | Object::Bytes(..) | Object::Int(_) => {}
+            Object::Str(_) | Object::Bytes { .. } | Object::Int(_) => {}
             Object::Tuple(items) => out.extend_from_slice(items),
             Object::List(items) => out.extend_from_slice(items),
             Object::Dict(d) => d.release_into(out),
-            Object::Module(_, ns) | Object::Instance(_, ns) => out.extend(ns.values().copied()),
+            Object::Module { namespace: ns, .. } | Object::Instance { attrs: ns, .. } => {
+                out.extend(ns.values().copied())
+            }
             Object::Exception(e) => {
                 out.extend([e.args, e.cause, e.context]);
                 out.extend(e.dict.values().copied());
             }
-            Object::Method(f, s) => out.extend([*f, *s]),
+            Object::Method {
+                function: f,
+                receiver: s,
+            } => out.extend([*f, *s]),
         }
     }
 }
@@ -390,7 +415,7 @@ impl Heap {
     pub(crate) fn builtin_len(&self, v: Value) -> Option<usize> {
         Some(match self.get(v).ok()? {
             Object::Str(s) => s.chars,
-            Object::Bytes(b, _) => b.len(),
+            Object::Bytes { data: b, .. } => b.len(),
             Object::Tuple(t) => t.len(),
             Object::List(l) => l.len(),
             Object::Dict(d) => d.len(),

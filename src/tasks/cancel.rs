@@ -26,7 +26,7 @@ impl Gil<'_> {
             Ok(c) => c,
             Err(r) => return r,
         };
-        let idx = self.interp().types.index_of(cls).expect("own class");
+        let idx = self.locked().types.index_of(cls).expect("own class");
         let exc = self.new_exception_with(idx, message);
         self.set_current(exc);
         crate::gil::raised()

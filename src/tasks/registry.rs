@@ -3,7 +3,7 @@
 
 use super::{CancelToken, TaskBody, TaskId, TaskKey, TaskState, TokenKey};
 use crate::gil::ExcState;
-use crate::report::TaskReport;
+use crate::report::{StateCount, TaskReport};
 use crate::value::Value;
 use molt_arenas::handles::{HandleTable, RuntimeId};
 use molt_arenas::registry::Tracker;
@@ -213,7 +213,10 @@ impl Tasks {
     pub(crate) fn report(&self) -> TaskReport {
         TaskReport {
             spawned: self.spawned,
-            by_state: TaskState::ALL.map(|s| (s.name(), self.count(s))),
+            by_state: TaskState::ALL.map(|state| StateCount {
+                state,
+                count: self.count(state),
+            }),
             sleeping: self.table.iter().filter(|(_, t)| t.sleeping).count() as u64,
             tokens: self.tokens.len() as u64,
             timers: self.timers.len() as u64,

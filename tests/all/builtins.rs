@@ -110,10 +110,10 @@ fn every_runtime_class_has_cpythons_bases_and_mro() {
     let (reference, _) = reference();
     let rt = Runtime::try_new(test_config()).unwrap();
     let classes = rt.classes();
-    let interp = rt.lock();
+    let locked = rt.lock();
     let name_of = |id| {
         let data = classes.get(id).unwrap();
-        interp.name(data.name).unwrap()
+        locked.name(data.name).unwrap()
     };
     let names_of = |ids: Vec<_>| ids.into_iter().map(name_of).collect::<Vec<_>>();
     // Both directions: the runtime has exactly the reference classes, in table order.
@@ -137,7 +137,7 @@ fn every_runtime_class_has_cpythons_bases_and_mro() {
         let id = classes.by_name(r.name).unwrap();
         assert_eq!(name_of(id), r.name);
     }
-    drop(interp);
+    drop(locked);
     // Exactly the exception classes are exception types.
     let exceptions = BUILTIN_CLASSES.len() - CORE_CLASS_COUNT;
     assert_eq!(rt.exception_type_count(), exceptions);

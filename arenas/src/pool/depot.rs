@@ -51,6 +51,15 @@ pub struct DepotStats {
     pub chunks: usize,
 }
 
+/// A pool's free slots everywhere, from [`Pool::free_slots`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FreeSlots {
+    /// Free slots: in the depot, never used, and in every registered thread magazine.
+    pub free: u64,
+    /// Slot capacity; with nothing live, `free` equals it.
+    pub capacity: u32,
+}
+
 impl<T> Pool<T> {
     /// One free id from the depot: a freed one, else a never-used one (allocating the next
     /// chunk if needed). `None` when the pool is full.

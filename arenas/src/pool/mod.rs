@@ -71,7 +71,7 @@ mod slot;
 mod teardown;
 
 pub use cache::release_thread_caches;
-pub use depot::DepotStats;
+pub use depot::{DepotStats, FreeSlots};
 pub use handle::{LiveMut, LocalCache, Owned};
 pub use teardown::PoolReport;
 
@@ -356,7 +356,7 @@ impl<T> Pool<T> {
     /// the slot capacity. With nothing live they are equal. Takes `&mut self`: no thread may
     /// be in the middle of a pool operation (a thread exiting meanwhile waits for the depot
     /// lock this holds).
-    pub fn free_slots(&mut self) -> (u64, u32) {
+    pub fn free_slots(&mut self) -> FreeSlots {
         let depot = self.shared.lock();
         let mut free = depot.free.len() as u64 + u64::from(depot.capacity - depot.fresh);
         for cache in &depot.caches {
@@ -364,7 +364,10 @@ impl<T> Pool<T> {
             // magazines' threads need the depot lock, which is held.
             free += cache.magazine.with(|m| unsafe { (*m).len }) as u64;
         }
-        (free, depot.capacity)
+        FreeSlots {
+            free,
+            capacity: depot.capacity,
+        }
     }
 
     /// Number of magazines (for any pool) this thread holds (diagnostics and tests).

@@ -180,7 +180,7 @@ fn local_handles_and_the_thread_local_path_share_one_magazine() {
     assert_eq!(local.free(b), 2);
     drop(local);
     let mut p = p;
-    let (free, capacity) = p.free_slots();
+    let FreeSlots { free, capacity } = p.free_slots();
     assert_eq!(free, u64::from(capacity));
     assert_eq!(p.shutdown().live_dropped, 0);
 }
@@ -247,7 +247,7 @@ fn drop_with_shared_frees_to_the_depot_and_registers_no_magazine() {
         0,
         "the freeing thread registered no magazine"
     );
-    let (free, capacity) = p.free_slots();
+    let FreeSlots { free, capacity } = p.free_slots();
     assert_eq!(free, u64::from(capacity), "the slot is free again");
     let report = p.shutdown();
     assert_eq!((report.live_dropped, report.caches_drained), (0, 0));
@@ -263,7 +263,7 @@ fn release_thread_caches_returns_this_threads_magazines_now() {
         1,
         "this thread's magazine is registered"
     );
-    let (free, capacity) = p.free_slots();
+    let FreeSlots { free, capacity } = p.free_slots();
     assert_eq!(
         free,
         u64::from(capacity),

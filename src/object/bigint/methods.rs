@@ -268,7 +268,7 @@ pub(crate) fn int_from_bytes(g: &mut Gil<'_>, a: &[Value]) -> PyResult<Value> {
     checked(g, a[0])?;
     let little = byteorder(g, a.get(1).copied(), "from_bytes")?;
     let n = match g.heap().get(a[0]) {
-        Ok(Object::Bytes(b, _)) => {
+        Ok(Object::Bytes { data: b, .. }) => {
             if little {
                 BigInt::from_bytes_le(Sign::Plus, b)
             } else {

@@ -352,7 +352,7 @@ impl Gil<'_> {
 
     /// `sys.get_int_max_str_digits()`.
     pub fn int_max_str_digits(&self) -> usize {
-        self.interp().int_max_str_digits
+        self.locked().int_max_str_digits
     }
 
     /// `sys.set_int_max_str_digits(n)`: 0 (no limit) or at least 640, else `ValueError`.
@@ -363,7 +363,7 @@ impl Gil<'_> {
                 format!("maxdigits must be 0 or larger than {MIN_MAX_STR_DIGITS}"),
             ));
         }
-        self.interp_mut().int_max_str_digits = usize::try_from(n).unwrap_or(usize::MAX);
+        self.locked_mut().int_max_str_digits = usize::try_from(n).unwrap_or(usize::MAX);
         Ok(())
     }
 }

@@ -9,7 +9,7 @@ use crate::value::{Unpacked, Value};
 
 /// Fills the `sys` module: `argv` (from the runtime's argv storage) and `version_info`.
 pub(crate) fn init_sys(g: &mut Gil<'_>, m: Value) -> PyResult<()> {
-    let argv = g.interp().argv().to_vec();
+    let argv = g.locked().argv().to_vec();
     let list = g.list(&[])?;
     for a in &argv {
         let r = g.str(a).and_then(|s| {
