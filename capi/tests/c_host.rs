@@ -4,12 +4,32 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// The directory holding this test binary, where cargo also puts `libmolt_state.so`.
+///
+/// `cargo test` builds a package's library for its integration tests only when they can
+/// link it, which a cdylib-only crate's cannot: so the first caller builds it here, with the
+/// cargo that runs the tests, into the same target directory and profile (cargo releases
+/// its build lock while tests run).
 fn deps_dir() -> PathBuf {
-    std::env::current_exe()
-        .unwrap()
-        .parent()
-        .unwrap()
-        .to_path_buf()
+    static BUILT: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    BUILT
+        .get_or_init(|| {
+            let deps = std::env::current_exe()
+                .unwrap()
+                .parent()
+                .unwrap()
+                .to_path_buf();
+            let mut cargo = Command::new(env!("CARGO"));
+            cargo
+                .args(["build", "--lib", "-p", "molt-state-capi"])
+                .current_dir(env!("CARGO_MANIFEST_DIR"));
+            if deps.parent().and_then(|p| p.file_name()) == Some("release".as_ref()) {
+                cargo.arg("--release");
+            }
+            let status = cargo.status().expect("cargo runs");
+            assert!(status.success(), "cargo build -p molt-state-capi failed");
+            deps
+        })
+        .clone()
 }
 
 /// Compiles `capi/tests/c/<name>.c` against the cdylib into `target/c-host/<name>`.
