@@ -4,7 +4,7 @@
 use super::{Gil, PyResult};
 use crate::ExcClass;
 use crate::intern::Symbol;
-use crate::object::types::{Layout, TypeObj, core};
+use crate::object::types::{Layout, TypeObj, core_class};
 use crate::object::{BadValue, Object};
 use crate::value::{Kind, Unpacked, Value};
 use hashbrown::HashMap;
@@ -13,32 +13,32 @@ impl Gil<'_> {
     /// The class index of `v`.
     pub(crate) fn class_index(&mut self, v: Value) -> PyResult<u32> {
         Ok(match v.unpack() {
-            Unpacked::Float(_) => core::FLOAT,
-            Unpacked::Int(_) => core::INT,
-            Unpacked::Bool(_) => core::BOOL,
-            Unpacked::None => core::NONE_TYPE,
-            Unpacked::NotImplemented => core::NOT_IMPLEMENTED_TYPE,
-            Unpacked::Ellipsis => core::ELLIPSIS,
+            Unpacked::Float(_) => core_class::FLOAT,
+            Unpacked::Int(_) => core_class::INT,
+            Unpacked::Bool(_) => core_class::BOOL,
+            Unpacked::None => core_class::NONE_TYPE,
+            Unpacked::NotImplemented => core_class::NOT_IMPLEMENTED_TYPE,
+            Unpacked::Ellipsis => core_class::ELLIPSIS,
             Unpacked::Obj(r) => match r.kind {
                 Kind::Type => match self.st.types.index_of(v) {
-                    Some(_) => core::TYPE,
+                    Some(_) => core_class::TYPE,
                     None => return Err(self.bad(BadValue(v))),
                 },
                 Kind::Function => match self.native_index(v) {
-                    Some(_) => core::BUILTIN_FUNCTION,
+                    Some(_) => core_class::BUILTIN_FUNCTION,
                     None => return Err(self.bad(BadValue(v))),
                 },
                 _ => match self.obj(v)? {
-                    Object::Str(_) => core::STR,
-                    Object::Bytes { .. } => core::BYTES,
-                    Object::Tuple(_) => core::TUPLE,
-                    Object::List(_) => core::LIST,
-                    Object::Dict(_) => core::DICT,
-                    Object::Module { .. } => core::MODULE,
+                    Object::Str(_) => core_class::STR,
+                    Object::Bytes { .. } => core_class::BYTES,
+                    Object::Tuple(_) => core_class::TUPLE,
+                    Object::List(_) => core_class::LIST,
+                    Object::Dict(_) => core_class::DICT,
+                    Object::Module { .. } => core_class::MODULE,
                     Object::Exception(e) => e.class,
-                    Object::Method { .. } => core::METHOD,
+                    Object::Method { .. } => core_class::METHOD,
                     Object::Instance { class: c, .. } => *c,
-                    Object::Int(_) => core::INT,
+                    Object::Int(_) => core_class::INT,
                 },
             },
         })
@@ -112,11 +112,11 @@ impl Gil<'_> {
             base_idx.push(self.class_arg(b, "bases")?);
         }
         if base_idx.is_empty() {
-            base_idx.push(core::OBJECT);
+            base_idx.push(core_class::OBJECT);
         }
         for &b in &base_idx {
             let exc = self.st.types.is_subclass(b, self.base_exception());
-            if b < self.st.types.builtin_count && b != core::OBJECT && !exc {
+            if b < self.st.types.builtin_count && b != core_class::OBJECT && !exc {
                 let t = self.class_name(b).to_owned();
                 return Err(self.raise_new(
                     ExcClass::TYPE_ERROR,

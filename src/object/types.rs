@@ -17,46 +17,42 @@ use crate::value::{Kind, ObjRef, Value, stamp};
 use hashbrown::HashMap;
 use molt_arenas::registry::Tracker;
 
-/// Indices of the core builtin classes (the first entries of the builtin table).
-#[allow(missing_docs)]
-pub mod core {
-    pub const OBJECT: u32 = 0;
-    pub const TYPE: u32 = 1;
-    pub const NONE_TYPE: u32 = 2;
-    pub const INT: u32 = 3;
-    pub const BOOL: u32 = 4;
-    pub const FLOAT: u32 = 5;
-    pub const STR: u32 = 6;
-    pub const BYTES: u32 = 7;
-    pub const TUPLE: u32 = 8;
-    pub const LIST: u32 = 9;
-    pub const DICT: u32 = 10;
-    pub const FUNCTION: u32 = 11;
-    pub const BUILTIN_FUNCTION: u32 = 12;
-    pub const METHOD: u32 = 13;
-    pub const MODULE: u32 = 14;
-    pub const NOT_IMPLEMENTED_TYPE: u32 = 15;
-    pub const ELLIPSIS: u32 = 16;
-    /// Names, in index order (checked against the builtin table at init).
-    pub const NAMES: [&str; 17] = [
-        "object",
-        "type",
-        "NoneType",
-        "int",
-        "bool",
-        "float",
-        "str",
-        "bytes",
-        "tuple",
-        "list",
-        "dict",
-        "function",
-        "builtin_function_or_method",
-        "method",
-        "module",
-        "NotImplementedType",
-        "ellipsis",
-    ];
+/// Indices in the builtin class table of the classes the object model names directly,
+/// found by `const` evaluation from their names (a misspelt or missing class fails the
+/// build). They are the first entries of the table, in this order.
+pub mod core_class {
+    use crate::builtins::const_index;
+
+    macro_rules! core_classes {
+        ($($name:ident = $text:literal;)*) => {
+            $(
+                #[doc = concat!("`", $text, "`.")]
+                pub const $name: u32 = const_index($text) as u32;
+            )*
+            /// Their names, in index order.
+            pub const NAMES: &[&str] = &[$($text),*];
+        };
+    }
+
+    core_classes! {
+        OBJECT = "object";
+        TYPE = "type";
+        NONE_TYPE = "NoneType";
+        INT = "int";
+        BOOL = "bool";
+        FLOAT = "float";
+        STR = "str";
+        BYTES = "bytes";
+        TUPLE = "tuple";
+        LIST = "list";
+        DICT = "dict";
+        FUNCTION = "function";
+        BUILTIN_FUNCTION = "builtin_function_or_method";
+        METHOD = "method";
+        MODULE = "module";
+        NOT_IMPLEMENTED_TYPE = "NotImplementedType";
+        ELLIPSIS = "ellipsis";
+    }
 }
 
 /// What calling a class creates.

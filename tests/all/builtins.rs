@@ -70,7 +70,7 @@ fn the_table_is_cpythons_class_list() {
         .map(|s| s.name)
         .collect();
     // The object model indexes the core classes by their position: the same list.
-    assert_eq!(core, molt_state::object::types::core::NAMES);
+    assert_eq!(core, molt_state::object::types::core_class::NAMES);
     assert_eq!(BUILTIN_CLASSES.len(), 84);
     for r in &reference {
         let is_exception = r.mro.contains(&"BaseException");

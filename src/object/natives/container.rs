@@ -6,7 +6,7 @@ use super::args::{arity, at_most, descriptor_error, subscript_arg};
 use crate::ExcClass;
 use crate::gil::{Gil, PyResult};
 use crate::object::Object;
-use crate::object::types::core;
+use crate::object::types::core_class;
 use crate::value::Value;
 
 pub(super) fn seq_len(g: &mut Gil<'_>, a: &[Value]) -> PyResult<Value> {
@@ -26,10 +26,10 @@ pub(super) fn container_cmp(
 ) -> PyResult<Value> {
     arity(g, a, name, 1, 1)?;
     let class_name = match class {
-        core::LIST => "list",
-        core::TUPLE => "tuple",
-        core::DICT => "dict",
-        core::BYTES => "bytes",
+        core_class::LIST => "list",
+        core_class::TUPLE => "tuple",
+        core_class::DICT => "dict",
+        core_class::BYTES => "bytes",
         _ => "str",
     };
     if g.class_index(a[0])? != class {
@@ -48,8 +48,8 @@ pub(super) fn container_cmp(
 macro_rules! container_cmps {
     ($($name:ident: $class:ident $op:literal $eq:literal;)*) => {$(
         pub(super) fn $name(g: &mut Gil<'_>, a: &[Value]) -> PyResult<Value> {
-            use $crate::object::{natives::container::container_cmp, types::core};
-            container_cmp(g, a, $op, core::$class, $eq)
+            use $crate::object::{natives::container::container_cmp, types::core_class};
+            container_cmp(g, a, $op, core_class::$class, $eq)
         }
     )*};
 }

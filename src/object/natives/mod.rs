@@ -52,7 +52,7 @@ use crate::builtins::table::BUILTIN_CLASSES;
 use crate::gil::{Gil, PyResult};
 use crate::intern::{Symbol, static_symbol};
 use crate::object::bigint;
-use crate::object::types::core;
+use crate::object::types::core_class;
 use crate::value::Value;
 use builtins::{
     f_getattr, f_hasattr, f_hash, f_isinstance, f_issubclass, f_len, f_repr, f_setattr,
@@ -474,15 +474,15 @@ fn sys_function_index(name: &str) -> Option<u32> {
 /// Calls a builtin non-exception class: its constructor, in its class's file.
 pub(crate) fn construct(g: &mut Gil<'_>, cls: u32, a: &[Value]) -> PyResult<Value> {
     match cls {
-        core::OBJECT => object::object_new(g, a),
-        core::INT => int::int_new(g, a),
-        core::FLOAT => float::float_new(g, a),
-        core::STR => string::str_new(g, a),
-        core::BOOL => int::bool_new(g, a),
-        core::TUPLE => tuple::tuple_new(g, a),
-        core::LIST => list::list_new(g, a),
-        core::DICT => dict::dict_new(g, a),
-        core::TYPE => class::type_new(g, a),
+        core_class::OBJECT => object::object_new(g, a),
+        core_class::INT => int::int_new(g, a),
+        core_class::FLOAT => float::float_new(g, a),
+        core_class::STR => string::str_new(g, a),
+        core_class::BOOL => int::bool_new(g, a),
+        core_class::TUPLE => tuple::tuple_new(g, a),
+        core_class::LIST => list::list_new(g, a),
+        core_class::DICT => dict::dict_new(g, a),
+        core_class::TYPE => class::type_new(g, a),
         _ => {
             let name = g.class_name(cls).to_owned();
             Err(g.raise_new(

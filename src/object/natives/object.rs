@@ -3,13 +3,13 @@
 
 use super::args::{arity, at_most};
 use crate::gil::{Gil, PyResult};
-use crate::object::types::core;
+use crate::object::types::core_class;
 use crate::value::Value;
 
 /// `object()`.
 pub(super) fn object_new(g: &mut Gil<'_>, a: &[Value]) -> PyResult<Value> {
     at_most(g, a, "object", 0)?;
-    g.alloc_instance(core::OBJECT)
+    g.alloc_instance(core_class::OBJECT)
 }
 
 pub(super) fn obj_repr(g: &mut Gil<'_>, a: &[Value]) -> PyResult<Value> {
