@@ -11,12 +11,14 @@ use std::ffi::{CStr, c_char};
 use std::time::Duration;
 
 /// Enters the default runtime or fails with `MOLT_ERR_NOT_INITIALIZED`.
+#[inline]
 pub(super) fn entered() -> Result<Entered<'static>, Failure> {
     Ok(DEFAULT.enter()?)
 }
 
 /// Runs `body` on the default runtime's state without the GIL (immutable state): through
 /// the held path's thread-local when the thread holds the GIL, else entering.
+#[inline]
 pub(super) fn with_state<T>(
     body: impl FnOnce(&RuntimeState) -> Result<T, Failure>,
 ) -> Result<T, Failure> {
@@ -50,6 +52,7 @@ pub(super) fn out_arg<T>(out: *mut T) -> Result<(), Failure> {
 ///
 /// # Safety
 /// `out` must be null or valid for a write of `T`.
+#[inline]
 pub(super) unsafe fn write_out<T>(out: *mut T, value: T, what: &str) -> Result<(), Failure> {
     if out.is_null() {
         return Err(Failure::invalid(format!("{what} is NULL")));
@@ -92,6 +95,7 @@ pub(super) fn stale(g: &Gil<'_>, bits: u64, what: &str) -> Failure {
 }
 
 /// Decodes and checks a value argument.
+#[inline]
 pub(super) fn value_arg(g: &Gil<'_>, bits: u64, what: &str) -> Result<Value, Failure> {
     let v = Value::from_bits(bits).ok_or_else(|| {
         Failure::new(
@@ -175,16 +179,19 @@ impl<T> Copy for Out<T> {}
 impl<T> Out<T> {
     /// # Safety
     /// `p` must be NULL or valid for a write of `T` until the entry point returns.
+    #[inline]
     pub(super) unsafe fn new(p: *mut T) -> Self {
         Self(p)
     }
 
     /// Fails if the pointer is NULL.
+    #[inline]
     pub(super) fn check(self) -> Result<(), Failure> {
         out_arg(self.0)
     }
 
     /// Writes `value`, or fails if the pointer is NULL.
+    #[inline]
     pub(super) fn write(self, value: T) -> Result<(), Failure> {
         // SAFETY: `Out::new`'s contract: NULL (refused by `write_out`) or valid for a write.
         unsafe { write_out(self.0, value, "out") }
@@ -194,6 +201,7 @@ impl<T> Out<T> {
 /// The entry point `name` that makes or finds a value: `out` is checked before anything
 /// is made (a result built for a NULL out-pointer would stay alive with no owner), `body`
 /// runs with the GIL, and the value it returns is written to `*out`.
+#[inline]
 pub(super) fn value_entry(
     name: &str,
     out: Out<u64>,

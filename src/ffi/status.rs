@@ -165,6 +165,9 @@ fn set_last_error(message: &str) {
 
 /// Runs the body of the entry point `name`: catches panics, and turns a failure into its
 /// status and this thread's `molt_last_error` message.
+// Inline: every entry point's body runs inside it, held path included; the module is its
+// own codegen unit, so without the hint each entry point would call it out of line.
+#[inline]
 pub(super) fn boundary(name: &str, body: impl FnOnce() -> Result<(), Failure>) -> i32 {
     match catch_unwind(AssertUnwindSafe(body)) {
         Ok(Ok(())) => MOLT_OK,
