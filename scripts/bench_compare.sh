@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Same-run comparison of the hot paths between an earlier commit and the code checked out
 # here (issue 13: a reorganization must leave them within noise). Builds OLD in a worktree
-# under the target directory, then alternates old and new, ROUNDS times each (default 3):
+# under the target directory, then alternates old and new, ROUNDS times each (default 5):
 # criterion's lifecycle cycle, method-cache hit, str create+drop and pool alloc+free, and the
 # C host harness through each tree's cdylib (benches/c/gil_bench.c, the same source for both).
 #
-#   bash scripts/bench_compare.sh [OLD_REV] [ROUNDS]     # default: 64cb5b0, 3
+#   bash scripts/bench_compare.sh [OLD_REV] [ROUNDS]     # default: 64cb5b0, 5
 #
 # Writes target/bench-out/compare.md (a table of medians over the rounds and new/old ratios),
 # which scripts/bench_report.py puts into BENCHMARKS.md. About 10 minutes on 2 cores, most of
@@ -13,7 +13,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 old_rev="${1:-64cb5b0}"
-rounds="${2:-3}"
+rounds="${2:-5}"
 target="$(realpath -m "${CARGO_TARGET_DIR:-target}")"
 out="$target/bench-out"
 mkdir -p "$out"
