@@ -29,16 +29,10 @@ impl Gil<'_> {
                     None => return Err(self.bad(BadValue(v))),
                 },
                 _ => match self.obj(v)? {
-                    Object::Str(_) => core_class::STR,
-                    Object::Bytes { .. } => core_class::BYTES,
-                    Object::Tuple(_) => core_class::TUPLE,
-                    Object::List(_) => core_class::LIST,
-                    Object::Dict(_) => core_class::DICT,
-                    Object::Module { .. } => core_class::MODULE,
                     Object::Exception(e) => e.class,
-                    Object::Method { .. } => core_class::METHOD,
                     Object::Instance { class: c, .. } => *c,
-                    Object::Int(_) => core_class::INT,
+                    // Every other object's class is fixed by its kind.
+                    o => core_class::of_kind(o.kind()),
                 },
             },
         })

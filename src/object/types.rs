@@ -34,6 +34,29 @@ pub mod core_class {
         };
     }
 
+    /// The class of a heap object of kind `kind`, for the kinds whose objects all have one
+    /// class (not exceptions and instances, which name their class; their entries are
+    /// `OBJECT`, never read).
+    pub const fn of_kind(kind: crate::value::Kind) -> u32 {
+        BY_KIND[kind as usize]
+    }
+
+    /// [`of_kind`]'s table, in `Kind` discriminant order.
+    const BY_KIND: [u32; 12] = [
+        STR,
+        BYTES,
+        TUPLE,
+        LIST,
+        DICT,
+        TYPE,
+        MODULE,
+        OBJECT,
+        BUILTIN_FUNCTION,
+        METHOD,
+        OBJECT,
+        INT,
+    ];
+
     core_classes! {
         OBJECT = "object";
         TYPE = "type";
