@@ -114,18 +114,24 @@ impl From<Raised> for Failure {
     }
 }
 
-impl From<InitError> for Failure {
-    #[cold]
-    fn from(e: InitError) -> Self {
-        Self::new(MOLT_ERR_INIT_FAILED, e.to_string())
-    }
+/// `From` for the error types whose every value has one status: `new` keeps the error's
+/// message as it is, `named` puts the entry point's name before it.
+macro_rules! one_status {
+    ($($error:ty => $code:expr, $form:ident;)*) => {$(
+        impl From<$error> for Failure {
+            #[cold]
+            fn from(e: $error) -> Self {
+                Self::$form($code, e.to_string())
+            }
+        }
+    )*};
 }
 
-impl From<NotInitialized> for Failure {
-    #[cold]
-    fn from(e: NotInitialized) -> Self {
-        Self::named(MOLT_ERR_NOT_INITIALIZED, e.to_string())
-    }
+one_status! {
+    InitError => MOLT_ERR_INIT_FAILED, new;
+    NotInitialized => MOLT_ERR_NOT_INITIALIZED, named;
+    PermissionError => MOLT_ERR_PERMISSION, new;
+    ShutdownError => MOLT_ERR_BUSY, new;
 }
 
 impl From<GilStateError> for Failure {
@@ -137,20 +143,6 @@ impl From<GilStateError> for Failure {
             GilStateError::TokenInUse => MOLT_ERR_REENTRANT,
         };
         Self::named(code, e.to_string())
-    }
-}
-
-impl From<PermissionError> for Failure {
-    #[cold]
-    fn from(e: PermissionError) -> Self {
-        Self::new(MOLT_ERR_PERMISSION, e.to_string())
-    }
-}
-
-impl From<ShutdownError> for Failure {
-    #[cold]
-    fn from(e: ShutdownError) -> Self {
-        Self::new(MOLT_ERR_BUSY, e.to_string())
     }
 }
 

@@ -7,6 +7,16 @@ pub(crate) enum Num {
     Float(f64),
 }
 
+impl Num {
+    /// The number as a float (exact: a small int fits an f64's mantissa).
+    pub(crate) fn as_f64(self) -> f64 {
+        match self {
+            Num::Int(i) => i as f64,
+            Num::Float(f) => f,
+        }
+    }
+}
+
 /// `x == y` across int and float, as Python compares them.
 pub(crate) fn num_eq(x: Num, y: Num) -> bool {
     match (x, y) {

@@ -146,32 +146,27 @@ mod tests {
 
     #[test]
     fn str_repr_matches_python() {
-        assert_eq!(str_repr("abc"), "'abc'");
-        assert_eq!(str_repr("it's"), "\"it's\"");
-        assert_eq!(str_repr("a'b\"c"), "'a\\'b\"c'");
-        assert_eq!(str_repr("caf\u{e9}\n\u{1}"), "'caf\u{e9}\\n\\x01'");
-        assert_eq!(bytes_repr(b"a\x00'"), "b\"a\\x00'\"");
-    }
-
-    #[test]
-    fn str_repr_escapes_non_printable_code_points_as_python_does() {
         // Expected values from CPython 3.11's repr().
-        assert_eq!(str_repr("\u{a0}"), "'\\xa0'");
-        assert_eq!(str_repr("\u{ad}\u{7f}\u{9f}"), "'\\xad\\x7f\\x9f'");
-        assert_eq!(str_repr("\u{2028}"), "'\\u2028'");
-        assert_eq!(
-            str_repr("a\u{200b}b\u{3000}\u{feff}"),
-            "'a\\u200bb\\u3000\\ufeff'"
-        );
-        assert_eq!(str_repr("\u{378}\u{e000}"), "'\\u0378\\ue000'");
-        assert_eq!(str_repr("\u{e0001}"), "'\\U000e0001'");
-        assert_eq!(str_repr("\u{10ffff}"), "'\\U0010ffff'");
-        assert_eq!(str_repr("it's\u{a0}"), "\"it's\\xa0\"");
-        // Printable non-ASCII stays as it is.
-        assert_eq!(
-            str_repr("\u{e9}\u{4e2d}\u{1f600}"),
-            "'\u{e9}\u{4e2d}\u{1f600}'"
-        );
-        assert_eq!(str_repr(" \u{a1}\u{ff}\u{ffe0}"), "' \u{a1}\u{ff}\u{ffe0}'");
+        for (text, want) in [
+            ("abc", "'abc'"),
+            ("it's", "\"it's\""),
+            ("a'b\"c", "'a\\'b\"c'"),
+            ("caf\u{e9}\n\u{1}", "'caf\u{e9}\\n\\x01'"),
+            // Non-printable code points are escaped as Python does.
+            ("\u{a0}", "'\\xa0'"),
+            ("\u{ad}\u{7f}\u{9f}", "'\\xad\\x7f\\x9f'"),
+            ("\u{2028}", "'\\u2028'"),
+            ("a\u{200b}b\u{3000}\u{feff}", "'a\\u200bb\\u3000\\ufeff'"),
+            ("\u{378}\u{e000}", "'\\u0378\\ue000'"),
+            ("\u{e0001}", "'\\U000e0001'"),
+            ("\u{10ffff}", "'\\U0010ffff'"),
+            ("it's\u{a0}", "\"it's\\xa0\""),
+            // Printable non-ASCII stays as it is.
+            ("\u{e9}\u{4e2d}\u{1f600}", "'\u{e9}\u{4e2d}\u{1f600}'"),
+            (" \u{a1}\u{ff}\u{ffe0}", "' \u{a1}\u{ff}\u{ffe0}'"),
+        ] {
+            assert_eq!(str_repr(text), want, "{text:?}");
+        }
+        assert_eq!(bytes_repr(b"a\x00'"), "b\"a\\x00'\"");
     }
 }

@@ -44,16 +44,23 @@ impl Gil<'_> {
         Ok(true)
     }
 
+    /// What a new child of `parent` inherits: whether it starts cancelled, and the message
+    /// (none without a parent).
+    pub(super) fn inherited_cancel(
+        &mut self,
+        parent: Option<CancelToken>,
+    ) -> PyResult<(bool, Option<String>)> {
+        let Some(p) = parent else {
+            return Ok((false, None));
+        };
+        self.token_ok(p)?;
+        let t = self.tasks_mut().tokens.get(p).expect("checked");
+        Ok((t.cancelled, t.message.clone()))
+    }
+
     /// A new cancel token, a child of `parent` (created cancelled if `parent` is).
     pub fn cancel_token_new(&mut self, parent: Option<CancelToken>) -> PyResult<CancelToken> {
-        let (cancelled, message) = match parent {
-            Some(p) => {
-                self.token_ok(p)?;
-                let t = self.tasks_mut().tokens.get(p).expect("checked");
-                (t.cancelled, t.message.clone())
-            }
-            None => (false, None),
-        };
+        let (cancelled, message) = self.inherited_cancel(parent)?;
         let tokens = &mut self.tasks_mut().tokens;
         let tok = tokens.insert(Token {
             parent,

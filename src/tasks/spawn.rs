@@ -41,14 +41,7 @@ impl Gil<'_> {
                 "cannot spawn a task: the runtime is shutting down",
             ));
         }
-        let (inherited, message) = match parent {
-            Some(p) => {
-                self.token_ok(p)?;
-                let t = self.tasks_mut().tokens.get(p).expect("checked");
-                (t.cancelled, t.message.clone())
-            }
-            None => (false, None),
-        };
+        let (inherited, message) = self.inherited_cancel(parent)?;
         if self.tasks_mut().mode == Mode::Unstarted {
             self.start_workers();
         }

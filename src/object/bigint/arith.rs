@@ -12,15 +12,11 @@ use std::cmp::Ordering;
 
 // ------------------------------------------------------------------------------ operations
 
-/// A binary int operation.
+/// A binary int operation: one of the arithmetic operators int shares with float ([`Op`]),
+/// or one only ints have.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum BinOp {
-    Add,
-    Sub,
-    Mul,
-    TrueDiv,
-    FloorDiv,
-    Mod,
+    Arith(Op),
     DivMod,
     Pow,
     LShift,
@@ -30,40 +26,27 @@ pub(crate) enum BinOp {
     Xor,
 }
 
-impl BinOp {
-    pub(super) fn of(op: Op) -> BinOp {
-        match op {
-            Op::Add => BinOp::Add,
-            Op::Sub => BinOp::Sub,
-            Op::Mul => BinOp::Mul,
-            Op::TrueDiv => BinOp::TrueDiv,
-            Op::FloorDiv => BinOp::FloorDiv,
-            Op::Mod => BinOp::Mod,
-        }
-    }
-}
-
 /// Results beyond this many bits raise `MemoryError` instead of being attempted.
 const MAX_BITS: u64 = 1 << 36;
 
 pub(super) fn binop(op: BinOp, x: &BigInt, y: &BigInt) -> Out {
     match op {
-        BinOp::Add => Out::Int(x + y),
-        BinOp::Sub => Out::Int(x - y),
-        BinOp::Mul => Out::Int(x * y),
-        BinOp::TrueDiv => true_div(x, y),
-        BinOp::FloorDiv | BinOp::Mod | BinOp::DivMod => {
+        BinOp::Arith(Op::Add) => Out::Int(x + y),
+        BinOp::Arith(Op::Sub) => Out::Int(x - y),
+        BinOp::Arith(Op::Mul) => Out::Int(x * y),
+        BinOp::Arith(Op::TrueDiv) => true_div(x, y),
+        BinOp::Arith(Op::FloorDiv) | BinOp::Arith(Op::Mod) | BinOp::DivMod => {
             if y.is_zero() {
                 let msg = match op {
-                    BinOp::Mod => "integer modulo by zero",
+                    BinOp::Arith(Op::Mod) => "integer modulo by zero",
                     _ => "integer division or modulo by zero",
                 };
                 return err(ExcClass::ZERO_DIVISION_ERROR, msg);
             }
             let (q, r) = x.div_mod_floor(y);
             match op {
-                BinOp::FloorDiv => Out::Int(q),
-                BinOp::Mod => Out::Int(r),
+                BinOp::Arith(Op::FloorDiv) => Out::Int(q),
+                BinOp::Arith(Op::Mod) => Out::Int(r),
                 _ => Out::Pair(q, r),
             }
         }

@@ -29,7 +29,7 @@ use arith::{binop, cmp_int_float, pow_mod};
 pub(crate) use methods::*;
 pub(crate) use text::{decimal, parse, parse_error_message};
 
-use super::natives::{Op, arity, descriptor_error, float_op};
+use super::natives::{Arith, Compare, Op, arity, descriptor_error, float_op};
 use super::{Heap, Object};
 use crate::gil::{Gil, PyResult};
 use crate::value::{Kind, Unpacked, Value};
@@ -137,16 +137,15 @@ fn deliver_method(g: &mut Gil<'_>, out: Option<Out>, name: &str, self_: Value) -
 
 /// `arith` of natives/num.rs when an operand is a big int.
 #[cold]
-pub(crate) fn arith(
-    g: &mut Gil<'_>,
-    a: &[Value],
-    name: &str,
-    float: bool,
-    op: Op,
-    reflected: bool,
-) -> PyResult<Value> {
+pub(crate) fn arith(g: &mut Gil<'_>, a: &[Value], m: Arith) -> PyResult<Value> {
+    let Arith {
+        name,
+        float,
+        op,
+        reflected,
+    } = m;
     if !float {
-        return binary(g, a, name, BinOp::of(op), reflected);
+        return binary(g, a, name, BinOp::Arith(op), reflected);
     }
     checked(g, a[0])?;
     checked(g, a[1])?;
@@ -193,20 +192,19 @@ fn binary(g: &mut Gil<'_>, a: &[Value], name: &str, op: BinOp, reflected: bool) 
 /// `int_op` of natives/int.rs when a small-int result overflows the small-int range.
 #[cold]
 pub(crate) fn int_op_overflow(g: &mut Gil<'_>, x: i64, y: i64, op: Op) -> PyResult<Value> {
-    let out = binop(BinOp::of(op), &BigInt::from(x), &BigInt::from(y));
+    let out = binop(BinOp::Arith(op), &BigInt::from(x), &BigInt::from(y));
     deliver(g, out)
 }
 
 /// `compare` of natives/num.rs when an operand is a big int.
 #[cold]
-pub(crate) fn compare(
-    g: &mut Gil<'_>,
-    a: &[Value],
-    name: &str,
-    float: bool,
-    want: fn(Ordering) -> bool,
-    eq: Option<bool>,
-) -> PyResult<Value> {
+pub(crate) fn compare(g: &mut Gil<'_>, a: &[Value], m: Compare) -> PyResult<Value> {
+    let Compare {
+        name,
+        float,
+        want,
+        eq,
+    } = m;
     checked(g, a[0])?;
     checked(g, a[1])?;
     let heap = g.heap();

@@ -1,7 +1,7 @@
 //! `float`: the constructor, the operator methods and the arithmetic.
 
 use super::args::{arity, at_most};
-use super::num::{Op, arith, compare, numeric_methods, self_num};
+use super::num::{Arith, Compare, Op, arith, compare, numeric_methods, self_num};
 use crate::ExcClass;
 use crate::gil::{Gil, PyResult};
 use crate::object::bigint;

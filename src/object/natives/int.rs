@@ -2,7 +2,7 @@
 //! and arithmetic (big ints: `bigint.rs`).
 
 use super::args::{arity, at_most};
-use super::num::{Op, arith, compare, numeric_methods, self_num};
+use super::num::{Arith, Compare, Op, arith, compare, numeric_methods, self_num};
 use crate::ExcClass;
 use crate::gil::{Gil, PyResult};
 use crate::object::bigint;

@@ -40,7 +40,7 @@ mod tuple;
 pub(crate) use args::{arity, descriptor_error};
 pub(crate) use builtins::init_builtins;
 pub(crate) use float::float_op;
-pub(crate) use num::Op;
+pub(crate) use num::{Arith, Compare, Op};
 pub(crate) use string::is_py_space;
 pub(crate) use sys::init_sys;
 
@@ -328,6 +328,28 @@ const fn name_symbol(name: &str) -> Symbol {
     }
 }
 
+/// Writes `table`'s natives (of the class `owner`, or none) from index `n` on; returns the
+/// index after them.
+const fn put(
+    natives: &mut [Native; NATIVE_COUNT],
+    mut n: usize,
+    owner: Option<u32>,
+    table: Table,
+) -> usize {
+    let mut f = 0;
+    while f < table.len() {
+        natives[n] = Native {
+            name: name_symbol(table[f].0),
+            owner,
+            func: table[f].1,
+            host: NO_HOST,
+        };
+        n += 1;
+        f += 1;
+    }
+    n
+}
+
 /// The builtin native functions, native index `i` at index `i`: the `builtins` module's in
 /// [`BUILTIN_FUNCTIONS`] order, the `sys` module's in [`SYS_FUNCTIONS`] order, then each
 /// method table's in [`METHOD_TABLES`] order. Built
@@ -339,42 +361,12 @@ pub(crate) static BUILTIN_NATIVES: [Native; NATIVE_COUNT] = {
         func: f_len,
         host: NO_HOST,
     }; NATIVE_COUNT];
-    let mut n = 0;
-    while n < BUILTIN_FUNCTIONS.len() {
-        natives[n] = Native {
-            name: name_symbol(BUILTIN_FUNCTIONS[n].0),
-            owner: None,
-            func: BUILTIN_FUNCTIONS[n].1,
-            host: NO_HOST,
-        };
-        n += 1;
-    }
-    let mut k = 0;
-    while k < SYS_FUNCTIONS.len() {
-        natives[n] = Native {
-            name: name_symbol(SYS_FUNCTIONS[k].0),
-            owner: None,
-            func: SYS_FUNCTIONS[k].1,
-            host: NO_HOST,
-        };
-        n += 1;
-        k += 1;
-    }
+    let mut n = put(&mut natives, 0, None, BUILTIN_FUNCTIONS);
+    n = put(&mut natives, n, None, SYS_FUNCTIONS);
     let mut t = 0;
     while t < METHOD_TABLES.len() {
         let owner = const_index(METHOD_TABLES[t].0) as u32;
-        let funcs = METHOD_TABLES[t].1;
-        let mut f = 0;
-        while f < funcs.len() {
-            natives[n] = Native {
-                name: name_symbol(funcs[f].0),
-                owner: Some(owner),
-                func: funcs[f].1,
-                host: NO_HOST,
-            };
-            n += 1;
-            f += 1;
-        }
+        n = put(&mut natives, n, Some(owner), METHOD_TABLES[t].1);
         t += 1;
     }
     natives
