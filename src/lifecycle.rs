@@ -528,16 +528,25 @@ const MAX_DEPTH: u32 = 1 << 30;
 
 impl RuntimeSlot {
     /// The runtime whose GIL the calling thread holds through this slot (the held path:
-    /// one thread-local read and a generation compare; no atomic read-modify-write).
+    /// the thread's identity compared with the lock's mirror of its C hold record, and the
+    /// generation; no thread-local where the thread pointer serves, no atomic
+    /// read-modify-write).
     #[inline]
     pub(crate) fn held(&self) -> Option<&RuntimeState> {
-        let p = THREAD
-            .try_with(|t| t.c_held(self).map(|s| s as *const RuntimeState))
-            .ok()
-            .flatten()?;
-        // SAFETY: `c_held` returned it: this thread holds that runtime's GIL, so no
-        // shutdown can free it while we use it (see `ThreadState::c_held`).
+        let p = self
+            .gil
+            .c_held_by(crate::thread_state::thread_identity(), self.generation())?;
+        // SAFETY: the lock mirrors this thread's C hold record, which names a runtime only
+        // while the thread holds its GIL (set after acquiring; cleared before every release
+        // that ends the hold, by a save, by this thread's shutdown and at thread exit), and
+        // a runtime is freed only by a shutdown that took its GIL: it is alive, and only
+        // read through `&`.
         Some(unsafe { &*p })
+    }
+
+    /// The slot's GIL (every runtime it publishes uses it).
+    pub(crate) fn gil_lock(&self) -> &GilLock {
+        &self.gil
     }
 
     /// The held path without a token, for a leaf operation on the runtime's mutable state:
@@ -581,8 +590,8 @@ impl RuntimeSlot {
         let key = thread_key();
         let (rt, fresh) = self.take_gil(key)?;
         if fresh {
-            // Calls made from inside this one (a C native function's) take the held path;
-            // the token's release clears the record.
+            // Calls made from inside this one (a C native function's) take the held path,
+            // and `gil_is_held` says what it did; the token's release clears the record.
             let _ = THREAD.try_with(|t| t.set_c_state(rt, self, self.generation()));
         }
         let mut g = match Gil::held(rt) {
@@ -651,9 +660,12 @@ impl RuntimeSlot {
                 "the GIL is held by a runtime call in progress on this thread; release only what molt_gil_acquire took",
             ));
         }
-        if self.gil.release_one() {
+        // The record goes before the last hold: once the GIL is released, the runtime may be
+        // freed by another thread's shutdown.
+        if self.gil.depth() == 1 {
             let _ = THREAD.try_with(|t| t.clear_c_state());
         }
+        self.gil.release_one();
         Ok(())
     }
 

@@ -20,12 +20,17 @@
 //!
 //! [`THREAD`] is one thread-local record per thread: a process-unique thread key and, when
 //! the thread holds the GIL of a published runtime through the C ABI, the runtime's state
-//! pointer, the slot it was published in and its generation. An entry point reads this one
-//! thread-local; if it names the slot and generation, the thread holds that runtime's GIL
-//! and the pointer is valid: a runtime cannot be freed while any thread holds its GIL (a
-//! shutdown must take it first), the thread's own shutdown clears the record, and a thread
-//! that exits holding the GIL releases it from the record's destructor (which touches only
-//! the lock, no other thread-local). See docs/ARCHITECTURE.md, "The GIL".
+//! pointer and its slot generation. The lock's owner line mirrors that record
+//! (`OwnerLine::c_holder`: the owner's [`thread_identity`], the pointer, the generation),
+//! written only by the owner while it owns the lock and cleared by the lock at every release
+//! that ends a hold. An entry point's held check compares the calling thread's identity (the
+//! thread pointer on x86-64 Linux: no thread-local lookup) with the mirror, then the
+//! generation; a match means the thread holds that runtime's GIL and the pointer is valid: a
+//! runtime cannot be freed while any thread holds its GIL (a shutdown must take it first),
+//! the thread's own shutdown clears the record, every clear comes before the release that
+//! ends the hold, and a thread that exits holding the GIL releases it from the record's
+//! destructor (which touches only the lock, no other thread-local). See
+//! docs/ARCHITECTURE.md, "The GIL".
 //!
 //! # Waiting
 //!
@@ -37,7 +42,9 @@
 
 use crate::lifecycle::RuntimeSlot;
 use crate::state::RuntimeState;
-use molt_arenas::sync::{AtomicBool, AtomicU32, AtomicU64, Condvar, Mutex, Ordering, UnsafeCell};
+use molt_arenas::sync::{
+    AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Condvar, Mutex, Ordering, UnsafeCell,
+};
 use std::cell::Cell;
 use std::time::Duration;
 #[cfg(not(molt_loom))]
@@ -83,6 +90,15 @@ struct OwnerLine {
     depth: UnsafeCell<u32>,
     tokens: UnsafeCell<u32>,
     active: UnsafeCell<bool>,
+    /// The [`thread_identity`] of the owner if its C hold record names this lock's runtime
+    /// (0: none), a mirror of that record the held path reads without a thread-local. Only
+    /// the owner stores it (set with the record; cleared with it, or by the owner's last
+    /// release, whichever comes first); another thread reading it sees its own identity
+    /// only if it stored it and has not cleared it since. Relaxed, as `owner`.
+    c_holder: AtomicUsize,
+    /// The runtime and slot generation that record names. Only the owner touches them.
+    c_state: UnsafeCell<*const RuntimeState>,
+    c_generation: UnsafeCell<u64>,
 }
 
 /// A runtime's lock (see the module docs).
@@ -186,6 +202,9 @@ macro_rules! gil_lock_init {
                 depth: UnsafeCell::new(0),
                 tokens: UnsafeCell::new(0),
                 active: UnsafeCell::new(false),
+                c_holder: AtomicUsize::new(0),
+                c_state: UnsafeCell::new(std::ptr::null()),
+                c_generation: UnsafeCell::new(0),
             },
         }
     };
@@ -206,6 +225,54 @@ impl GilLock {
     #[inline]
     pub(crate) fn owned_by(&self, key: u64) -> bool {
         self.line.owner.load(Ordering::Relaxed) == key
+    }
+
+    /// The owner lets go of the owner line, just before it unlocks: no owner, and no C hold
+    /// record mirrored (the record itself is cleared by its thread, after).
+    #[inline]
+    fn disown(&self) {
+        self.line.c_holder.store(0, Ordering::Relaxed);
+        self.line.owner.store(0, Ordering::Relaxed);
+    }
+
+    /// The held check: the runtime the C hold record of the thread `id` names, if that
+    /// thread holds this lock with a record of the slot generation `generation`. One load of
+    /// the owner line (which no other thread writes while this one holds the lock), no
+    /// thread-local, no atomic read-modify-write.
+    #[inline]
+    pub(crate) fn c_held_by(&self, id: usize, generation: u64) -> Option<*const RuntimeState> {
+        if self.line.c_holder.load(Ordering::Relaxed) != id {
+            return None;
+        }
+        // `c_holder` is `id`: the caller (whose identity that is) is the owner, so it may
+        // read the owner's cells.
+        if Self::get(&self.line.c_generation) != generation {
+            return None;
+        }
+        Some(Self::get(&self.line.c_state))
+    }
+
+    /// Whether the owner's C hold record names this lock's runtime. Caller: the owner.
+    #[inline]
+    pub(crate) fn mirrors_a_record(&self) -> bool {
+        self.line.c_holder.load(Ordering::Relaxed) != 0
+    }
+
+    /// Mirrors the C hold record of the owner (`id`): it names `state` at `generation`.
+    /// Caller: the owner.
+    fn set_c_holder(&self, id: usize, state: *const RuntimeState, generation: u64) {
+        Self::set(&self.line.c_state, state);
+        Self::set(&self.line.c_generation, generation);
+        self.line.c_holder.store(id, Ordering::Relaxed);
+    }
+
+    /// Drops the mirror of the C hold record of thread `key` (identity `id`), if that thread
+    /// still owns the lock; after its last release the lock has already dropped it, and the
+    /// line belongs to the next owner.
+    fn clear_c_holder(&self, key: u64, id: usize) {
+        if self.owned_by(key) && self.line.c_holder.load(Ordering::Relaxed) == id {
+            self.line.c_holder.store(0, Ordering::Relaxed);
+        }
     }
 
     // The owner-line accessors: callers hold the lock (`owned_by(key)` for their own key).
@@ -271,7 +338,7 @@ impl GilLock {
         let d = self.depth() - 1;
         Self::set(&self.line.depth, d);
         if d == 0 {
-            self.line.owner.store(0, Ordering::Relaxed);
+            self.disown();
             self.unlock_raw();
             true
         } else {
@@ -334,7 +401,7 @@ impl GilLock {
 
     /// Gives up a lock taken by [`GilLock::lock_for`] with nothing held yet.
     pub(crate) fn abandon(&self) {
-        self.line.owner.store(0, Ordering::Relaxed);
+        self.disown();
         self.unlock_raw();
     }
 
@@ -344,7 +411,7 @@ impl GilLock {
         Self::set(&self.line.depth, 0);
         Self::set(&self.line.tokens, 0);
         self.set_active(false);
-        self.line.owner.store(0, Ordering::Relaxed);
+        self.disown();
         self.unlock_raw();
     }
 
@@ -597,11 +664,10 @@ impl GilCondvar {
 #[derive(Debug)]
 pub(crate) struct ThreadState {
     key: Cell<u64>,
-    /// The runtime whose GIL this thread holds through the C ABI, or null.
+    /// The runtime whose GIL this thread holds through the C ABI, or null. Mirrored in that
+    /// runtime's lock (`OwnerLine::c_holder`), which is what the held path reads.
     c_state: Cell<*const RuntimeState>,
-    /// The slot it was published in (compared, never dereferenced here).
-    c_slot: Cell<*const RuntimeSlot>,
-    /// Its generation in that slot.
+    /// Its generation in the slot that published it.
     c_generation: Cell<u64>,
     /// A `molt_gil_save` not yet restored: (generation, saved owner line).
     c_saved: Cell<Option<(u64, Saved, *const RuntimeState)>>,
@@ -612,7 +678,6 @@ impl ThreadState {
         Self {
             key: Cell::new(0),
             c_state: Cell::new(std::ptr::null()),
-            c_slot: Cell::new(std::ptr::null()),
             c_generation: Cell::new(0),
             c_saved: Cell::new(None),
         }
@@ -630,34 +695,62 @@ impl ThreadState {
         k
     }
 
-    /// The runtime of `slot` whose GIL this thread holds through the C ABI, if any (and if
-    /// it is the slot's current generation).
+    /// This thread's identity for the held check (see [`thread_identity`]).
     #[inline]
-    pub(crate) fn c_held(&self, slot: &RuntimeSlot) -> Option<&RuntimeState> {
-        let p = self.c_state.get();
-        if p.is_null()
-            || !std::ptr::eq(self.c_slot.get(), slot)
-            || self.c_generation.get() != slot.generation()
+    fn identity(&self) -> usize {
+        #[cfg(all(target_arch = "x86_64", target_os = "linux", not(miri), not(molt_loom)))]
         {
-            return None;
+            thread_pointer()
         }
-        // SAFETY: the record names a runtime only while this thread holds its GIL (set by
-        // `set_c_state` after acquiring, cleared before every release to depth 0, by a save,
-        // by this thread's shutdown and at thread exit), and a runtime is freed only by a
-        // shutdown that took its GIL, so the state is alive; it is only read through `&`.
-        Some(unsafe { &*p })
+        #[cfg(not(all(target_arch = "x86_64", target_os = "linux", not(miri), not(molt_loom))))]
+        {
+            self.key() as usize
+        }
     }
 
-    /// Records that this thread holds `state`'s GIL, published in `slot` at `generation`.
+    /// Records that this thread holds `state`'s GIL, published in `slot` at `generation`,
+    /// and mirrors the record in the state's lock. Caller: the lock's owner.
     pub(crate) fn set_c_state(&self, state: &RuntimeState, slot: &RuntimeSlot, generation: u64) {
+        debug_assert!(
+            std::ptr::eq(state.gil_lock(), slot.gil_lock()),
+            "a C hold record names a runtime published in its slot, under the slot's lock"
+        );
+        let old = self.c_state.get();
+        if !old.is_null() && !std::ptr::eq(old, state) {
+            // SAFETY: the record names a runtime only while this thread holds its GIL (every
+            // clear comes before the release that ends the hold), so `old` is alive.
+            unsafe { &*old }
+                .gil_lock()
+                .clear_c_holder(self.key.get(), self.identity());
+        }
         self.c_state.set(state);
-        self.c_slot.set(slot);
         self.c_generation.set(generation);
+        let lock = state.gil_lock();
+        if lock.owned_by(self.key()) {
+            lock.set_c_holder(self.identity(), state, generation);
+        }
     }
 
-    /// Forgets the C hold record (the slot and generation stay, for a restore).
+    /// Forgets the C hold record (the generation stays, for a restore). Caller: still the
+    /// lock's owner (the clear comes before the release).
     pub(crate) fn clear_c_state(&self) {
-        self.c_state.set(std::ptr::null());
+        let p = self.c_state.replace(std::ptr::null());
+        if !p.is_null() {
+            // SAFETY: as in `set_c_state`: the record named it, so this thread holds its GIL
+            // and it is alive.
+            unsafe { &*p }
+                .gil_lock()
+                .clear_c_holder(self.key.get(), self.identity());
+        }
+    }
+
+    /// Puts back a record a save cleared, at the generation it kept. Caller: the owner again.
+    fn restore_c_state(&self, state: &RuntimeState) {
+        self.c_state.set(state);
+        let lock = state.gil_lock();
+        if lock.owned_by(self.key()) {
+            lock.set_c_holder(self.identity(), state, self.c_generation.get());
+        }
     }
 
     /// Whether the record names `state`.
@@ -746,7 +839,48 @@ pub(crate) fn clear_c_state_if(state: &RuntimeState) -> bool {
         .unwrap_or(false)
 }
 
-/// Puts back the C hold record a save cleared (the slot and generation were kept).
+/// Puts back the C hold record a save cleared (the generation was kept).
 fn restore_c_state(state: &RuntimeState) {
-    let _ = THREAD.try_with(|t| t.c_state.set(state));
+    let _ = THREAD.try_with(|t| t.restore_c_state(state));
+}
+
+/// The calling thread's identity for the held check: the thread pointer where one
+/// instruction reads it (x86-64 Linux: `%fs:0`, the TLS ABI's self pointer), else the
+/// thread's key (a thread-local lookup; under Miri and loom too). Never 0, and unique among
+/// live threads. A thread pointer is reused once its thread has exited: everything that
+/// thread did, its record's destructor releasing (and so unmirroring) a GIL it held
+/// included, happens before the reuse (the C library hands a thread's TCB to a new thread
+/// only through its own synchronization), so a new thread never reads an old thread's
+/// mirror as its own. Keys are never reused, which is why loom (which sees no such
+/// synchronization in a reused allocation) models the held check with them.
+#[inline]
+pub(crate) fn thread_identity() -> usize {
+    #[cfg(all(target_arch = "x86_64", target_os = "linux", not(miri), not(molt_loom)))]
+    {
+        thread_pointer()
+    }
+    #[cfg(not(all(target_arch = "x86_64", target_os = "linux", not(miri), not(molt_loom))))]
+    {
+        // A destroyed record (thread exit) matches nothing: no key is `usize::MAX`.
+        THREAD.try_with(|t| t.identity()).unwrap_or(usize::MAX)
+    }
+}
+
+/// The thread pointer (x86-64 Linux).
+#[cfg(all(target_arch = "x86_64", target_os = "linux", not(miri), not(molt_loom)))]
+#[inline(always)]
+fn thread_pointer() -> usize {
+    let tp: usize;
+    // SAFETY: on x86-64 Linux the thread pointer (`%fs` base) points at the thread's TCB,
+    // whose first word is the thread pointer itself (the x86-64 TLS ABI's self pointer, kept
+    // by glibc and musl): the load reads this thread's own, always mapped TCB, and writes
+    // nothing. `pure`: it is the same value every time on one thread.
+    unsafe {
+        core::arch::asm!(
+            "mov {}, qword ptr fs:[0]",
+            out(reg) tp,
+            options(nostack, readonly, preserves_flags, pure)
+        );
+    }
+    tp
 }

@@ -24,6 +24,12 @@
 //! * `a_thread_exiting_with_the_gil_releases_it`: `ThreadState`'s `Drop` not calling
 //!   `release_all` fails: loom "deadlock; threads = [(Id(0), Blocked), (Id(1),
 //!   Terminated)]" (the shutdown waits on a GIL no thread will release).
+//! * `the_held_check_follows_the_owner`: the lock keeping its mirror of the C hold record
+//!   at the last release (`GilLock::disown` not clearing `c_holder`) together with
+//!   `gil_release` clearing the record after that release (as it did before the mirror)
+//!   fails: `assert!(!slot.gil_is_held())` right after a thread's last release (its
+//!   identity is still mirrored: the late clear sees the lock owned by no one and leaves
+//!   the line alone, as it must, since the line belongs to the next owner).
 //! * `re_entry_from_a_token_is_refused_and_the_held_path_nests`: `Gil::held` without the
 //!   `active` check fails: the inner `with_gil` returns `Ok(())` instead of
 //!   `Err(TokenInUse)`.
@@ -267,6 +273,31 @@ fn a_thread_exiting_with_the_gil_releases_it() {
             }
         }
         assert_eq!(slot.lifecycle(), Lifecycle::Uninit);
+    });
+}
+
+/// Two threads take turns holding the GIL through the C path: each sees itself as holding
+/// (the lock's mirror of its record) exactly between its acquire and its last release, and
+/// never while the other holds.
+#[test]
+fn the_held_check_follows_the_owner() {
+    model("gil::held_check_follows_owner", || {
+        let slot = ready_slot();
+        let turn = |slot: &RuntimeSlot| {
+            assert!(!slot.gil_is_held());
+            slot.gil_acquire().unwrap();
+            assert!(slot.gil_is_held());
+            assert_eq!(use_runtime(slot), Ok(()), "the held path");
+            slot.gil_release().unwrap();
+            assert!(!slot.gil_is_held(), "held after the last release");
+        };
+        let other = {
+            let slot = slot.clone();
+            thread::spawn(move || turn(&slot))
+        };
+        turn(&slot);
+        other.join().unwrap();
+        shutdown_clean(&slot);
     });
 }
 

@@ -157,9 +157,14 @@ impl fmt::Debug for Gil<'_> {
 impl Drop for Gil<'_> {
     #[inline]
     fn drop(&mut self) {
-        if self.rt.gil_lock().token_done(self.was_active) {
+        let lock = self.rt.gil_lock();
+        // A C hold record goes before the last hold: once the GIL is released, the runtime
+        // may be freed by another thread's shutdown. (The lock's mirror says whether there is
+        // one, without a thread-local.)
+        if lock.depth() == 1 && lock.mirrors_a_record() {
             crate::thread_state::clear_c_state_if(self.rt);
         }
+        lock.token_done(self.was_active);
     }
 }
 
