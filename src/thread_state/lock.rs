@@ -1,51 +1,11 @@
-//! The GIL: a runtime's lock, held by one thread at a time, re-entrant per thread, that can
-//! be held across C calls; its condition variables; and the calling thread's state.
-//!
-//! # The lock
-//!
-//! [`GilLock`] is a futex-style word (`0` free, `1` held, `2` held with parked waiters)
-//! with a park mutex and condition variable for the slow path only, plus an *owner line*:
-//! the owning thread's key, its hold depth, the number of live [`crate::Gil`] tokens and
-//! whether one of them is usable ("active"). Only the owner writes the owner line (other
-//! threads only read `owner`, to see that it is not them), and it sits on its own cache line
-//! apart from the lock word, which waiters write.
-//!
-//! * A first acquire is one compare-and-swap; a release one swap (plus a wake-up only when
-//!   the word says someone parked).
-//! * A nested acquire by the owner is a plain increment of `depth`: no atomic
-//!   read-modify-write, no store to a line another thread writes. This is the *held path*.
-//! * `closing` (set by shutdown) makes external acquires fail at once, waking parked ones.
-//!
-//! # Thread state (the C ABI's held path)
-//!
-//! [`THREAD`] is one thread-local record per thread: a process-unique thread key and, when
-//! the thread holds the GIL of a published runtime through the C ABI, the runtime's state
-//! pointer and its slot generation. The lock's owner line mirrors that record
-//! (`OwnerLine::c_holder`: the owner's [`thread_identity`], the pointer, the generation),
-//! written only by the owner while it owns the lock and cleared by the lock at every release
-//! that ends a hold. An entry point's held check compares the calling thread's identity (the
-//! thread pointer on x86-64 Linux: no thread-local lookup) with the mirror, then the
-//! generation; a match means the thread holds that runtime's GIL and the pointer is valid: a
-//! runtime cannot be freed while any thread holds its GIL (a shutdown must take it first),
-//! the thread's own shutdown clears the record, every clear comes before the release that
-//! ends the hold, and a thread that exits holding the GIL releases it from the record's
-//! destructor (which touches only the lock, no other thread-local). See
-//! docs/ARCHITECTURE.md, "The GIL".
-//!
-//! # Waiting
-//!
-//! [`GilCondvar`] is an event count: a waiter reads the count and registers while holding
-//! the GIL, releases the GIL completely, and sleeps until the count moves; a notifier holds
-//! the GIL, so no wake-up is lost. Waiters that are not the runtime's own workers are
-//! counted in [`GilLock::sleepers`], and a shutdown does not free the state while any is
-//! left: each has Rust frames that will touch the state again.
+//! [`GilLock`]: the lock word, its park mutex and condition variable, and the owner line
+//! (with its mirror of the owner's C hold record); [`Deadline`] bounds a wait.
 
-use crate::lifecycle::RuntimeSlot;
+use super::record::{clear_c_state_if, restore_c_state};
 use crate::state::RuntimeState;
 use molt_arenas::sync::{
     AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Condvar, Mutex, Ordering, UnsafeCell,
 };
-use std::cell::Cell;
 use std::time::Duration;
 #[cfg(not(molt_loom))]
 use std::time::Instant;
@@ -260,7 +220,7 @@ impl GilLock {
 
     /// Mirrors the C hold record of the owner (`id`): it names `state` at `generation`.
     /// Caller: the owner.
-    fn set_c_holder(&self, id: usize, state: *const RuntimeState, generation: u64) {
+    pub(super) fn set_c_holder(&self, id: usize, state: *const RuntimeState, generation: u64) {
         Self::set(&self.line.c_state, state);
         Self::set(&self.line.c_generation, generation);
         self.line.c_holder.store(id, Ordering::Relaxed);
@@ -269,7 +229,7 @@ impl GilLock {
     /// Drops the mirror of the C hold record of thread `key` (identity `id`), if that thread
     /// still owns the lock; after its last release the lock has already dropped it, and the
     /// line belongs to the next owner.
-    fn clear_c_holder(&self, key: u64, id: usize) {
+    pub(super) fn clear_c_holder(&self, key: u64, id: usize) {
         if self.owned_by(key) && self.line.c_holder.load(Ordering::Relaxed) == id {
             self.line.c_holder.store(0, Ordering::Relaxed);
         }
@@ -560,259 +520,6 @@ impl GilLock {
     }
 }
 
-/// A condition variable of a runtime's GIL (see the module docs).
-#[derive(Debug)]
-pub(crate) struct GilCondvar {
-    /// The event count, under its own mutex.
-    seq: Mutex<u64>,
-    cv: Condvar,
-    /// Registered waiters: a notifier (holding the GIL) skips the mutex when there are none.
-    waiters: AtomicU32,
-}
-
-impl GilCondvar {
-    pub(crate) fn new() -> Self {
-        Self {
-            seq: Mutex::new(0),
-            cv: Condvar::new(),
-            waiters: AtomicU32::new(0),
-        }
-    }
-
-    /// Wakes every waiter. The caller holds the GIL.
-    pub(crate) fn notify_all(&self) {
-        self.notify(true);
-    }
-
-    /// Wakes one waiter (others may wake too: callers re-check their conditions). The
-    /// caller holds the GIL.
-    pub(crate) fn notify_one(&self) {
-        self.notify(false);
-    }
-
-    fn notify(&self, all: bool) {
-        // Relaxed is enough: a waiter registers while holding the GIL, and we hold it now.
-        if self.waiters.load(Ordering::Relaxed) == 0 {
-            return;
-        }
-        let mut seq = self.seq.lock().unwrap_or_else(|e| e.into_inner());
-        *seq += 1;
-        if all {
-            self.cv.notify_all();
-        } else {
-            self.cv.notify_one();
-        }
-    }
-
-    /// Releases the GIL `lock` completely (the caller holds it, as thread `key`), waits for
-    /// a notification (or `timeout`), then takes the GIL back at the depth it had.
-    /// `counted`: the waiter is not one of the runtime's workers (see
-    /// [`GilLock::sleepers`]).
-    pub(crate) fn wait(
-        &self,
-        state: &RuntimeState,
-        key: u64,
-        timeout: Option<Duration>,
-        counted: bool,
-    ) {
-        let lock = state.gil_lock();
-        let mut seq = self.seq.lock().unwrap_or_else(|e| e.into_inner());
-        let seen = *seq;
-        self.waiters.fetch_add(1, Ordering::Relaxed);
-        if counted {
-            lock.sleeper_enter();
-        }
-        // Lock order: GIL, then `seq`. We hold `seq` while releasing the GIL and take the
-        // GIL again only after dropping `seq`, so a notifier (GIL, then `seq`) never waits
-        // for us while we wait for it.
-        let saved = lock.save(state);
-        match timeout {
-            None => {
-                while *seq == seen {
-                    seq = self.cv.wait(seq).unwrap_or_else(|e| e.into_inner());
-                }
-            }
-            Some(t) => {
-                let deadline = Deadline::after(t);
-                while *seq == seen {
-                    let Some(left) = deadline.left() else { break };
-                    if left.is_zero() {
-                        break;
-                    }
-                    let (s, r) = self
-                        .cv
-                        .wait_timeout(seq, left)
-                        .unwrap_or_else(|e| e.into_inner());
-                    seq = s;
-                    // Under loom a timed wait is a plain wait: one wake-up ends it.
-                    if r.timed_out() || cfg!(molt_loom) {
-                        break;
-                    }
-                }
-            }
-        }
-        self.waiters.fetch_sub(1, Ordering::Relaxed);
-        drop(seq);
-        lock.restore(key, saved, state);
-        if counted {
-            lock.sleeper_leave();
-        }
-    }
-}
-
-/// The calling thread's record (see the module docs).
-#[derive(Debug)]
-pub(crate) struct ThreadState {
-    key: Cell<u64>,
-    /// The runtime whose GIL this thread holds through the C ABI, or null. Mirrored in that
-    /// runtime's lock (`OwnerLine::c_holder`), which is what the held path reads.
-    c_state: Cell<*const RuntimeState>,
-    /// Its generation in the slot that published it.
-    c_generation: Cell<u64>,
-    /// A `molt_gil_save` not yet restored: (generation, saved owner line).
-    c_saved: Cell<Option<(u64, Saved, *const RuntimeState)>>,
-}
-
-impl ThreadState {
-    const fn new() -> Self {
-        Self {
-            key: Cell::new(0),
-            c_state: Cell::new(std::ptr::null()),
-            c_generation: Cell::new(0),
-            c_saved: Cell::new(None),
-        }
-    }
-
-    /// This thread's key (process-unique, never 0).
-    #[inline]
-    pub(crate) fn key(&self) -> u64 {
-        let k = self.key.get();
-        if k != 0 {
-            return k;
-        }
-        let k = molt_arenas::sync::next_instance_id().get();
-        self.key.set(k);
-        k
-    }
-
-    /// This thread's identity for the held check (see [`thread_identity`]).
-    #[inline]
-    fn identity(&self) -> usize {
-        #[cfg(all(target_arch = "x86_64", target_os = "linux", not(miri), not(molt_loom)))]
-        {
-            thread_pointer()
-        }
-        #[cfg(not(all(target_arch = "x86_64", target_os = "linux", not(miri), not(molt_loom))))]
-        {
-            self.key() as usize
-        }
-    }
-
-    /// Records that this thread holds `state`'s GIL, published in `slot` at `generation`,
-    /// and mirrors the record in the state's lock. Caller: the lock's owner.
-    pub(crate) fn set_c_state(&self, state: &RuntimeState, slot: &RuntimeSlot, generation: u64) {
-        debug_assert!(
-            std::ptr::eq(state.gil_lock(), slot.gil_lock()),
-            "a C hold record names a runtime published in its slot, under the slot's lock"
-        );
-        let old = self.c_state.get();
-        if !old.is_null() && !std::ptr::eq(old, state) {
-            // SAFETY: the record names a runtime only while this thread holds its GIL (every
-            // clear comes before the release that ends the hold), so `old` is alive.
-            unsafe { &*old }
-                .gil_lock()
-                .clear_c_holder(self.key.get(), self.identity());
-        }
-        self.c_state.set(state);
-        self.c_generation.set(generation);
-        let lock = state.gil_lock();
-        if lock.owned_by(self.key()) {
-            lock.set_c_holder(self.identity(), state, generation);
-        }
-    }
-
-    /// Forgets the C hold record (the generation stays, for a restore). Caller: still the
-    /// lock's owner (the clear comes before the release).
-    pub(crate) fn clear_c_state(&self) {
-        let p = self.c_state.replace(std::ptr::null());
-        if !p.is_null() {
-            // SAFETY: as in `set_c_state`: the record named it, so this thread holds its GIL
-            // and it is alive.
-            unsafe { &*p }
-                .gil_lock()
-                .clear_c_holder(self.key.get(), self.identity());
-        }
-    }
-
-    /// Puts back a record a save cleared, at the generation it kept. Caller: the owner again.
-    fn restore_c_state(&self, state: &RuntimeState) {
-        self.c_state.set(state);
-        let lock = state.gil_lock();
-        if lock.owned_by(self.key()) {
-            lock.set_c_holder(self.identity(), state, self.c_generation.get());
-        }
-    }
-
-    /// Whether the record names `state`.
-    pub(crate) fn names(&self, state: &RuntimeState) -> bool {
-        std::ptr::eq(self.c_state.get(), state)
-    }
-
-    /// The pending `molt_gil_save`, taken.
-    pub(crate) fn take_saved(&self) -> Option<(u64, Saved, *const RuntimeState)> {
-        self.c_saved.take()
-    }
-
-    /// Records a `molt_gil_save`.
-    pub(crate) fn put_saved(&self, saved: Option<(u64, Saved, *const RuntimeState)>) {
-        self.c_saved.set(saved);
-    }
-}
-
-impl Drop for ThreadState {
-    /// A thread that exits holding a runtime's GIL through the C ABI releases it. Touches
-    /// only that runtime's lock (alive: see `c_held`), no other thread-local. A save made
-    /// inside a call and never restored stops counting as a sleeper.
-    fn drop(&mut self) {
-        if let Some((_, saved, p)) = self.c_saved.take()
-            && saved.tokens > 0
-        {
-            // SAFETY: a save inside a call counts as a sleeper, which keeps the runtime
-            // alive (see `RuntimeSlot::gil_restore`).
-            unsafe { &*p }.gil_lock().sleeper_leave();
-        }
-        let p = self.c_state.get();
-        if p.is_null() {
-            return;
-        }
-        self.c_state.set(std::ptr::null());
-        // SAFETY: see `c_held`: the record names a runtime only while this thread holds its
-        // GIL, which keeps the runtime alive.
-        let state = unsafe { &*p };
-        let lock = state.gil_lock();
-        if lock.owned_by(self.key.get()) {
-            lock.release_all();
-        }
-    }
-}
-
-#[cfg(not(molt_loom))]
-molt_arenas::sync::thread_local! {
-    /// The calling thread's record.
-    pub(crate) static THREAD: ThreadState = const { ThreadState::new() };
-}
-#[cfg(molt_loom)]
-molt_arenas::sync::thread_local! {
-    /// The calling thread's record.
-    pub(crate) static THREAD: ThreadState = ThreadState::new();
-}
-
-/// The calling thread's key (0 if its record is already destroyed, at thread exit).
-#[inline]
-pub(crate) fn thread_key() -> u64 {
-    THREAD.try_with(|t| t.key()).unwrap_or(0)
-}
-
 /// The holder's recursion depth in `state`'s `LockedState`: it belongs to whoever holds the GIL,
 /// so [`GilLock::save`] takes it out and [`GilLock::set_holds`] puts it back.
 ///
@@ -824,63 +531,4 @@ fn recursion_depth(state: &RuntimeState) -> *mut u32 {
     // SAFETY: `p` points at the state's `LockedState` (alive: `state` is borrowed); taking a
     // field's address reads nothing.
     unsafe { &raw mut (*p).recursion_depth }
-}
-
-/// Clears the C hold record if it names `state`; true if it did.
-pub(crate) fn clear_c_state_if(state: &RuntimeState) -> bool {
-    THREAD
-        .try_with(|t| {
-            let named = t.names(state);
-            if named {
-                t.clear_c_state();
-            }
-            named
-        })
-        .unwrap_or(false)
-}
-
-/// Puts back the C hold record a save cleared (the generation was kept).
-fn restore_c_state(state: &RuntimeState) {
-    let _ = THREAD.try_with(|t| t.restore_c_state(state));
-}
-
-/// The calling thread's identity for the held check: the thread pointer where one
-/// instruction reads it (x86-64 Linux: `%fs:0`, the TLS ABI's self pointer), else the
-/// thread's key (a thread-local lookup; under Miri and loom too). Never 0, and unique among
-/// live threads. A thread pointer is reused once its thread has exited: everything that
-/// thread did, its record's destructor releasing (and so unmirroring) a GIL it held
-/// included, happens before the reuse (the C library hands a thread's TCB to a new thread
-/// only through its own synchronization), so a new thread never reads an old thread's
-/// mirror as its own. Keys are never reused, which is why loom (which sees no such
-/// synchronization in a reused allocation) models the held check with them.
-#[inline]
-pub(crate) fn thread_identity() -> usize {
-    #[cfg(all(target_arch = "x86_64", target_os = "linux", not(miri), not(molt_loom)))]
-    {
-        thread_pointer()
-    }
-    #[cfg(not(all(target_arch = "x86_64", target_os = "linux", not(miri), not(molt_loom))))]
-    {
-        // A destroyed record (thread exit) matches nothing: no key is `usize::MAX`.
-        THREAD.try_with(|t| t.identity()).unwrap_or(usize::MAX)
-    }
-}
-
-/// The thread pointer (x86-64 Linux).
-#[cfg(all(target_arch = "x86_64", target_os = "linux", not(miri), not(molt_loom)))]
-#[inline(always)]
-fn thread_pointer() -> usize {
-    let tp: usize;
-    // SAFETY: on x86-64 Linux the thread pointer (`%fs` base) points at the thread's TCB,
-    // whose first word is the thread pointer itself (the x86-64 TLS ABI's self pointer, kept
-    // by glibc and musl): the load reads this thread's own, always mapped TCB, and writes
-    // nothing. `pure`: it is the same value every time on one thread.
-    unsafe {
-        core::arch::asm!(
-            "mov {}, qword ptr fs:[0]",
-            out(reg) tp,
-            options(nostack, readonly, preserves_flags, pure)
-        );
-    }
-    tp
 }
