@@ -587,13 +587,9 @@ impl RuntimeSlot {
     }
 
     fn with_gil_slow<T>(&self, body: impl FnOnce(&mut Gil<'_>) -> T) -> Result<T, GilStateError> {
-        let key = thread_key();
-        let (rt, fresh) = self.take_gil(key)?;
-        if fresh {
-            // Calls made from inside this one (a C native function's) take the held path,
-            // and `gil_is_held` says what it did; the token's release clears the record.
-            let _ = THREAD.try_with(|t| t.set_c_state(rt, self, self.generation()));
-        }
+        // No C hold record for the call: C code it runs (a native function's) gets one from
+        // the native-function trampoline for its duration, and so takes the held path.
+        let (rt, _) = self.take_gil(thread_key())?;
         let mut g = match Gil::held(rt) {
             Some(g) => g,
             None => return Err(GilStateError::TokenInUse),
@@ -669,9 +665,11 @@ impl RuntimeSlot {
         Ok(())
     }
 
-    /// `molt_gil_is_held`.
+    /// `molt_gil_is_held`: the thread holds the GIL through the C ABI (a hold record), or
+    /// through a Rust token of the slot's runtime (`with_gil`'s, which makes no record).
     pub fn gil_is_held(&self) -> bool {
-        self.held().is_some()
+        // `tokens` is read only once `owned_by` says this thread is the owner.
+        self.held().is_some() || (self.gil.owned_by(thread_key()) && self.gil.tokens() > 0)
     }
 
     /// `molt_gil_save`: releases the GIL completely, at any depth; the token (never 0)
