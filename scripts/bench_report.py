@@ -410,6 +410,19 @@ pthread mutex or futex code, in {counts.get('functions', '?')} functions.
             + "; ".join(f"`{caller}` calls `{callee}`" for caller, callee in calls)
             + ".\n"
         )
+    held_body = next((kv for name, kv in fns if name == "molt_incref"), None)
+    slow = [name for name, kv in fns if name != "molt_incref" and kv.get("xchg_mem", "0") != "0"]
+    if held_body is not None and held_body.get("lock", "?") == "0" and held_body.get("xchg_mem", "?") == "0":
+        out.append(
+            "\nThe held path runs inside `molt_incref`'s own body, which has none."
+            + (
+                f" The `xchg` in {', '.join(f'`{n}`' for n in slow)} is on the path a thread takes"
+                " when it does not hold the GIL: the GIL's release swap."
+                if slow
+                else ""
+            )
+            + "\n"
+        )
     return "".join(out)
 
 
