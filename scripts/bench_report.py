@@ -122,6 +122,7 @@ C_BASELINES = [
     ("call_plain_counter", "the same inc and dec, each behind a call the compiler cannot inline"),
     ("atomic_counter", "an atomic counter: `__atomic_fetch_add` + `__atomic_fetch_sub`, SEQ_CST"),
     ("mutex_lock_unlock", "`pthread_mutex_lock` + `pthread_mutex_unlock`, uncontended"),
+    ("checked_counter", "the held path's checks of a handle written inline in C on a mock of the runtime's layout (owner line, prefix and kind, runtime tag, chunk, live version, object kind), then the inc and the dec: no call"),
 ]
 # Targets for the held figures, as ratios to the plain counter of the same run.
 C_TARGETS = {"incref_decref": 4.0, "int_from_i64": 2.0}
@@ -222,6 +223,8 @@ Not measured in this run (no `{shown(tsv)}`): `bash benches/c/gil_bench.sh {show
         # The floor of any per-call API: the same counter behind calls that are not inlined
         # (the in-loop counter above runs at about a cycle, which no call can approach).
         called = fig.get("call_plain_counter", (None,))[0]
+        # The floor of a checked handle: the held path's checks with no call at all.
+        checked = fig.get("checked_counter", (None,))[0]
         have_gil = any(n.endswith(".held") for n in fig)
         p("""
 | baseline | median ns | min – max ns |
@@ -241,8 +244,8 @@ The header of this run has no `molt_gil_acquire` (the harness builds its GIL par
 when it has): there are no held figures and no native function yet.
 """)
         p("""
-| operation | held ns | unheld ns | held / plain counter | held / called counter |
-|---|---|---|---|---|
+| operation | held ns | unheld ns | held / plain counter | held / called counter | held / checked counter |
+|---|---|---|---|---|---|
 """)
         for name, desc in C_OPS:
             held, unheld = fig.get(f"{name}.held"), fig.get(f"{name}.unheld")
@@ -252,7 +255,8 @@ when it has): there are no held figures and no native function yet.
             u = f"{unheld[0]:.2f}" if unheld else "–"
             r = f"{held[0] / plain:.2f}" if held else "–"
             rc = f"{held[0] / called:.2f}" if held and called else "–"
-            p(f"| `{name}`: {desc} | {h} | {u} | {r} | {rc} |\n")
+            rk = f"{held[0] / checked:.2f}" if held and checked else "–"
+            p(f"| `{name}`: {desc} | {h} | {u} | {r} | {rc} | {rk} |\n")
         verdicts = []
         for name, limit in C_TARGETS.items():
             held = fig.get(f"{name}.held")
@@ -265,6 +269,22 @@ when it has): there are no held figures and no native function yet.
                 verdicts.append(v)
         if verdicts:
             p("\nIn this run, " + "; ".join(verdicts) + ".\n")
+        if checked and "incref_decref.held" in fig:
+            floor = checked / plain
+            limit = C_TARGETS["incref_decref"]
+            reach = (
+                f"above the {limit:g}x target, so no reference count that keeps the checks (a "
+                "value is a slot and a version, not a pointer, so that a stale or foreign one "
+                "is refused) meets that target against this counter, inline in the host or not"
+                if floor > limit
+                else f"within the {limit:g}x target: the checks leave room for it"
+            )
+            p(f"""
+The held path's checks alone, written inline with no call (`checked_counter`), take
+{floor:.2f}x the plain counter in this run: {reach}. Against that floor the exported held
+path's `incref_decref` takes {fig['incref_decref.held'][0] / checked:.2f}x (the two calls
+and their returns).
+""")
         threads = sorted(
             (int(n.split(".", 1)[1]), v) for n, v in fig.items()
             if n.startswith("threads.") and n.split(".", 1)[1].isdigit()

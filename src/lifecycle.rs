@@ -558,7 +558,7 @@ impl RuntimeSlot {
     /// such as a native function): it gets the only access to `LockedState` for its duration,
     /// without the token bookkeeping that would catch a nested one.
     #[cfg(not(molt_loom))] // only the C ABI (not built for loom) uses it
-    #[inline]
+    #[inline(always)]
     pub(crate) unsafe fn with_locked_held<T>(
         &self,
         body: impl FnOnce(&RuntimeState, &mut crate::state::LockedState) -> T,

@@ -284,6 +284,30 @@ impl Value {
         }
     }
 
+    /// The fields of the object reference `bits` encodes, its kind as the raw 4-bit field
+    /// (which may be beyond the last [`Kind`]): a shift and a compare, for the C ABI's held
+    /// path, which starts from raw bits. `None` if the bits are no object reference.
+    #[inline(always)]
+    pub fn obj_fields(bits: u64) -> Option<(u32, u32, u32)> {
+        // PREFIX and OBJ_BIT are the 14 bits above the kind.
+        const HEAD: u64 = (PREFIX | OBJ_BIT) >> (KIND_SHIFT + 4);
+        if bits >> (KIND_SHIFT + 4) != HEAD {
+            return None;
+        }
+        Some((
+            ((bits >> KIND_SHIFT) & 0xF) as u32,
+            ((bits >> SLOT_SHIFT) & (u64::from(MAX_SLOTS) - 1)) as u32,
+            (bits & STAMP_MASK) as u32,
+        ))
+    }
+
+    /// Whether `bits` are a valid encoding of a value that is not an object reference (a
+    /// float, small int, bool or singleton: nothing to look up).
+    #[inline(always)]
+    pub fn is_immediate_bits(bits: u64) -> bool {
+        matches!(Value(bits).decode(), Some(u) if !matches!(u, Unpacked::Obj(_)))
+    }
+
     /// The slot and stamp of an object reference of kind `kind` (a mask and a compare: the
     /// fast path of resolving a class or function value).
     #[inline(always)]

@@ -13,9 +13,10 @@
  * and ratio lines `ratio<TAB>numerator/denominator<TAB>value<TAB>target` (target `-` when
  * there is none); lines starting with `#` are comments. Names:
  *
- *   plain_counter, call_plain_counter, atomic_counter, mutex_lock_unlock
+ *   plain_counter, call_plain_counter, atomic_counter, mutex_lock_unlock, checked_counter
  *                   same-run baselines (call_plain_counter: the plain counter's inc and dec
- *                   each behind a call that cannot be inlined)
+ *                   each behind a call that cannot be inlined; checked_counter: the held
+ *                   path's checks of a handle written inline, on a mock layout, no call)
  *   <op>.unheld     each molt_* call takes the GIL for its own duration (today: always)
  *   <op>.held       molt_gil_acquire() once before the timed loop, molt_gil_release() after
  *   threads.<T>     incref+len+decref on T host threads (own str each, GIL not held):
@@ -124,6 +125,115 @@ static int32_t body_mutex(uint64_t n) {
         pthread_mutex_unlock(&g_mutex);
     }
     return 0;
+}
+
+/* A validated handle's reference count, written inline in C: no call at all. A mock of the
+ * held path's checks on a layout like the runtime's (the thread's identity against the
+ * GIL's owner line, the handle's prefix and kind, the runtime tag, the slot's chunk by
+ * doubling chunk sizes, the slot's live version, the object's kind), then the count: what
+ * `molt_incref` + `molt_decref` would cost with every check kept but the call and the
+ * boundary gone (say, as header inline functions). The floor of a checked handle, next to
+ * the plain counter's floor of an unchecked pointer. */
+struct mock_slot {
+    uint32_t state;   /* version << 1 | live */
+    uint32_t id;
+    uint8_t obj[68];
+    uint8_t kind;
+    uint8_t pad[3];
+    uint32_t refcnt;
+    uint32_t pad2;
+};
+struct mock_heap {
+    struct mock_slot *chunks[17];
+    uint32_t shift, tag, version_start;
+};
+struct mock_line {
+    uintptr_t holder;
+    const struct mock_heap *heap;
+    uint8_t active;
+} __attribute__((aligned(128)));
+
+static struct mock_line g_mock_line;
+static struct mock_heap g_mock_heap;
+static struct mock_slot g_mock_chunk[256];
+static uint64_t g_mock_value;
+
+static inline uintptr_t thread_identity(void) {
+#if defined(__x86_64__)
+    uintptr_t t;
+    __asm__("mov %%fs:0, %0" : "=r"(t));
+    return t;
+#else
+    return (uintptr_t)&g_mock_line; /* any per-process constant: the mock runs on one thread */
+#endif
+}
+
+static inline struct mock_slot *mock_lookup(uint64_t v) {
+    if ((v >> 50) != 0x3fff) {
+        return NULL;
+    }
+    uint32_t kind = (uint32_t)(v >> 46) & 0xf;
+    if (((0xedfu >> kind) & 1) == 0) {
+        return NULL;
+    }
+    const struct mock_line *l = &g_mock_line;
+    if (__atomic_load_n(&l->holder, __ATOMIC_RELAXED) != thread_identity() || l->active) {
+        return NULL;
+    }
+    const struct mock_heap *h = l->heap;
+    uint32_t stamp = (uint32_t)v & 0x3fffff, id = (uint32_t)(v >> 22) & 0xffffff;
+    if ((stamp >> 17) != h->tag) {
+        return NULL;
+    }
+    uint32_t version = (stamp - h->version_start) & 0x1ffff;
+    uint32_t k = 31 - (uint32_t)__builtin_clz((id >> h->shift) + 1);
+    if (k >= 17) {
+        return NULL;
+    }
+    struct mock_slot *chunk = __atomic_load_n(&h->chunks[k], __ATOMIC_ACQUIRE);
+    if (chunk == NULL) {
+        return NULL;
+    }
+    struct mock_slot *s = &chunk[id - (((1u << k) - 1) << h->shift)];
+    if (__atomic_load_n(&s->state, __ATOMIC_ACQUIRE) != (version << 1 | 1) || s->kind != kind) {
+        return NULL;
+    }
+    return s;
+}
+
+static void mock_setup(void) {
+    const uint32_t slot = 5, version = 7, tag = 3, start = 100;
+    g_mock_heap.shift = 8;
+    g_mock_heap.tag = tag;
+    g_mock_heap.version_start = start;
+    g_mock_heap.chunks[0] = g_mock_chunk;
+    g_mock_chunk[slot].state = version << 1 | 1;
+    g_mock_chunk[slot].kind = 0;
+    g_mock_chunk[slot].refcnt = 1;
+    g_mock_value = (0x3fffull << 50) | ((uint64_t)slot << 22) | (tag << 17) |
+                   ((version + start) & 0x1ffff);
+    g_mock_line.holder = thread_identity();
+    g_mock_line.heap = &g_mock_heap;
+}
+
+static int32_t body_checked_counter(uint64_t n) {
+    int32_t rc = 0;
+    uint64_t v = *(volatile uint64_t *)&g_mock_value;
+    for (uint64_t i = 0; i < n; i++) {
+        struct mock_slot *s = mock_lookup(v);
+        if (s == NULL) {
+            rc |= 1;
+        } else {
+            s->refcnt += s->refcnt != UINT32_MAX;
+        }
+        s = mock_lookup(v);
+        if (s == NULL || s->refcnt <= 1) {
+            rc |= 1;
+        } else {
+            s->refcnt--;
+        }
+    }
+    return rc;
 }
 
 static int32_t body_incref_decref(uint64_t n) {
@@ -485,6 +595,8 @@ int main(void) {
     measure("call_plain_counter", body_call_plain_counter, 0);
     measure("atomic_counter", body_atomic_counter, 0);
     measure("mutex_lock_unlock", body_mutex, 0);
+    mock_setup();
+    measure("checked_counter", body_checked_counter, 0);
 
     const struct op ops[] = {
         {"incref_decref", body_incref_decref},
@@ -531,6 +643,7 @@ int main(void) {
         }
         ratio(name, "plain_counter", target);
         ratio(name, "call_plain_counter", target);
+        ratio(name, "checked_counter", "-");
     }
 #endif
     printf("# N per repetition:");

@@ -5,7 +5,7 @@ use super::DEFAULT;
 use super::status::{Failure, MOLT_ERR_STALE_VALUE, boundary};
 use crate::gil::Gil;
 use crate::lifecycle::Entered;
-use crate::state::RuntimeState;
+use crate::state::{LockedState, RuntimeState};
 use crate::value::Value;
 use std::ffi::{CStr, c_char};
 use std::time::Duration;
@@ -27,6 +27,33 @@ pub(super) fn with_state<T>(
     }
     let rt = entered()?;
     body(&rt)
+}
+
+/// The held path of an entry point with one out-value, run before its panic boundary:
+/// `read` on the runtime's locked state when the calling thread holds the GIL (and no token
+/// of it is active), its answer written to `*out`. False, for the entry point's full path to
+/// answer, if `out` is NULL, the thread does not hold the GIL or `read` has no answer.
+///
+/// # Safety
+/// `out` must be NULL or valid for a write of `T`; `read` must be leaf code: no call into
+/// the runtime, no user code, nothing that can panic (it runs outside the boundary).
+#[inline(always)]
+pub(super) unsafe fn held_out<T>(
+    out: *mut T,
+    read: impl FnOnce(&mut LockedState) -> Option<T>,
+) -> bool {
+    if out.is_null() {
+        return false;
+    }
+    // SAFETY: `read` makes no call back into the runtime (the caller's contract).
+    match unsafe { DEFAULT.with_locked_held(|_, st| read(st)) } {
+        Some(Some(r)) => {
+            // SAFETY: not NULL, and valid for a write (the caller's contract).
+            unsafe { out.write(r) };
+            true
+        }
+        _ => false,
+    }
 }
 
 /// Runs `body` with the default runtime's GIL held: on the held path when the calling
@@ -198,18 +225,51 @@ impl<T> Out<T> {
     }
 }
 
-/// The entry point `name` that makes or finds a value: `out` is checked before anything
-/// is made (a result built for a NULL out-pointer would stay alive with no owner), `body`
-/// runs with the GIL, and the value it returns is written to `*out`.
+/// The entry point `name` that computes one result for `*out`: `out` is checked before
+/// anything is made (a result built for a NULL out-pointer would stay alive with no owner),
+/// `body` runs with the GIL, and its result is written to `*out`.
+#[inline]
+pub(super) fn out_entry<T>(
+    name: &str,
+    out: Out<T>,
+    body: impl FnOnce(&mut Gil<'_>) -> Result<T, Failure>,
+) -> i32 {
+    boundary(name, || {
+        out.check()?;
+        let r = with_gil(body)?;
+        out.write(r)
+    })
+}
+
+/// [`out_entry`] for an entry point that makes or finds a value (written as its bits).
 #[inline]
 pub(super) fn value_entry(
     name: &str,
     out: Out<u64>,
     body: impl FnOnce(&mut Gil<'_>) -> Result<Value, Failure>,
 ) -> i32 {
-    boundary(name, || {
-        out.check()?;
-        let v = with_gil(body)?;
-        out.write(v.to_bits())
+    out_entry(name, out, |g| body(g).map(Value::to_bits))
+}
+
+/// [`value_entry`] for an entry point that makes a value of `n` borrowed values (a tuple,
+/// a list): the values are read and checked, then `make` builds it.
+///
+/// # Safety
+/// `items` must be NULL with `n` 0, or valid for reads of `n` `uint64_t`s; `out` NULL or
+/// valid for a write of `uint64_t`.
+#[inline]
+pub(super) unsafe fn items_entry(
+    name: &str,
+    items: *const u64,
+    n: usize,
+    out: *mut u64,
+    make: impl FnOnce(&mut Gil<'_>, &[Value]) -> crate::PyResult<Value>,
+) -> i32 {
+    // SAFETY: forwarded caller contract (`out` is NULL or valid for a write).
+    let out = unsafe { Out::new(out) };
+    value_entry(name, out, |g| {
+        // SAFETY: forwarded caller contract.
+        let items = unsafe { values_arg(g, items, n, "items") }?;
+        Ok(make(g, &items)?)
     })
 }

@@ -7,10 +7,14 @@
 //! * every entry point is gated: with no live runtime it returns
 //!   [`MOLT_ERR_NOT_INITIALIZED`], never touches memory and never panics;
 //! * no panic crosses the boundary: each entry point runs under `catch_unwind`, and a caught
-//!   panic becomes [`MOLT_ERR_INTERNAL`];
-//! * only these entry points read the published runtime pointer (one atomic add and one
-//!   load per call, see [`crate::lifecycle::RuntimeSlot::enter`]), or, while the thread
-//!   holds the GIL, one thread-local (the held path).
+//!   panic becomes [`MOLT_ERR_INTERNAL`]. The held paths of `molt_incref`, `molt_decref`,
+//!   `molt_len`, `molt_hash` and `molt_int_from_i64` run before it: they are leaf code (no
+//!   call, no allocation, nothing that can panic), and everything else they hand to the
+//!   entry point's out-of-line path, which has the boundary;
+//! * only these entry points reach the published runtime: without the GIL, by taking it
+//!   (one compare-and-swap, one swap to release) and loading the pointer; while the thread
+//!   holds it, by comparing the thread's identity with the GIL's owner line (the held path:
+//!   no lock, no atomic read-modify-write; see docs/ARCHITECTURE.md).
 //!
 //! The files, by area: `status` (the codes, the failure type and its conversions, the
 //! boundary), `args` (reaching the runtime, reading arguments), `lifecycle` (init,

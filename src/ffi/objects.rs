@@ -11,51 +11,46 @@ use std::ffi::c_char;
 /// Adds a reference (a no-op for numbers, singletons, classes and functions).
 #[unsafe(no_mangle)]
 pub extern "C" fn molt_incref(value: u64) -> i32 {
-    boundary("molt_incref", || {
-        // SAFETY: a heap reference count operation runs no user code and makes no call
-        // back into the runtime (freeing releases owned references iteratively).
-        let done = unsafe {
-            DEFAULT.with_locked_held(|_, st| heap_refcount(st, value, crate::object::Heap::incref))
-        };
-        if done == Some(true) {
-            return Ok(());
-        }
-        incref_slow(value)
-    })
-}
-
-/// `molt_incref` off the held path (or of a value the held path rejected): out of line, so
-/// the held path's frame stays small.
-#[cold]
-#[inline(never)]
-fn incref_slow(value: u64) -> Result<(), Failure> {
-    with_gil(|g| refcount_arg(g, value, crate::object::Heap::incref))
+    refcount_entry::<true>(value)
 }
 
 /// Drops a reference, freeing the object (and what it owns) at zero. A value whose object
 /// is already freed is `MOLT_ERR_STALE_VALUE`, never a double free.
 #[unsafe(no_mangle)]
 pub extern "C" fn molt_decref(value: u64) -> i32 {
-    boundary("molt_decref", || {
-        // SAFETY: a heap reference count operation runs no user code and makes no call
-        // back into the runtime (freeing releases owned references iteratively).
-        let done = unsafe {
-            DEFAULT.with_locked_held(|_, st| heap_refcount(st, value, crate::object::Heap::decref))
-        };
-        if done == Some(true) {
-            return Ok(());
-        }
-        decref_slow(value)
-    })
+    refcount_entry::<false>(value)
 }
 
-/// `molt_decref` off the held path (or of a value the held path rejected): out of line, so
-/// the held path's frame stays small.
+/// `molt_incref` (`INC`) or `molt_decref` (one copy each, so the held path is inline in
+/// both). The held path comes first, before the panic
+/// boundary: it is leaf code (`Heap::held_refcount`: no call, no allocation, no panic), so
+/// the entry point needs no stack frame for it; everything else, the last reference's free
+/// included, is the full path, out of line.
+#[inline(always)]
+fn refcount_entry<const INC: bool>(value: u64) -> i32 {
+    // SAFETY: a reference count operation on the heap runs no user code and makes no call
+    // back into the runtime.
+    let done = unsafe { DEFAULT.with_locked_held(|_, st| st.heap.held_refcount(value, INC)) };
+    if done == Some(true) {
+        return MOLT_OK;
+    }
+    refcount_slow(value, INC)
+}
+
+/// `molt_incref`/`molt_decref` off the held path (or of a value the held path left to it).
 #[cold]
 #[inline(never)]
-fn decref_slow(value: u64) -> Result<(), Failure> {
-    with_gil(|g| refcount_arg(g, value, crate::object::Heap::decref))
+fn refcount_slow(value: u64, inc: bool) -> i32 {
+    let (name, op): (_, RefcountOp) = if inc {
+        ("molt_incref", crate::object::Heap::incref)
+    } else {
+        ("molt_decref", crate::object::Heap::decref)
+    };
+    boundary(name, || with_gil(|g| refcount_arg(g, value, op)))
 }
+
+/// `Heap::incref` or `Heap::decref`.
+type RefcountOp = fn(&mut crate::object::Heap, Value) -> Result<(), crate::object::BadValue>;
 
 /// `getattr(obj, name)`: a new reference; a missing attribute raises `AttributeError`.
 ///
@@ -148,39 +143,27 @@ pub unsafe extern "C" fn molt_call_method(
 /// `out` must be NULL (an error) or valid for a write of `int64_t`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn molt_hash(value: u64, out: *mut i64) -> i32 {
-    boundary("molt_hash", || {
-        // Checked before anything is made: a result built for a NULL out-pointer would
-        // stay alive with no owner.
-        out_arg(out)?;
-        // SAFETY: hashing a heap value runs no user code and makes no call back (a tuple's
-        // hash is iterative).
-        let held = unsafe {
-            DEFAULT.with_locked_held(|rt, st| {
-                let v = Value::from_bits(value).filter(|&v| crate::object::is_heap_value(v))?;
-                crate::gil::hash_heap_value(&mut st.heap, rt.hash_secret(), v)
-            })
-        };
-        if let Some(Some(h)) = held {
-            // SAFETY: forwarded caller contract.
-            return unsafe { write_out(out, h, "out") };
-        }
-        // SAFETY: forwarded caller contract; `out` is not NULL.
-        unsafe { hash_slow(value, out) }
-    })
+    // The held path for a hash already cached, before the panic boundary.
+    // SAFETY: forwarded caller contract; `Heap::held_cached_hash` is leaf code.
+    if unsafe { held_out(out, |st| st.heap.held_cached_hash(value)) } {
+        return MOLT_OK;
+    }
+    // SAFETY: forwarded caller contract.
+    unsafe { hash_slow(value, out) }
 }
 
-/// `molt_hash` off the held path: out of line, so the held path's frame stays small.
+/// `molt_hash` when the held path did not answer (a hash to compute, an error): out of line,
+/// so the held path needs no frame.
 ///
 /// # Safety
-/// `out` must be valid for a write of `int64_t`.
+/// `out` must be NULL (an error) or valid for a write of `int64_t`.
 #[cold]
 #[inline(never)]
-unsafe fn hash_slow(value: u64, out: *mut i64) -> Result<(), Failure> {
-    with_gil(|g| {
-        let v = value_arg(g, value, "value")?;
-        let h = g.hash(v)?;
-        // SAFETY: forwarded caller contract.
-        unsafe { write_out(out, h, "out") }
+unsafe fn hash_slow(value: u64, out: *mut i64) -> i32 {
+    // SAFETY: forwarded caller contract (`out` is NULL or valid for a write).
+    let out = unsafe { Out::new(out) };
+    out_entry("molt_hash", out, |g| {
+        Ok(g.hash(value_arg(g, value, "value")?)?)
     })
 }
 
@@ -276,29 +259,10 @@ pub unsafe extern "C" fn molt_import(name: *const c_char, out: *mut u64) -> i32 
     })
 }
 
-/// The held path of `molt_incref`/`molt_decref` for a heap value: true if `op` succeeded.
-/// Anything else (an immortal value to check, a stale one to report) takes the token path,
-/// which finds the same: a failed `op` changed nothing.
-#[inline]
-fn heap_refcount(
-    st: &mut crate::state::LockedState,
-    bits: u64,
-    op: fn(&mut crate::object::Heap, Value) -> Result<(), crate::object::BadValue>,
-) -> bool {
-    match Value::from_bits(bits) {
-        Some(v) if crate::object::is_heap_value(v) => op(&mut st.heap, v).is_ok(),
-        _ => false,
-    }
-}
-
 /// `molt_incref`/`molt_decref`: `op` on a heap value with one lookup (the heap's own check
 /// is `value_arg`'s); any other valid value is immortal, so it is only checked.
 #[inline]
-fn refcount_arg(
-    g: &mut Gil<'_>,
-    bits: u64,
-    op: fn(&mut crate::object::Heap, Value) -> Result<(), crate::object::BadValue>,
-) -> Result<(), Failure> {
+fn refcount_arg(g: &mut Gil<'_>, bits: u64, op: RefcountOp) -> Result<(), Failure> {
     match Value::from_bits(bits) {
         Some(v) if crate::object::is_heap_value(v) => {
             op(g.heap_mut(), v).map_err(|_| stale(g, bits, "value"))

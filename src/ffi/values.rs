@@ -22,33 +22,31 @@ pub const MOLT_FALSE: u64 = 0xFFFA_0000_0000_0000;
 /// `out` must be NULL (an error) or valid for a write of `uint64_t`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn molt_int_from_i64(value: i64, out: *mut u64) -> i32 {
-    boundary("molt_int_from_i64", || {
-        // Checked before anything is made: a result built for a NULL out-pointer would
-        // stay alive with no owner.
-        out_arg(out)?;
-        // A small int is an immediate: with the GIL held, nothing of the runtime is touched.
-        if let Some(v) = Value::int(value)
-            && DEFAULT.held().is_some()
-        {
-            return out_value!(out, v);
-        }
-        // SAFETY: forwarded contract; `out` is not NULL.
-        unsafe { int_from_i64_slow(value, out) }
-    })
+    // The held path, before the panic boundary (leaf code: no call, no panic): a small int
+    // is an immediate, and with the GIL held nothing of the runtime is touched.
+    if let Some(v) = Value::int(value)
+        && !out.is_null()
+        && DEFAULT.held().is_some()
+    {
+        // SAFETY: not NULL, and the caller guarantees it is valid for a write.
+        unsafe { out.write(v.to_bits()) };
+        return MOLT_OK;
+    }
+    // SAFETY: forwarded caller contract.
+    unsafe { int_from_i64_slow(value, out) }
 }
 
 /// `molt_int_from_i64` off the held path (or of an int too big for an immediate): out of
-/// line, so the held path's frame stays small.
+/// line, so the held path needs no frame.
 ///
 /// # Safety
-/// `out` must be valid for a write of `uint64_t`.
+/// `out` must be NULL (an error) or valid for a write of `uint64_t`.
 #[cold]
 #[inline(never)]
-unsafe fn int_from_i64_slow(value: i64, out: *mut u64) -> Result<(), Failure> {
-    with_gil(|g| {
-        let v = g.int(value)?;
-        out_value!(out, v)
-    })
+unsafe fn int_from_i64_slow(value: i64, out: *mut u64) -> i32 {
+    // SAFETY: forwarded caller contract (`out` is NULL or valid for a write).
+    let out = unsafe { Out::new(out) };
+    value_entry("molt_int_from_i64", out, |g| Ok(g.int(value)?))
 }
 
 /// `int(digits, base)` with CPython 3.11's rules: sign, surrounding whitespace,
@@ -67,18 +65,16 @@ pub unsafe extern "C" fn molt_int_from_str(
     base: i32,
     out: *mut u64,
 ) -> i32 {
-    boundary("molt_int_from_str", || {
-        out_arg(out)?;
+    // SAFETY: forwarded caller contract (`out` is NULL or valid for a write).
+    let out = unsafe { Out::new(out) };
+    value_entry("molt_int_from_str", out, |g| {
         // SAFETY: forwarded caller contract.
         let bytes = unsafe { bytes_arg(digits.cast(), len, "digits") }?;
         let text = std::str::from_utf8(bytes)
             .map_err(|e| Failure::invalid(format!("digits is not valid UTF-8: {e}")))?;
-        with_gil(|g| {
-            // A negative base is out of range like any other: CPython's ValueError.
-            let base = u32::try_from(base).unwrap_or(1);
-            let v = g.int_from_str(text, base)?;
-            out_value!(out, v)
-        })
+        // A negative base is out of range like any other: CPython's ValueError.
+        let base = u32::try_from(base).unwrap_or(1);
+        Ok(g.int_from_str(text, base)?)
     })
 }
 
@@ -90,13 +86,10 @@ pub unsafe extern "C" fn molt_int_from_str(
 /// `out` must be NULL (an error) or valid for a write of `uint64_t`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn molt_int_to_str(value: u64, out: *mut u64) -> i32 {
-    boundary("molt_int_to_str", || {
-        out_arg(out)?;
-        with_gil(|g| {
-            let v = value_arg(g, value, "value")?;
-            let s = g.int_to_str(v)?;
-            out_value!(out, s)
-        })
+    // SAFETY: forwarded caller contract (`out` is NULL or valid for a write).
+    let out = unsafe { Out::new(out) };
+    value_entry("molt_int_to_str", out, |g| {
+        Ok(g.int_to_str(value_arg(g, value, "value")?)?)
     })
 }
 
@@ -106,12 +99,9 @@ pub unsafe extern "C" fn molt_int_to_str(value: u64, out: *mut u64) -> i32 {
 /// `out` must be NULL (an error) or valid for a write of `uint64_t`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn molt_float_from_f64(value: f64, out: *mut u64) -> i32 {
-    boundary("molt_float_from_f64", || {
-        // Checked before anything is made: a result built for a NULL out-pointer would
-        // stay alive with no owner.
-        out_arg(out)?;
-        with_gil(|g| out_value!(out, g.float(value)))
-    })
+    // SAFETY: forwarded caller contract (`out` is NULL or valid for a write).
+    let out = unsafe { Out::new(out) };
+    value_entry("molt_float_from_f64", out, |g| Ok(g.float(value)))
 }
 
 /// A new str from `len` bytes of UTF-8 (not NUL-terminated; invalid UTF-8 is
@@ -158,14 +148,8 @@ pub unsafe extern "C" fn molt_bytes_from(data: *const u8, len: usize, out: *mut 
 /// be NULL (an error) or valid for a write of `uint64_t`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn molt_tuple_new(items: *const u64, n: usize, out: *mut u64) -> i32 {
-    // SAFETY: forwarded caller contract (`out` is NULL or valid for a write).
-    let out = unsafe { Out::new(out) };
-    value_entry("molt_tuple_new", out, |g| {
-        // SAFETY: forwarded caller contract.
-        let items = unsafe { values_arg(g, items, n, "items") }?;
-        let v = g.tuple(&items)?;
-        Ok(v)
-    })
+    // SAFETY: forwarded caller contract.
+    unsafe { items_entry("molt_tuple_new", items, n, out, |g, v| g.tuple(v)) }
 }
 
 /// A new list of `n` values (borrowed).
@@ -174,14 +158,8 @@ pub unsafe extern "C" fn molt_tuple_new(items: *const u64, n: usize, out: *mut u
 /// As for `molt_tuple_new`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn molt_list_new(items: *const u64, n: usize, out: *mut u64) -> i32 {
-    // SAFETY: forwarded caller contract (`out` is NULL or valid for a write).
-    let out = unsafe { Out::new(out) };
-    value_entry("molt_list_new", out, |g| {
-        // SAFETY: forwarded caller contract.
-        let items = unsafe { values_arg(g, items, n, "items") }?;
-        let v = g.list(&items)?;
-        Ok(v)
-    })
+    // SAFETY: forwarded caller contract.
+    unsafe { items_entry("molt_list_new", items, n, out, |g, v| g.list(v)) }
 }
 
 /// A new empty dict.
@@ -234,16 +212,10 @@ pub unsafe extern "C" fn molt_dict_get(dict: u64, key: u64, out: *mut u64) -> i3
 /// `out` must be NULL (an error) or valid for a write of `int64_t`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn molt_int_as_i64(value: u64, out: *mut i64) -> i32 {
-    boundary("molt_int_as_i64", || {
-        // Checked before anything is made: a result built for a NULL out-pointer would
-        // stay alive with no owner.
-        out_arg(out)?;
-        with_gil(|g| {
-            let v = value_arg(g, value, "value")?;
-            let i = g.as_i64(v)?;
-            // SAFETY: forwarded caller contract.
-            unsafe { write_out(out, i, "out") }
-        })
+    // SAFETY: forwarded caller contract (`out` is NULL or valid for a write).
+    let out = unsafe { Out::new(out) };
+    out_entry("molt_int_as_i64", out, |g| {
+        Ok(g.as_i64(value_arg(g, value, "value")?)?)
     })
 }
 
@@ -253,16 +225,10 @@ pub unsafe extern "C" fn molt_int_as_i64(value: u64, out: *mut i64) -> i32 {
 /// `out` must be NULL (an error) or valid for a write of `double`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn molt_float_as_f64(value: u64, out: *mut f64) -> i32 {
-    boundary("molt_float_as_f64", || {
-        // Checked before anything is made: a result built for a NULL out-pointer would
-        // stay alive with no owner.
-        out_arg(out)?;
-        with_gil(|g| {
-            let v = value_arg(g, value, "value")?;
-            let f = g.as_f64(v)?;
-            // SAFETY: forwarded caller contract.
-            unsafe { write_out(out, f, "out") }
-        })
+    // SAFETY: forwarded caller contract (`out` is NULL or valid for a write).
+    let out = unsafe { Out::new(out) };
+    out_entry("molt_float_as_f64", out, |g| {
+        Ok(g.as_f64(value_arg(g, value, "value")?)?)
     })
 }
 
@@ -298,40 +264,26 @@ pub unsafe extern "C" fn molt_str_as_utf8(
 /// `out` must be NULL (an error) or valid for a write of `size_t`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn molt_len(value: u64, out: *mut usize) -> i32 {
-    boundary("molt_len", || {
-        // Checked before anything is made: a result built for a NULL out-pointer would
-        // stay alive with no owner.
-        out_arg(out)?;
-        // SAFETY: a builtin's length is read from the heap: no user code, no call back.
-        let held = unsafe { DEFAULT.with_locked_held(|_, st| builtin_len(st, value)) };
-        if let Some(Some(n)) = held {
-            // SAFETY: forwarded caller contract.
-            return unsafe { write_out(out, n, "out") };
-        }
-        // SAFETY: forwarded caller contract; `out` is not NULL.
-        unsafe { len_slow(value, out) }
-    })
+    // The held path, before the panic boundary.
+    // SAFETY: forwarded caller contract; `Heap::held_len` is leaf code.
+    if unsafe { held_out(out, |st| st.heap.held_len(value)) } {
+        return MOLT_OK;
+    }
+    // SAFETY: forwarded caller contract.
+    unsafe { len_slow(value, out) }
 }
 
-/// The length of a builtin container or str that `bits` refers to, if it is one.
-#[inline]
-fn builtin_len(st: &crate::state::LockedState, bits: u64) -> Option<usize> {
-    let v = Value::from_bits(bits).filter(|&v| crate::object::is_heap_value(v))?;
-    st.heap.builtin_len(v)
-}
-
-/// `molt_len` off the held path: out of line, so the held path's frame stays small.
+/// `molt_len` off the held path: out of line, so the held path needs no frame.
 ///
 /// # Safety
-/// `out` must be valid for a write of `size_t`.
+/// `out` must be NULL (an error) or valid for a write of `size_t`.
 #[cold]
 #[inline(never)]
-unsafe fn len_slow(value: u64, out: *mut usize) -> Result<(), Failure> {
-    with_gil(|g| {
-        let v = value_arg(g, value, "value")?;
-        let n = g.len(v)?;
-        // SAFETY: forwarded caller contract.
-        unsafe { write_out(out, n, "out") }
+unsafe fn len_slow(value: u64, out: *mut usize) -> i32 {
+    // SAFETY: forwarded caller contract (`out` is NULL or valid for a write).
+    let out = unsafe { Out::new(out) };
+    out_entry("molt_len", out, |g| {
+        Ok(g.len(value_arg(g, value, "value")?)?)
     })
 }
 
@@ -341,22 +293,17 @@ unsafe fn len_slow(value: u64, out: *mut usize) -> Result<(), Failure> {
 /// `out` must be NULL (an error) or valid for a write of `size_t`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn molt_tuple_len(tuple: u64, out: *mut usize) -> i32 {
-    boundary("molt_tuple_len", || {
-        // Checked before anything is made: a result built for a NULL out-pointer would
-        // stay alive with no owner.
-        out_arg(out)?;
-        with_gil(|g| {
-            let v = value_arg(g, tuple, "tuple")?;
-            let tuple_class = g.builtin_class("tuple").expect("builtin");
-            if !g.isinstance(v, tuple_class)? {
-                let t = g.type_name(v)?;
-                let r = g.raise_new(ExcClass::TYPE_ERROR, format!("expected tuple, got {t}"));
-                return Err(r.into());
-            }
-            let n = g.len(v)?;
-            // SAFETY: forwarded caller contract.
-            unsafe { write_out(out, n, "out") }
-        })
+    // SAFETY: forwarded caller contract (`out` is NULL or valid for a write).
+    let out = unsafe { Out::new(out) };
+    out_entry("molt_tuple_len", out, |g| {
+        let v = value_arg(g, tuple, "tuple")?;
+        let tuple_class = g.builtin_class("tuple").expect("builtin");
+        if !g.isinstance(v, tuple_class)? {
+            let t = g.type_name(v)?;
+            let r = g.raise_new(ExcClass::TYPE_ERROR, format!("expected tuple, got {t}"));
+            return Err(r.into());
+        }
+        Ok(g.len(v)?)
     })
 }
 

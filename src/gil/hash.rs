@@ -52,18 +52,6 @@ fn identity_hash(v: Value) -> i64 {
     if h == -1 { -2 } else { h }
 }
 
-/// The hash of heap value `v` as [`Gil::hash`] computes it, if it has one (`None`: a stale
-/// value or an unhashable type, which the token path reports). Runs no user code.
-#[cfg(not(molt_loom))] // only the C ABI (not built for loom) uses it
-#[inline]
-pub(crate) fn hash_heap_value(
-    heap: &mut crate::object::Heap,
-    secret: &hash::HashSecret,
-    v: Value,
-) -> Option<i64> {
-    hash_inner(heap, secret, v).ok()
-}
-
 fn hash_inner(
     heap: &mut crate::object::Heap,
     secret: &hash::HashSecret,

@@ -63,8 +63,6 @@ pub use modules::ModuleInit;
 pub use recursion::DEFAULT_RECURSION_LIMIT;
 
 pub(crate) use exceptions::ExcState;
-#[cfg(not(molt_loom))]
-pub(crate) use hash::hash_heap_value;
 
 use crate::ExcClass;
 use crate::object::{BadValue, Heap, Object};

@@ -365,43 +365,91 @@ impl Heap {
         self.alloc(Object::Exception(ExcObj::new(cls, args)))
     }
 
-    /// The pool reference a value encodes, if it is a heap value stamped by this runtime.
-    #[inline]
-    fn pool_ref(&self, v: Value) -> Result<(PoolRef, Kind), BadValue> {
-        let r = v.as_obj().ok_or(BadValue(v))?;
-        if r.stamp >> VERSION_BITS != self.tag || !is_heap_kind(r.kind) {
-            return Err(BadValue(v));
+    /// The pool reference and the raw kind `bits` encode, if they are a heap object reference
+    /// stamped by this runtime. One decode from the raw bits, shared by every lookup: the C
+    /// ABI's held path starts from bits, and a [`Value`] is its bits.
+    #[inline(always)]
+    fn pool_ref(&self, bits: u64) -> Option<(PoolRef, u32)> {
+        let (kind, slot, stamp) = Value::obj_fields(bits)?;
+        if HEAP_KIND_SET >> kind & 1 == 0 || stamp >> VERSION_BITS != self.tag {
+            return None;
         }
-        let version = r.stamp.wrapping_sub(self.version_start) & VERSION_MASK;
-        Ok((
-            PoolRef {
-                id: r.slot,
-                version,
-            },
-            r.kind,
-        ))
+        let version = stamp.wrapping_sub(self.version_start) & VERSION_MASK;
+        Some((PoolRef { id: slot, version }, kind))
+    }
+
+    /// The live cell `bits` refers to (see [`pool_ref`](Self::pool_ref)), of the kind the
+    /// bits say.
+    #[inline(always)]
+    fn cell_of_bits(&self, bits: u64) -> Option<&Cell> {
+        let (r, kind) = self.pool_ref(bits)?;
+        // SAFETY: the pool's values are reached only through this heap, and `&self` excludes
+        // every `&mut Heap` path (frees and mutation) while the reference lives.
+        unsafe { self.pool.get_ref(r) }.filter(|c| c.obj.kind() as u32 == kind)
+    }
+
+    /// [`cell_of_bits`](Self::cell_of_bits), mutably.
+    #[inline(always)]
+    fn cell_of_bits_mut(&mut self, bits: u64) -> Option<&mut Cell> {
+        let (r, kind) = self.pool_ref(bits)?;
+        // SAFETY: the pool's values are reached only through this heap, and `&mut self` is
+        // exclusive.
+        unsafe { self.pool.get_mut_ref(r) }.filter(|c| c.obj.kind() as u32 == kind)
     }
 
     #[inline]
     fn cell(&self, v: Value) -> Result<&Cell, BadValue> {
-        let (r, kind) = self.pool_ref(v)?;
-        // SAFETY: the pool's values are reached only through this heap, and `&self` excludes
-        // every `&mut Heap` path (frees and mutation) while the reference lives.
-        match unsafe { self.pool.get_ref(r) } {
-            Some(c) if c.obj.kind() == kind => Ok(c),
-            _ => Err(BadValue(v)),
-        }
+        self.cell_of_bits(v.to_bits()).ok_or(BadValue(v))
     }
 
     #[inline]
     fn cell_mut(&mut self, v: Value) -> Result<&mut Cell, BadValue> {
-        let (r, kind) = self.pool_ref(v)?;
-        // SAFETY: the pool's values are reached only through this heap, and `&mut self` is
-        // exclusive.
-        match unsafe { self.pool.get_mut_ref(r) } {
-            Some(c) if c.obj.kind() == kind => Ok(c),
-            _ => Err(BadValue(v)),
+        self.cell_of_bits_mut(v.to_bits()).ok_or(BadValue(v))
+    }
+
+    /// The C ABI's held path for `molt_incref` (`inc`) and `molt_decref`, from the raw
+    /// bits: true if done, false if the caller must take the full path (which answers
+    /// every other case, with its error): a value that is not a valid encoding, a class or
+    /// function (checked there), a stale or foreign reference, or the last reference (a
+    /// free). A valid immediate (number, bool, singleton) has nothing to count: true.
+    ///
+    /// Leaf code: it calls nothing, allocates nothing and cannot panic, so an entry point
+    /// may run it before its panic boundary.
+    #[inline(always)]
+    pub(crate) fn held_refcount(&mut self, bits: u64, inc: bool) -> bool {
+        match self.cell_of_bits_mut(bits) {
+            Some(c) if inc => {
+                c.refcnt = c.refcnt.saturating_add(1);
+                true
+            }
+            Some(c) if c.refcnt > 1 => {
+                c.refcnt -= 1;
+                true
+            }
+            Some(_) => false,
+            None => Value::is_immediate_bits(bits),
         }
+    }
+
+    /// The C ABI's held path for `molt_hash`: the hash a live str or bytes `bits` refers to
+    /// has cached, else `None` (the full path computes it, or answers). Leaf code, as
+    /// [`held_refcount`](Self::held_refcount).
+    #[inline(always)]
+    pub(crate) fn held_cached_hash(&self, bits: u64) -> Option<i64> {
+        let h = match &self.cell_of_bits(bits)?.obj {
+            Object::Str(s) => s.hash,
+            Object::Bytes { hash, .. } => *hash,
+            _ => return None,
+        };
+        (h != -1).then_some(h)
+    }
+
+    /// The C ABI's held path for `molt_len`: the length of the live str, bytes, tuple, list
+    /// or dict `bits` refers to, else `None` (the full path answers). Leaf code, as
+    /// [`held_refcount`](Self::held_refcount).
+    #[inline(always)]
+    pub(crate) fn held_len(&self, bits: u64) -> Option<usize> {
+        builtin_len_of(&self.cell_of_bits(bits)?.obj)
     }
 
     /// The object `v` refers to.
@@ -413,14 +461,7 @@ impl Heap {
     /// `len(v)` if `v` is a live str, bytes, tuple, list or dict (the types with a length).
     #[inline]
     pub(crate) fn builtin_len(&self, v: Value) -> Option<usize> {
-        Some(match self.get(v).ok()? {
-            Object::Str(s) => s.chars,
-            Object::Bytes { data: b, .. } => b.len(),
-            Object::Tuple(t) => t.len(),
-            Object::List(l) => l.len(),
-            Object::Dict(d) => d.len(),
-            _ => return None,
-        })
+        builtin_len_of(self.get(v).ok()?)
     }
 
     /// The object `v` refers to, mutably.
@@ -489,18 +530,19 @@ impl Heap {
         pending: &mut Vec<Value>,
         shared: bool,
     ) -> Result<(), BadValue> {
-        let (r, kind) = self.pool_ref(v)?;
+        let (r, kind) = self.pool_ref(v.to_bits()).ok_or(BadValue(v))?;
         // SAFETY: the pool's values are reached only through this heap, and `&mut self` is
         // exclusive; the handle does not outlive this call.
         let mut live = unsafe { self.pool.resolve_mut(r) }.ok_or(BadValue(v))?;
         let c = live.get_mut();
-        if c.obj.kind() != kind {
+        if c.obj.kind() as u32 != kind {
             return Err(BadValue(v));
         }
         c.refcnt -= 1;
         if c.refcnt > 0 {
             return Ok(());
         }
+        let kind = c.obj.kind();
         let owned = |c: &mut Cell| c.obj.release_into(pending);
         if shared {
             live.drop_with_shared(owned);
@@ -578,11 +620,35 @@ fn is_heap_kind(k: Kind) -> bool {
     !matches!(k, Kind::Type | Kind::Function)
 }
 
+/// [`HEAP_KINDS`] as a bit set by discriminant: one shift and test on a value's raw kind
+/// field (none of the 4-bit field's values beyond the last kind is in it).
+const HEAP_KIND_SET: u32 = {
+    let mut set = 0;
+    let mut i = 0;
+    while i < HEAP_KIND_COUNT {
+        set |= 1 << HEAP_KINDS[i] as u32;
+        i += 1;
+    }
+    set
+};
+
+/// `len()` of a str, bytes, tuple, list or dict (the builtins with a length).
+#[inline(always)]
+fn builtin_len_of(obj: &Object) -> Option<usize> {
+    Some(match obj {
+        Object::Str(s) => s.chars,
+        Object::Bytes { data: b, .. } => b.len(),
+        Object::Tuple(t) => t.len(),
+        Object::List(l) => l.len(),
+        Object::Dict(d) => d.len(),
+        _ => return None,
+    })
+}
+
 /// Whether `v` refers to a heap (reference-counted) object.
 #[inline]
 pub fn is_heap_value(v: Value) -> bool {
-    v.as_obj()
-        .is_some_and(|r| !matches!(r.kind, Kind::Type | Kind::Function))
+    v.as_obj().is_some_and(|r| is_heap_kind(r.kind))
 }
 
 /// Number of code points in `s`.

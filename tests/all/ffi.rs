@@ -547,7 +547,12 @@ fn answers(v: u64) -> Vec<Answer> {
     let hash = record(hash, h);
     let inc = record(molt_incref(v), 0);
     let dec = record(molt_decref(v), 0);
-    vec![len, hash, inc, dec]
+    // NULL out-pointers: refused before anything is looked up, held or not.
+    // SAFETY: NULL is an allowed (refused) out-pointer.
+    let len_null = record(unsafe { molt_len(v, std::ptr::null_mut()) }, 0);
+    // SAFETY: as above.
+    let hash_null = record(unsafe { molt_hash(v, std::ptr::null_mut()) }, 0);
+    vec![len, hash, inc, dec, len_null, hash_null]
 }
 
 /// The held path (`molt_len`, `molt_hash`, `molt_incref`/`molt_decref` read the heap
@@ -592,6 +597,12 @@ fn the_held_path_answers_as_the_unheld_path() {
         values.push(gone);
         values.push(0x7ff0_0000_0000_0001); // not a value this runtime made
         values.push(inner);
+        assert_eq!(molt_bytes_from(b"ab".as_ptr(), 2, &mut v), MOLT_OK);
+        values.push(v);
+        // A live str's slot and stamp under another kind's bits (list): refused, not
+        // counted as the str.
+        const KIND_FIELD: u64 = 0xF << 46;
+        values.push(inner & !KIND_FIELD | 3 << 46);
 
         let unheld: Vec<_> = values.iter().map(|&v| answers(v)).collect();
         assert_eq!(molt_gil_acquire(), MOLT_OK);
@@ -606,10 +617,51 @@ fn the_held_path_answers_as_the_unheld_path() {
         assert_eq!(unheld[6][0], Answer(MOLT_OK, 2, None));
         assert_eq!(unheld[6][1].0, MOLT_ERR_EXCEPTION, "a list is unhashable");
         assert_eq!(unheld[10][2].0, MOLT_ERR_STALE_VALUE, "a freed str");
-        for v in &values[4..9] {
+        assert_eq!(unheld[13][1].0, MOLT_OK, "bytes hash (then cached)");
+        assert_eq!(held[13][1], unheld[13][1]);
+        assert_eq!(unheld[14][2].0, MOLT_ERR_STALE_VALUE, "a forged kind");
+        assert_eq!(
+            unheld[4][4].0, MOLT_ERR_INVALID_ARGUMENT,
+            "len with NULL out"
+        );
+        assert_eq!(
+            unheld[4][5].0, MOLT_ERR_INVALID_ARGUMENT,
+            "hash with NULL out"
+        );
+
+        // int_from_i64: small (an immediate) and big (a heap int), with a NULL out-pointer.
+        let ints = |held: bool| {
+            if held {
+                assert_eq!(molt_gil_acquire(), MOLT_OK);
+            }
+            let (mut small, mut big) = (0u64, 0u64);
+            let answers = [
+                molt_int_from_i64(5, &mut small),
+                molt_int_from_i64(i64::MAX, &mut big),
+                molt_int_from_i64(5, std::ptr::null_mut()),
+            ];
+            let null_msg = last_error();
+            let mut back = 0i64;
+            assert_eq!(molt_int_as_i64(big, &mut back), MOLT_OK);
+            assert_eq!(back, i64::MAX);
+            assert_eq!(molt_decref(big), MOLT_OK);
+            if held {
+                assert_eq!(molt_gil_release(), MOLT_OK);
+            }
+            (answers, small, null_msg)
+        };
+        let (unheld_ints, held_ints) = (ints(false), ints(true));
+        assert_eq!(unheld_ints, held_ints);
+        assert_eq!(unheld_ints.0, [MOLT_OK, MOLT_OK, MOLT_ERR_INVALID_ARGUMENT]);
+
+        // The last references go with the GIL held (the held path hands frees on).
+        assert_eq!(molt_gil_acquire(), MOLT_OK);
+        for v in values[4..9].iter().chain([&values[13]]) {
             assert_eq!(molt_decref(*v), MOLT_OK);
+            assert_eq!(molt_decref(*v), MOLT_ERR_STALE_VALUE, "freed once");
         }
         assert_eq!(molt_decref(inner), MOLT_OK);
+        assert_eq!(molt_gil_release(), MOLT_OK);
     }
     assert_eq!(molt_runtime_shutdown(), MOLT_OK);
 }
