@@ -103,6 +103,21 @@ pub(super) unsafe fn read_str<'a>(p: *const c_char, what: &str) -> Result<&'a st
         .map_err(|e| Failure::invalid(format!("{what} is not valid UTF-8: {e}")))
 }
 
+/// Reads `len` bytes of UTF-8 text (not NUL-terminated; NULL allowed when `len` is 0).
+///
+/// # Safety
+/// As for [`bytes_arg`].
+pub(super) unsafe fn text_arg<'a>(
+    data: *const c_char,
+    len: usize,
+    what: &str,
+) -> Result<&'a str, Failure> {
+    // SAFETY: forwarded caller contract.
+    let bytes = unsafe { bytes_arg(data.cast(), len, what) }?;
+    std::str::from_utf8(bytes)
+        .map_err(|e| Failure::invalid(format!("{what} is not valid UTF-8: {e}")))
+}
+
 /// A duration argument in seconds: finite and not negative.
 pub(super) fn seconds_arg(seconds: f64, what: &str) -> Result<Duration, Failure> {
     Duration::try_from_secs_f64(seconds).map_err(|_| {
@@ -249,6 +264,86 @@ pub(super) fn value_entry(
     body: impl FnOnce(&mut Gil<'_>) -> Result<Value, Failure>,
 ) -> i32 {
     out_entry(name, out, |g| body(g).map(Value::to_bits))
+}
+
+/// [`out_entry`] for an entry point that reads one value argument (checked, then passed to
+/// `read`) into one result.
+///
+/// # Safety
+/// `out` must be NULL or valid for a write of `T`.
+#[inline]
+pub(super) unsafe fn read_entry<T>(
+    name: &str,
+    value: u64,
+    out: *mut T,
+    read: impl FnOnce(&mut Gil<'_>, Value) -> crate::PyResult<T>,
+) -> i32 {
+    // SAFETY: forwarded caller contract (`out` is NULL or valid for a write).
+    let out = unsafe { Out::new(out) };
+    out_entry(name, out, |g| Ok(read(g, value_arg(g, value, "value")?)?))
+}
+
+/// [`read_entry`] behind a held path: `held` answers first, before the panic boundary
+/// (see [`held_out`]), and the full path runs out of line, so the held path needs no stack
+/// frame.
+///
+/// # Safety
+/// As for [`held_out`]: `out` NULL or valid for a write of `T`, `held` leaf code.
+#[inline(always)]
+pub(super) unsafe fn held_read_entry<T>(
+    name: &str,
+    value: u64,
+    out: *mut T,
+    held: impl FnOnce(&mut LockedState) -> Option<T>,
+    read: impl FnOnce(&mut Gil<'_>, Value) -> crate::PyResult<T>,
+) -> i32 {
+    // SAFETY: forwarded caller contract.
+    if unsafe { held_out(out, held) } {
+        return super::MOLT_OK;
+    }
+    // SAFETY: forwarded caller contract.
+    unsafe { read_slow(name, value, out, read) }
+}
+
+/// [`held_read_entry`]'s full path, out of line.
+///
+/// # Safety
+/// `out` must be NULL or valid for a write of `T`.
+#[cold]
+#[inline(never)]
+unsafe fn read_slow<T>(
+    name: &str,
+    value: u64,
+    out: *mut T,
+    read: impl FnOnce(&mut Gil<'_>, Value) -> crate::PyResult<T>,
+) -> i32 {
+    // SAFETY: forwarded caller contract.
+    unsafe { read_entry(name, value, out, read) }
+}
+
+/// [`value_entry`] for a call: `target` reads what is called (its arguments are checked
+/// first), then the `n` arguments are read and checked, and `call` makes the call.
+///
+/// # Safety
+/// `args` must be NULL with `n` 0, or valid for reads of `n` `uint64_t`s; `out` NULL or
+/// valid for a write of `uint64_t`.
+#[inline]
+pub(super) unsafe fn call_entry<T>(
+    name: &str,
+    args: *const u64,
+    n: usize,
+    out: *mut u64,
+    target: impl FnOnce(&mut Gil<'_>) -> Result<T, Failure>,
+    call: impl FnOnce(&mut Gil<'_>, T, &[Value]) -> crate::PyResult<Value>,
+) -> i32 {
+    // SAFETY: forwarded caller contract (`out` is NULL or valid for a write).
+    let out = unsafe { Out::new(out) };
+    value_entry(name, out, |g| {
+        let target = target(g)?;
+        // SAFETY: forwarded caller contract.
+        let args = unsafe { values_arg(g, args, n, "args") }?;
+        Ok(call(g, target, &args)?)
+    })
 }
 
 /// [`value_entry`] for an entry point that makes a value of `n` borrowed values (a tuple,

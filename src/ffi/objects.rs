@@ -5,6 +5,7 @@ use super::DEFAULT;
 use super::args::*;
 use super::status::*;
 use crate::gil::Gil;
+use crate::state::LockedState;
 use crate::value::Value;
 use std::ffi::c_char;
 
@@ -99,15 +100,13 @@ pub unsafe extern "C" fn molt_call(
     n: usize,
     out: *mut u64,
 ) -> i32 {
-    // SAFETY: forwarded caller contract (`out` is NULL or valid for a write).
-    let out = unsafe { Out::new(out) };
-    value_entry("molt_call", out, |g| {
-        let f = value_arg(g, callable, "callable")?;
-        // SAFETY: forwarded caller contract.
-        let args = unsafe { values_arg(g, args, n, "args") }?;
-        let v = g.call(f, &args)?;
-        Ok(v)
-    })
+    let target = |g: &mut Gil<'_>| value_arg(g, callable, "callable");
+    // SAFETY: forwarded caller contract.
+    unsafe {
+        call_entry("molt_call", args, n, out, target, |g, f, args| {
+            g.call(f, args)
+        })
+    }
 }
 
 /// `obj.name(*args)` through the method cache: a new reference.
@@ -123,17 +122,14 @@ pub unsafe extern "C" fn molt_call_method(
     n: usize,
     out: *mut u64,
 ) -> i32 {
-    // SAFETY: forwarded caller contract (`out` is NULL or valid for a write).
-    let out = unsafe { Out::new(out) };
-    value_entry("molt_call_method", out, |g| {
+    let target = |g: &mut Gil<'_>| {
         let o = value_arg(g, obj, "obj")?;
         // SAFETY: forwarded caller contract.
-        let name = unsafe { read_str(name, "name") }?;
-        // SAFETY: forwarded caller contract.
-        let args = unsafe { values_arg(g, args, n, "args") }?;
-        let v = g.call_method(o, name, &args)?;
-        Ok(v)
-    })
+        Ok((o, unsafe { read_str(name, "name") }?))
+    };
+    let call = |g: &mut Gil<'_>, (o, name), args: &[Value]| g.call_method(o, name, args);
+    // SAFETY: forwarded caller contract.
+    unsafe { call_entry("molt_call_method", args, n, out, target, call) }
 }
 
 /// `hash(value)`, equal to CPython 3.11's under the same hash seed for str, bytes, int,
@@ -143,28 +139,12 @@ pub unsafe extern "C" fn molt_call_method(
 /// `out` must be NULL (an error) or valid for a write of `int64_t`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn molt_hash(value: u64, out: *mut i64) -> i32 {
-    // The held path for a hash already cached, before the panic boundary.
-    // SAFETY: forwarded caller contract; `Heap::held_cached_hash` is leaf code.
-    if unsafe { held_out(out, |st| st.heap.held_cached_hash(value)) } {
-        return MOLT_OK;
+    // SAFETY: forwarded caller contract; `Heap::held_cached_hash` is leaf code (a hash
+    // already cached; computing one is the full path's).
+    unsafe {
+        let held = |st: &mut LockedState| st.heap.held_cached_hash(value);
+        held_read_entry("molt_hash", value, out, held, |g, v| g.hash(v))
     }
-    // SAFETY: forwarded caller contract.
-    unsafe { hash_slow(value, out) }
-}
-
-/// `molt_hash` when the held path did not answer (a hash to compute, an error): out of line,
-/// so the held path needs no frame.
-///
-/// # Safety
-/// `out` must be NULL (an error) or valid for a write of `int64_t`.
-#[cold]
-#[inline(never)]
-unsafe fn hash_slow(value: u64, out: *mut i64) -> i32 {
-    // SAFETY: forwarded caller contract (`out` is NULL or valid for a write).
-    let out = unsafe { Out::new(out) };
-    out_entry("molt_hash", out, |g| {
-        Ok(g.hash(value_arg(g, value, "value")?)?)
-    })
 }
 
 /// `repr(value)` as a new str.
@@ -173,14 +153,13 @@ unsafe fn hash_slow(value: u64, out: *mut i64) -> i32 {
 /// `out` must be NULL (an error) or valid for a write of `uint64_t`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn molt_repr(value: u64, out: *mut u64) -> i32 {
-    // SAFETY: forwarded caller contract (`out` is NULL or valid for a write).
-    let out = unsafe { Out::new(out) };
-    value_entry("molt_repr", out, |g| {
-        let v = value_arg(g, value, "value")?;
-        let s = g.repr(v)?;
-        let r = g.str(&s)?;
-        Ok(r)
-    })
+    // SAFETY: forwarded caller contract.
+    unsafe {
+        read_entry("molt_repr", value, out, |g, v| {
+            let s = g.repr(v)?;
+            g.str(&s).map(Value::to_bits)
+        })
+    }
 }
 
 /// The builtin class called `name` (e.g. `"ValueError"`); an unknown name is

@@ -69,9 +69,7 @@ pub unsafe extern "C" fn molt_int_from_str(
     let out = unsafe { Out::new(out) };
     value_entry("molt_int_from_str", out, |g| {
         // SAFETY: forwarded caller contract.
-        let bytes = unsafe { bytes_arg(digits.cast(), len, "digits") }?;
-        let text = std::str::from_utf8(bytes)
-            .map_err(|e| Failure::invalid(format!("digits is not valid UTF-8: {e}")))?;
+        let text = unsafe { text_arg(digits, len, "digits") }?;
         // A negative base is out of range like any other: CPython's ValueError.
         let base = u32::try_from(base).unwrap_or(1);
         Ok(g.int_from_str(text, base)?)
@@ -86,11 +84,12 @@ pub unsafe extern "C" fn molt_int_from_str(
 /// `out` must be NULL (an error) or valid for a write of `uint64_t`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn molt_int_to_str(value: u64, out: *mut u64) -> i32 {
-    // SAFETY: forwarded caller contract (`out` is NULL or valid for a write).
-    let out = unsafe { Out::new(out) };
-    value_entry("molt_int_to_str", out, |g| {
-        Ok(g.int_to_str(value_arg(g, value, "value")?)?)
-    })
+    // SAFETY: forwarded caller contract.
+    unsafe {
+        read_entry("molt_int_to_str", value, out, |g, v| {
+            g.int_to_str(v).map(Value::to_bits)
+        })
+    }
 }
 
 /// A float (every NaN becomes the canonical NaN).
@@ -116,11 +115,8 @@ pub unsafe extern "C" fn molt_str_from_utf8(data: *const c_char, len: usize, out
     let out = unsafe { Out::new(out) };
     value_entry("molt_str_from_utf8", out, |g| {
         // SAFETY: forwarded caller contract.
-        let bytes = unsafe { bytes_arg(data.cast(), len, "data") }?;
-        let text = std::str::from_utf8(bytes)
-            .map_err(|e| Failure::invalid(format!("data is not valid UTF-8: {e}")))?;
-        let v = g.str(text)?;
-        Ok(v)
+        let text = unsafe { text_arg(data, len, "data") }?;
+        Ok(g.str(text)?)
     })
 }
 
@@ -212,11 +208,8 @@ pub unsafe extern "C" fn molt_dict_get(dict: u64, key: u64, out: *mut u64) -> i3
 /// `out` must be NULL (an error) or valid for a write of `int64_t`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn molt_int_as_i64(value: u64, out: *mut i64) -> i32 {
-    // SAFETY: forwarded caller contract (`out` is NULL or valid for a write).
-    let out = unsafe { Out::new(out) };
-    out_entry("molt_int_as_i64", out, |g| {
-        Ok(g.as_i64(value_arg(g, value, "value")?)?)
-    })
+    // SAFETY: forwarded caller contract.
+    unsafe { read_entry("molt_int_as_i64", value, out, |g, v| g.as_i64(v)) }
 }
 
 /// The value of a float (or int, or bool) as a double.
@@ -225,11 +218,8 @@ pub unsafe extern "C" fn molt_int_as_i64(value: u64, out: *mut i64) -> i32 {
 /// `out` must be NULL (an error) or valid for a write of `double`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn molt_float_as_f64(value: u64, out: *mut f64) -> i32 {
-    // SAFETY: forwarded caller contract (`out` is NULL or valid for a write).
-    let out = unsafe { Out::new(out) };
-    out_entry("molt_float_as_f64", out, |g| {
-        Ok(g.as_f64(value_arg(g, value, "value")?)?)
-    })
+    // SAFETY: forwarded caller contract.
+    unsafe { read_entry("molt_float_as_f64", value, out, |g, v| g.as_f64(v)) }
 }
 
 /// The UTF-8 text of a str: a pointer to its bytes (not NUL-terminated) and their length.
@@ -264,27 +254,16 @@ pub unsafe extern "C" fn molt_str_as_utf8(
 /// `out` must be NULL (an error) or valid for a write of `size_t`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn molt_len(value: u64, out: *mut usize) -> i32 {
-    // The held path, before the panic boundary.
     // SAFETY: forwarded caller contract; `Heap::held_len` is leaf code.
-    if unsafe { held_out(out, |st| st.heap.held_len(value)) } {
-        return MOLT_OK;
+    unsafe {
+        held_read_entry(
+            "molt_len",
+            value,
+            out,
+            |st| st.heap.held_len(value),
+            |g, v| g.len(v),
+        )
     }
-    // SAFETY: forwarded caller contract.
-    unsafe { len_slow(value, out) }
-}
-
-/// `molt_len` off the held path: out of line, so the held path needs no frame.
-///
-/// # Safety
-/// `out` must be NULL (an error) or valid for a write of `size_t`.
-#[cold]
-#[inline(never)]
-unsafe fn len_slow(value: u64, out: *mut usize) -> i32 {
-    // SAFETY: forwarded caller contract (`out` is NULL or valid for a write).
-    let out = unsafe { Out::new(out) };
-    out_entry("molt_len", out, |g| {
-        Ok(g.len(value_arg(g, value, "value")?)?)
-    })
 }
 
 /// The length of a tuple.
