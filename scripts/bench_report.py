@@ -202,11 +202,11 @@ def c_host_section(out_dir: Path, repo: Path) -> str:
 ## C host through the cdylib (`benches/c/gil_bench.sh`, wall time)
 
 A C program (`benches/c/gil_bench.c`, `cc -O2`) linked against `libmolt_state.so`: what a
-C host pays per call. Each figure is the median, with the min and max, of 7 repetitions of a
-timed loop of N iterations (N calibrated to about 75 ms a repetition), in ns per
-iteration, from `clock_gettime(CLOCK_MONOTONIC)`; the baselines are measured in the same
-run. *Held*: `molt_gil_acquire()` once before the loop, `molt_gil_release()` after;
-*unheld*: every call takes the GIL for its own duration.
+C host pays per call. One run of the harness times each operation in 7 repetitions of a
+loop of N iterations (N calibrated to about 75 ms a repetition), in ns per iteration, from
+`clock_gettime(CLOCK_MONOTONIC)`, and reports their median, min and max; the baselines are
+measured in the same run. *Held*: `molt_gil_acquire()` once before the loop,
+`molt_gil_release()` after; *unheld*: every call takes the GIL for its own duration.
 """]
     p = parts.append
     tsv = out_dir / "c_gil.tsv"
@@ -217,6 +217,13 @@ Not measured in this run (no `{shown(tsv)}`): `bash benches/c/gil_bench.sh {show
 """)
     else:
         fig, comments = res
+        merged = next((c for c in comments if c.startswith("merged from")), None)
+        if merged:
+            p(f"""
+`scripts/bench_all.sh` ran the harness {merged.split()[2]} times, alternating with the
+harness on the code before the GIL (below); each figure here is the median of the runs'
+medians, with the min of their mins and the max of their maxes.
+""")
         if "plain_counter" not in fig:
             sys.exit(f"{tsv} has no plain_counter: rerun benches/c/gil_bench.sh")
         plain = fig["plain_counter"][0]
@@ -307,8 +314,9 @@ ns per iteration per thread ({cpus} online CPUs: beyond that, threads time-share
         if same is not None:
             sfig = same[0]
             p("""
-Same run, before and after: the harness run just before this one against the library built
-from the commit before the GIL (fdf6b13; `scripts/bench_all.sh` builds it in a worktree).
+Same run, before and after: the harness against the library built from the commit before
+the GIL (fdf6b13; `scripts/bench_all.sh` builds it in a worktree), run alternately with the
+harness on this code and merged the same way.
 Before, every call took the runtime mutex and the entrant count (four atomic
 read-modify-writes); now an unheld call is one CAS and one swap on the GIL, and a held one
 none.

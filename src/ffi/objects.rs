@@ -23,8 +23,7 @@ pub extern "C" fn molt_decref(value: u64) -> i32 {
 }
 
 /// `molt_incref` (`INC`) or `molt_decref` (one copy each, so the held path is inline in
-/// both). The held path comes first, before the panic
-/// boundary: it is leaf code (`Heap::held_refcount`: no call, no allocation, no panic), so
+/// both). The held path comes first, before the panic boundary: it is leaf code (`Heap::held_refcount`: no call, no allocation, no panic), so
 /// the entry point needs no stack frame for it; everything else, the last reference's free
 /// included, is the full path, out of line.
 #[inline(always)]
@@ -35,23 +34,41 @@ fn refcount_entry<const INC: bool>(value: u64) -> i32 {
     if done == Some(true) {
         return MOLT_OK;
     }
-    refcount_slow(value, INC)
+    refcount_slow::<INC>(value)
 }
 
-/// `molt_incref`/`molt_decref` off the held path (or of a value the held path left to it).
+/// `molt_incref`/`molt_decref` off the held path (or of a value the held path left to it):
+/// first the whole operation on the held path without a token, the last reference's free
+/// included (it runs no user code and releases what it owned iteratively), then, for an
+/// error to report or a thread that does not hold the GIL, the token path. One copy each,
+/// as the entry: the operation is known at compile time, so `Heap::decref`'s common case
+/// stays inline (no call through a function pointer).
 #[cold]
 #[inline(never)]
-fn refcount_slow(value: u64, inc: bool) -> i32 {
-    let (name, op): (_, RefcountOp) = if inc {
-        ("molt_incref", crate::object::Heap::incref)
+fn refcount_slow<const INC: bool>(value: u64) -> i32 {
+    fn run(
+        name: &str,
+        bits: u64,
+        op: impl Fn(&mut crate::object::Heap, Value) -> Result<(), crate::object::BadValue>,
+    ) -> i32 {
+        boundary(name, || {
+            if let Some(v) = Value::from_bits(bits).filter(|&v| crate::object::is_heap_value(v)) {
+                // SAFETY: a reference count operation, a free included, runs no user code
+                // and makes no call back into the runtime.
+                let held = unsafe { DEFAULT.with_locked_held(|_, st| op(&mut st.heap, v)) };
+                if held == Some(Ok(())) {
+                    return Ok(());
+                }
+            }
+            with_gil(|g| refcount_arg(g, bits, &op))
+        })
+    }
+    if INC {
+        run("molt_incref", value, crate::object::Heap::incref)
     } else {
-        ("molt_decref", crate::object::Heap::decref)
-    };
-    boundary(name, || with_gil(|g| refcount_arg(g, value, op)))
+        run("molt_decref", value, crate::object::Heap::decref)
+    }
 }
-
-/// `Heap::incref` or `Heap::decref`.
-type RefcountOp = fn(&mut crate::object::Heap, Value) -> Result<(), crate::object::BadValue>;
 
 /// `getattr(obj, name)`: a new reference; a missing attribute raises `AttributeError`.
 ///
@@ -240,8 +257,12 @@ pub unsafe extern "C" fn molt_import(name: *const c_char, out: *mut u64) -> i32 
 
 /// `molt_incref`/`molt_decref`: `op` on a heap value with one lookup (the heap's own check
 /// is `value_arg`'s); any other valid value is immortal, so it is only checked.
-#[inline]
-fn refcount_arg(g: &mut Gil<'_>, bits: u64, op: RefcountOp) -> Result<(), Failure> {
+#[inline(always)]
+fn refcount_arg(
+    g: &mut Gil<'_>,
+    bits: u64,
+    op: impl FnOnce(&mut crate::object::Heap, Value) -> Result<(), crate::object::BadValue>,
+) -> Result<(), Failure> {
     match Value::from_bits(bits) {
         Some(v) if crate::object::is_heap_value(v) => {
             op(g.heap_mut(), v).map_err(|_| stale(g, bits, "value"))
