@@ -191,7 +191,13 @@ impl GilLock {
     /// record mirrored (the record itself is cleared by its thread, after).
     #[inline]
     fn disown(&self) {
-        self.line.c_holder.store(0, Ordering::Relaxed);
+        // Stored only when set: an unheld call (no C hold record) finds it 0 already, and a
+        // store of the same 0 before the release cost the next entry's held check, which
+        // loads this word, about 10 ns (measured on this machine: a C loop of str create +
+        // decref without the GIL, 88 ns -> 78 ns, equal instruction counts).
+        if self.line.c_holder.load(Ordering::Relaxed) != 0 {
+            self.line.c_holder.store(0, Ordering::Relaxed);
+        }
         self.line.owner.store(0, Ordering::Relaxed);
     }
 
