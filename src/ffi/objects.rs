@@ -156,10 +156,10 @@ pub unsafe extern "C" fn molt_call_method(
 /// `out` must be NULL (an error) or valid for a write of `int64_t`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn molt_hash(value: u64, out: *mut i64) -> i32 {
-    // SAFETY: forwarded caller contract; `Heap::held_cached_hash` is leaf code (a hash
+    // SAFETY: forwarded caller contract; `Heap::cached_hash` is leaf code (a hash
     // already cached; computing one is the full path's).
     unsafe {
-        let held = |st: &mut LockedState| st.heap.held_cached_hash(value);
+        let held = |st: &mut LockedState| st.heap.cached_hash(value);
         held_read_entry("molt_hash", value, out, held, |g, v| g.hash(v))
     }
 }

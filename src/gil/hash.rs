@@ -14,6 +14,10 @@ impl Gil<'_> {
     /// int, float, bool and tuple; other hashable objects hash by identity). Lists and dicts
     /// raise `TypeError: unhashable type`.
     pub fn hash(&mut self, v: Value) -> PyResult<i64> {
+        // A str or bytes whose hash is cached (checked live, of this runtime): one lookup.
+        if let Some(h) = self.st.heap.cached_hash(v.to_bits()) {
+            return Ok(h);
+        }
         // Classes and native functions hash by identity, but only live ones of this runtime.
         if let Some(r) = v.as_obj()
             && matches!(r.kind, Kind::Type | Kind::Function)

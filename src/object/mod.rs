@@ -431,11 +431,11 @@ impl Heap {
         }
     }
 
-    /// The C ABI's held path for `molt_hash`: the hash a live str or bytes `bits` refers to
-    /// has cached, else `None` (the full path computes it, or answers). Leaf code, as
-    /// [`held_refcount`](Self::held_refcount).
+    /// The hash a live str or bytes `bits` refers to has cached, else `None` (the full path
+    /// computes it, or answers): the C ABI's held path for `molt_hash`, and the first step of
+    /// every hash. Leaf code, as [`held_refcount`](Self::held_refcount).
     #[inline(always)]
-    pub(crate) fn held_cached_hash(&self, bits: u64) -> Option<i64> {
+    pub(crate) fn cached_hash(&self, bits: u64) -> Option<i64> {
         let h = match &self.cell_of_bits(bits)?.obj {
             Object::Str(s) => s.hash,
             Object::Bytes { hash, .. } => *hash,
