@@ -415,6 +415,7 @@ impl Heap {
     ///
     /// Leaf code: it calls nothing, allocates nothing and cannot panic, so an entry point
     /// may run it before its panic boundary.
+    #[cfg(not(molt_loom))] // only the C ABI (not built for loom) uses it
     #[inline(always)]
     pub(crate) fn held_refcount(&mut self, bits: u64, inc: bool) -> bool {
         match self.cell_of_bits_mut(bits) {
@@ -447,6 +448,7 @@ impl Heap {
     /// The C ABI's held path for `molt_len`: the length of the live str, bytes, tuple, list
     /// or dict `bits` refers to, else `None` (the full path answers). Leaf code, as
     /// [`held_refcount`](Self::held_refcount).
+    #[cfg(not(molt_loom))] // only the C ABI (not built for loom) uses it
     #[inline(always)]
     pub(crate) fn held_len(&self, bits: u64) -> Option<usize> {
         builtin_len_of(&self.cell_of_bits(bits)?.obj)
