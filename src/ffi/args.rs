@@ -279,8 +279,9 @@ pub(super) unsafe fn read_entry<T>(
     read: impl FnOnce(&mut Gil<'_>, Value) -> crate::PyResult<T>,
 ) -> i32 {
     // SAFETY: forwarded caller contract (`out` is NULL or valid for a write).
-    let out = unsafe { Out::new(out) };
-    out_entry(name, out, |g| Ok(read(g, value_arg(g, value, "value")?)?))
+    out_entry(name, unsafe { Out::new(out) }, |g| {
+        Ok(read(g, value_arg(g, value, "value")?)?)
+    })
 }
 
 /// [`read_entry`] behind a held path: `held` answers first, before the panic boundary
@@ -337,8 +338,7 @@ pub(super) unsafe fn call_entry<T>(
     call: impl FnOnce(&mut Gil<'_>, T, &[Value]) -> crate::PyResult<Value>,
 ) -> i32 {
     // SAFETY: forwarded caller contract (`out` is NULL or valid for a write).
-    let out = unsafe { Out::new(out) };
-    value_entry(name, out, |g| {
+    value_entry(name, unsafe { Out::new(out) }, |g| {
         let target = target(g)?;
         // SAFETY: forwarded caller contract.
         let args = unsafe { values_arg(g, args, n, "args") }?;
@@ -361,8 +361,7 @@ pub(super) unsafe fn items_entry(
     make: impl FnOnce(&mut Gil<'_>, &[Value]) -> crate::PyResult<Value>,
 ) -> i32 {
     // SAFETY: forwarded caller contract (`out` is NULL or valid for a write).
-    let out = unsafe { Out::new(out) };
-    value_entry(name, out, |g| {
+    value_entry(name, unsafe { Out::new(out) }, |g| {
         // SAFETY: forwarded caller contract.
         let items = unsafe { values_arg(g, items, n, "items") }?;
         Ok(make(g, &items)?)

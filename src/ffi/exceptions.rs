@@ -27,8 +27,7 @@ pub extern "C" fn molt_err_occurred() -> i32 {
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn molt_err_fetch(out: *mut u64) -> i32 {
     // SAFETY: forwarded caller contract (`out` is NULL or valid for a write).
-    let out = unsafe { Out::new(out) };
-    value_entry("molt_err_fetch", out, |g| {
+    value_entry("molt_err_fetch", unsafe { Out::new(out) }, |g| {
         Ok(g.err_fetch().unwrap_or(Value::NONE))
     })
 }

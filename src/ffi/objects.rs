@@ -78,8 +78,7 @@ fn refcount_slow<const INC: bool>(value: u64) -> i32 {
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn molt_getattr(obj: u64, name: *const c_char, out: *mut u64) -> i32 {
     // SAFETY: forwarded caller contract (`out` is NULL or valid for a write).
-    let out = unsafe { Out::new(out) };
-    value_entry("molt_getattr", out, |g| {
+    value_entry("molt_getattr", unsafe { Out::new(out) }, |g| {
         let o = value_arg(g, obj, "obj")?;
         // SAFETY: forwarded caller contract.
         let name = unsafe { read_str(name, "name") }?;
@@ -188,8 +187,7 @@ pub unsafe extern "C" fn molt_repr(value: u64, out: *mut u64) -> i32 {
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn molt_builtin_class(name: *const c_char, out: *mut u64) -> i32 {
     // SAFETY: forwarded caller contract (`out` is NULL or valid for a write).
-    let out = unsafe { Out::new(out) };
-    value_entry("molt_builtin_class", out, |g| {
+    value_entry("molt_builtin_class", unsafe { Out::new(out) }, |g| {
         // SAFETY: forwarded caller contract.
         let name = unsafe { read_str(name, "name") }?;
         let c = g
@@ -214,8 +212,7 @@ pub unsafe extern "C" fn molt_class_new(
     out: *mut u64,
 ) -> i32 {
     // SAFETY: forwarded caller contract (`out` is NULL or valid for a write).
-    let out = unsafe { Out::new(out) };
-    value_entry("molt_class_new", out, |g| {
+    value_entry("molt_class_new", unsafe { Out::new(out) }, |g| {
         // SAFETY: forwarded caller contract.
         let name = unsafe { read_str(name, "name") }?;
         let b = value_arg(g, bases, "bases")?;
@@ -246,8 +243,7 @@ pub unsafe extern "C" fn molt_class_new(
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn molt_import(name: *const c_char, out: *mut u64) -> i32 {
     // SAFETY: forwarded caller contract (`out` is NULL or valid for a write).
-    let out = unsafe { Out::new(out) };
-    value_entry("molt_import", out, |g| {
+    value_entry("molt_import", unsafe { Out::new(out) }, |g| {
         // SAFETY: forwarded caller contract.
         let name = unsafe { read_str(name, "name") }?;
         let m = g.import_module(name)?;

@@ -45,8 +45,9 @@ pub unsafe extern "C" fn molt_int_from_i64(value: i64, out: *mut u64) -> i32 {
 #[inline(never)]
 unsafe fn int_from_i64_slow(value: i64, out: *mut u64) -> i32 {
     // SAFETY: forwarded caller contract (`out` is NULL or valid for a write).
-    let out = unsafe { Out::new(out) };
-    value_entry("molt_int_from_i64", out, |g| Ok(g.int(value)?))
+    value_entry("molt_int_from_i64", unsafe { Out::new(out) }, |g| {
+        Ok(g.int(value)?)
+    })
 }
 
 /// `int(digits, base)` with CPython 3.11's rules: sign, surrounding whitespace,
@@ -66,8 +67,7 @@ pub unsafe extern "C" fn molt_int_from_str(
     out: *mut u64,
 ) -> i32 {
     // SAFETY: forwarded caller contract (`out` is NULL or valid for a write).
-    let out = unsafe { Out::new(out) };
-    value_entry("molt_int_from_str", out, |g| {
+    value_entry("molt_int_from_str", unsafe { Out::new(out) }, |g| {
         // SAFETY: forwarded caller contract.
         let text = unsafe { text_arg(digits, len, "digits") }?;
         // A negative base is out of range like any other: CPython's ValueError.
@@ -99,8 +99,9 @@ pub unsafe extern "C" fn molt_int_to_str(value: u64, out: *mut u64) -> i32 {
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn molt_float_from_f64(value: f64, out: *mut u64) -> i32 {
     // SAFETY: forwarded caller contract (`out` is NULL or valid for a write).
-    let out = unsafe { Out::new(out) };
-    value_entry("molt_float_from_f64", out, |g| Ok(g.float(value)))
+    value_entry("molt_float_from_f64", unsafe { Out::new(out) }, |g| {
+        Ok(g.float(value))
+    })
 }
 
 /// A new str from `len` bytes of UTF-8 (not NUL-terminated; invalid UTF-8 is
@@ -112,8 +113,7 @@ pub unsafe extern "C" fn molt_float_from_f64(value: f64, out: *mut u64) -> i32 {
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn molt_str_from_utf8(data: *const c_char, len: usize, out: *mut u64) -> i32 {
     // SAFETY: forwarded caller contract (`out` is NULL or valid for a write).
-    let out = unsafe { Out::new(out) };
-    value_entry("molt_str_from_utf8", out, |g| {
+    value_entry("molt_str_from_utf8", unsafe { Out::new(out) }, |g| {
         // SAFETY: forwarded caller contract.
         let text = unsafe { text_arg(data, len, "data") }?;
         Ok(g.str(text)?)
@@ -128,8 +128,7 @@ pub unsafe extern "C" fn molt_str_from_utf8(data: *const c_char, len: usize, out
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn molt_bytes_from(data: *const u8, len: usize, out: *mut u64) -> i32 {
     // SAFETY: forwarded caller contract (`out` is NULL or valid for a write).
-    let out = unsafe { Out::new(out) };
-    value_entry("molt_bytes_from", out, |g| {
+    value_entry("molt_bytes_from", unsafe { Out::new(out) }, |g| {
         // SAFETY: forwarded caller contract.
         let bytes = unsafe { bytes_arg(data, len, "data") }?;
         let v = g.bytes(bytes)?;
@@ -165,8 +164,7 @@ pub unsafe extern "C" fn molt_list_new(items: *const u64, n: usize, out: *mut u6
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn molt_dict_new(out: *mut u64) -> i32 {
     // SAFETY: forwarded caller contract (`out` is NULL or valid for a write).
-    let out = unsafe { Out::new(out) };
-    value_entry("molt_dict_new", out, |g| {
+    value_entry("molt_dict_new", unsafe { Out::new(out) }, |g| {
         let v = g.dict()?;
         Ok(v)
     })
@@ -192,8 +190,7 @@ pub extern "C" fn molt_dict_set(dict: u64, key: u64, value: u64) -> i32 {
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn molt_dict_get(dict: u64, key: u64, out: *mut u64) -> i32 {
     // SAFETY: forwarded caller contract (`out` is NULL or valid for a write).
-    let out = unsafe { Out::new(out) };
-    value_entry("molt_dict_get", out, |g| {
+    value_entry("molt_dict_get", unsafe { Out::new(out) }, |g| {
         let d = value_arg(g, dict, "dict")?;
         let k = value_arg(g, key, "key")?;
         let v = g.call_method(d, "__getitem__", &[k])?;
@@ -273,8 +270,7 @@ pub unsafe extern "C" fn molt_len(value: u64, out: *mut usize) -> i32 {
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn molt_tuple_len(tuple: u64, out: *mut usize) -> i32 {
     // SAFETY: forwarded caller contract (`out` is NULL or valid for a write).
-    let out = unsafe { Out::new(out) };
-    out_entry("molt_tuple_len", out, |g| {
+    out_entry("molt_tuple_len", unsafe { Out::new(out) }, |g| {
         let v = value_arg(g, tuple, "tuple")?;
         let tuple_class = g.builtin_class("tuple").expect("builtin");
         if !g.isinstance(v, tuple_class)? {
@@ -293,8 +289,7 @@ pub unsafe extern "C" fn molt_tuple_len(tuple: u64, out: *mut usize) -> i32 {
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn molt_tuple_get(tuple: u64, index: usize, out: *mut u64) -> i32 {
     // SAFETY: forwarded caller contract (`out` is NULL or valid for a write).
-    let out = unsafe { Out::new(out) };
-    value_entry("molt_tuple_get", out, |g| {
+    value_entry("molt_tuple_get", unsafe { Out::new(out) }, |g| {
         let v = value_arg(g, tuple, "tuple")?;
         let i = i64::try_from(index).unwrap_or(i64::MAX);
         let item = g.get_item_index(v, i)?;
