@@ -7,7 +7,8 @@
 #
 #   bash scripts/bench_compare.sh [OLD_REV] [ROUNDS]     # default: 64cb5b0, 5
 #
-# Writes target/bench-out/compare.md (a table of medians over the rounds and new/old ratios),
+# Writes target/bench-out/compare.md (scripts/compare_table.py: medians and mins over the
+# rounds, new/old of each),
 # which scripts/bench_report.py puts into BENCHMARKS.md. About 10 minutes on 2 cores, most of
 # it the two builds.
 set -euo pipefail
@@ -73,28 +74,6 @@ for round in $(seq 1 "$rounds"); do
     run_tree new "." "$new_target" "$round"
 done
 
-python3 - "$raw" "$old_rev" "$(git rev-parse --short HEAD)" "$rounds" >"$out/compare.md" <<'EOF'
-import statistics, sys
-from collections import defaultdict
-raw, old_rev, new_rev, rounds = sys.argv[1:]
-vals = defaultdict(lambda: defaultdict(list))
-order = []
-for line in open(raw):
-    label, _, name, ns = line.rstrip("\n").split("\t")
-    if name not in order:
-        order.append(name)
-    vals[name][label].append(float(ns))
-print(f"Old: `{old_rev}`; new: `{new_rev}`; {rounds} alternating rounds each (old, new, old, "
-      "new, ...); each cell is the median of the rounds' medians, in ns. `c/*` rows are the C "
-      "host harness (benches/c/gil_bench.c) through each tree's `libmolt_state.so`.\n")
-print("| benchmark | old ns | new ns | new/old |")
-print("|---|---:|---:|---:|")
-for name in order:
-    o, n = vals[name].get("old"), vals[name].get("new")
-    if not o or not n:
-        continue
-    mo, mn = statistics.median(o), statistics.median(n)
-    ratio = mn / mo if mo else float("nan")
-    print(f"| {name} | {mo:.2f} | {mn:.2f} | {ratio:.2f} |")
-EOF
+python3 scripts/compare_table.py "$raw" "$old_rev" "$(git rev-parse --short HEAD)" "$rounds" \
+    >"$out/compare.md"
 cat "$out/compare.md"
