@@ -77,3 +77,5 @@ done
 python3 scripts/compare_table.py "$raw" "$old_rev" "$(git rev-parse --short HEAD)" "$rounds" \
     >"$out/compare.md"
 cat "$out/compare.md"
+# str create + drop counted in instructions in both trees (a count does not move with load).
+bash benches/count/str_create_drop.sh "$old_rev"

@@ -233,6 +233,8 @@ medians, with the min of their mins and the max of their maxes.
         # The floor of a checked handle: the held path's checks with no call at all.
         checked = fig.get("checked_counter", (None,))[0]
         have_gil = any(n.endswith(".held") for n in fig)
+        # The same harness on the code before the GIL, alternating with this run's rounds.
+        same = read_c_tsv(out_dir / "c_gil_before.tsv")
         p("""
 | baseline | median ns | min – max ns |
 |---|---|---|
@@ -279,9 +281,8 @@ when it has): there are no held figures and no native function yet.
         # Which counter the issue's targets were set against: it measured the code before the
         # GIL at 26x its plain counter (incref_decref 129 ns, counter 5.0 ns). The same ratio
         # in this run's before-the-GIL harness, against each counter, shows which one that was.
-        same_before = read_c_tsv(out_dir / "c_gil_before.tsv")
-        if same_before is not None:
-            sb = same_before[0]
+        if same is not None:
+            sb = same[0]
             b_inc = sb.get("incref_decref.unheld")
             b_plain, b_called = sb.get("plain_counter"), sb.get("call_plain_counter")
             if b_inc and b_plain and b_called and called:
@@ -335,7 +336,6 @@ ns per iteration per thread ({cpus} online CPUs: beyond that, threads time-share
             for t, (m, lo, hi) in threads:
                 ratio = f"{m / one[0]:.2f}" if one else "–"
                 p(f"| {t} | {m:.2f} | {lo:.2f} – {hi:.2f} | {ratio} |\n")
-        same = read_c_tsv(out_dir / "c_gil_before.tsv")
         if same is not None:
             sfig = same[0]
             p("""
@@ -494,13 +494,6 @@ instead of a thread-local (see "The thread state and the held path" in
 docs/ARCHITECTURE.md), so the C `*.held` rows are expected below 1.00; the rest of the
 reorganization should leave every row within noise.
 
-`object/str_create_drop` is the row that moved most in these runs (mins 1.07 and 1.11 in two
-runs of 2026-12-07). Counted instead of timed: a loop of `gil.str("hello")` + `gil.decref`
-built in each tree (release) and run under `valgrind --tool=callgrind` for 100,000 and
-200,000 iterations executes 633 instructions per iteration on f7b1568 against 632 on
-64cb5b0 (the difference of the two runs / 100,000): the same work, so what the timings
-show there is the machine.
-
 """
     if not path.exists():
         return head + f"Not measured in this run (no `{shown(path)}`).\n"
@@ -529,7 +522,23 @@ show there is the machine.
         "whose median moves and whose min does not moved with the machine's load; a row off "
         "in one run and not in the next is noise; re-run the script to tell.\n"
     )
-    return head + table + "\n" + summary
+    return head + table + "\n" + summary + str_count_section(path.parent / "count_str_create_drop.tsv")
+
+
+def str_count_section(path: Path) -> str:
+    """str create + drop counted in instructions in both trees (benches/count/str_create_drop.sh)."""
+    if not path.exists():
+        return f"\nNot counted in this run (no `{shown(path)}`): `bash benches/count/str_create_drop.sh`.\n"
+    rows = [l.split("\t") for l in path.read_text().splitlines() if l and not l.startswith("#")]
+    counts = {label: (rev, int(n)) for label, rev, n in rows}
+    (new_rev, new_n), (old_rev, old_n) = counts["new"], counts["old"]
+    return f"""
+`object/str_create_drop` counted instead of timed (`bash benches/count/str_create_drop.sh`:
+the same loop, `gil.str("hello")` + `gil.decref`, built in release against each tree and
+run under callgrind for 100,000 and 200,000 iterations; the difference / 100,000): {new_n}
+instructions per iteration on {new_rev} against {old_n} on {old_rev} ({new_n / old_n:.3f}x). Where
+the timed rows above move and this count does not, the machine moved.
+"""
 
 
 def main() -> None:

@@ -18,12 +18,8 @@ def main() -> None:
     raw, old_rev, new_rev, rounds = sys.argv[1:]
     vals: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
     order: list[str] = []
-    seen: set[tuple[str, str, str]] = set()
     for line in open(raw):
-        label, rnd, name, ns = line.rstrip("\n").split("\t")
-        if (label, rnd, name) in seen:  # a figure read twice from one round counts once
-            continue
-        seen.add((label, rnd, name))
+        label, _, name, ns = line.rstrip("\n").split("\t")
         if name not in order:
             order.append(name)
         vals[name][label].append(float(ns))
