@@ -44,12 +44,10 @@ use std::hint::black_box;
 
 fn main() {
     let n: usize = std::env::args().nth(1).and_then(|a| a.parse().ok()).expect("iterations");
-    let rt = Runtime::new(Config {
-        read_env: false,
-        track_allocations: Some(false),
-        hash_seed: Some(HashSeed::Fixed(0)),
-        ..Config::default()
-    });
+    // The configuration of benches/pool.rs's `object` group (no registry, fixed seed).
+    let (seed, registry) = (Some(HashSeed::Fixed(0)), Some(false));
+    let config = Config { read_env: false, track_allocations: registry, hash_seed: seed, ..Config::default() };
+    let rt = Runtime::new(config);
     let mut gil = rt.gil();
     for _ in 0..n {
         let s = gil.str(black_box("hello")).unwrap();
